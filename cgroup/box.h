@@ -1,0 +1,156 @@
+/*
+ * box.h - the containment contract of nsreload.
+ *
+ * A box holds one command and every process it ever starts. A stopped box is
+ * empty: every one of its processes has exited and has been reaped, not only
+ * the main one. Three rungs implement the contract (box-cgroup2.c,
+ * box-pidns.c, box-pgroup.c); box.c holds what they share and picks one.
+ *
+ * Rules every caller can rely on:
+ *  - Functions that return int return 0 (or a documented non-negative value)
+ *    on success and -errno on failure. Nothing prints; messages are the
+ *    caller's business, helped by box_strerror_ctx() where a call can fail for
+ *    a reason worth naming.
+ *  - Nothing blocks for long. The exceptions are bounded: the pgroup kill
+ *    sweep and the rmdir retry of box_free().
+ *  - No threads and no signal handlers. The caller owns one epoll loop: it
+ *    watches every fd returned by box_fds() for EPOLLIN|EPOLLPRI, and on any
+ *    readiness of those fds or on SIGCHLD it calls box_reap() and then
+ *    box_process() for each box.
+ *  - The supervising process calls box_supervisor_init() once, before any
+ *    spawn: it becomes a child subreaper so that orphans of every rung come
+ *    back to it and can be reaped.
+ *  - A box never contains the calling process or its ancestors.
+ */
+#ifndef NSRELOAD_BOX_H
+#define NSRELOAD_BOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum box_rung {
+	BOX_RUNG_AUTO = 0,
+	BOX_RUNG_CGROUP2,
+	BOX_RUNG_CGROUP2_PIDNS,
+	BOX_RUNG_PIDNS,
+	BOX_RUNG_PGROUP,
+};
+
+/* "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup". */
+const char *box_rung_name(enum box_rung rung);
+/* Returns 0 and sets *out, or -EINVAL for an unknown name. */
+int box_rung_parse(const char *name, enum box_rung *out);
+
+/* Process-wide set-up of the supervisor: child subreaper. */
+int box_supervisor_init(void);
+
+/*
+ * A box context is one supervisor's share of the host: the chosen rung and,
+ * on the cgroup rungs, the directory <parent>/nsreload.<pid> that holds all of
+ * its boxes. Creating one first removes stale nsreload.* directories whose
+ * owner is gone (it held an flock on the directory while alive).
+ */
+struct box_ctx;
+
+struct box_ctx_opts {
+	enum box_rung rung;        /* AUTO: box_probe() and box_pick_rung() decide */
+	const char *cgroup_parent; /* NULL: our own cgroup (cgroup rungs only) */
+	bool no_pin;               /* pgroup: leave setsid/setpgid alone */
+	/* Called once per stale box swept at start-up; may be NULL. */
+	void (*on_stale)(const char *path, int nprocs, void *data);
+	void *data;
+};
+
+int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts);
+enum box_rung box_ctx_rung(const struct box_ctx *ctx);
+/* Why the rungs above the chosen one were skipped (auto), or "" */
+const char *box_ctx_why(const struct box_ctx *ctx);
+/* Removes the nsreload.<pid> directory. Every box must be freed first. */
+void box_ctx_free(struct box_ctx *ctx);
+
+struct box;
+
+struct box_spawn {
+	char *const *argv;  /* argv[0] is looked up in PATH */
+	char *const *envp;  /* NULL: the caller's environment */
+	const char *cwd;    /* NULL: unchanged */
+	int stdin_fd;       /* -1: inherit */
+	int stdout_fd;      /* -1: inherit */
+	int stderr_fd;      /* -1: inherit */
+	int tty_fd;         /* >= 0: make the box's process group the foreground of this terminal */
+};
+
+/*
+ * Creates an empty box; kind ("run", "build", "exec") names its cgroup
+ * <kind>.<n>.
+ */
+int box_new(struct box_ctx *ctx, const char *kind, struct box **out);
+
+/*
+ * Starts argv in the box. On failure of the exec itself the error is returned
+ * as -errno (-ENOENT: not found, -EACCES/-ENOEXEC: not executable) and the
+ * box is left empty. A box holds one spawn in its life.
+ */
+int box_spawn(struct box *b, const struct box_spawn *sp);
+
+/* The main process as seen from the caller, or -1. */
+pid_t box_main_pid(const struct box *b);
+
+/* Signals the main process only. */
+int box_signal_main(struct box *b, int sig);
+/* Signals every process of the box. */
+int box_signal_all(struct box *b, int sig);
+
+/*
+ * Graceful stop: sends sig to the main process, and kills the whole box
+ * timeout_ms later unless it is empty by then. timeout_ms 0 kills at once.
+ */
+int box_stop(struct box *b, int sig, unsigned timeout_ms);
+/* Kills every process of the box now. Emptiness is reported by box_process(). */
+int box_kill(struct box *b);
+
+/* Up to BOX_MAX_FDS fds to watch for EPOLLIN|EPOLLPRI. Returns their count. */
+#define BOX_MAX_FDS 4
+int box_fds(const struct box *b, int fds[BOX_MAX_FDS]);
+
+enum {
+	BOX_EV_MAIN_EXITED = 1 << 0, /* the main process has ended (once) */
+	BOX_EV_EMPTY = 1 << 1,       /* the box is empty (once) */
+	BOX_EV_KILLED = 1 << 2,      /* the stop timeout ran out and the box was killed (once) */
+};
+
+/*
+ * Brings the box up to date after readiness of one of its fds or SIGCHLD.
+ * Returns the BOX_EV_* events that happened since the last call, or -errno.
+ */
+int box_process(struct box *b);
+
+bool box_main_exited(const struct box *b);
+/* The main process's wait status (as from waitpid), valid once it exited. */
+int box_main_status(const struct box *b);
+bool box_is_empty(const struct box *b);
+/* Whether the last stop needed a kill, and how long stop -> empty took. */
+bool box_stop_needed_kill(const struct box *b);
+uint64_t box_stop_duration_ns(const struct box *b);
+enum box_rung box_rung_of(const struct box *b);
+/* The cgroup directory of the box, or NULL on the pgroup and pidns rungs. */
+const char *box_cgroup_path(const struct box *b);
+
+/*
+ * Reaps every exited child of the caller that is not the main process of a
+ * box still to be processed; orphans reparented to the subreaper end here.
+ */
+int box_reap(struct box *const *boxes, size_t n);
+
+/*
+ * Kills what is left, waits (bounded) until the box is empty and frees it.
+ * Returns 0, or -EBUSY when the cgroup could not be removed.
+ */
+int box_free(struct box *b);
+
+/* Current monotonic time in ns: shared by the rungs and the callers' logs. */
+uint64_t box_now_ns(void);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * cgfs.h - pure parsers for the kernel's cgroup text files, and the cgroupfs
+ * helpers the cgroup rungs share.
+ *
+ * The parsers take the whole file as a NUL-terminated string and touch no
+ * state, so unit tests feed them text. Every function returns 0 or -errno.
+ */
+#ifndef NSRELOAD_CGFS_H
+#define NSRELOAD_CGFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum cg_mode {
+	CG_MODE_NONE = 0, /* no cgroup mount at all */
+	CG_MODE_LEGACY,   /* cgroup v1 hierarchies only */
+	CG_MODE_HYBRID,   /* v1 hierarchies plus a cgroup2 mount (often /sys/fs/cgroup/unified) */
+	CG_MODE_UNIFIED,  /* cgroup2 only */
+};
+
+const char *cg_mode_name(enum cg_mode mode);
+
+struct cg_mounts {
+	enum cg_mode mode;
+	char v2_path[4096]; /* mount point of the cgroup2 mount, "" if none */
+	char v2_root[4096]; /* the root of that mount inside the hierarchy (field 4) */
+	int v1_count;       /* number of v1 hierarchies mounted */
+};
+
+/*
+ * Reads /proc/self/mountinfo text. Prefers a cgroup2 mount at /sys/fs/cgroup,
+ * then /sys/fs/cgroup/unified, then the first one found. Octal escapes
+ * (\040) in paths are decoded. -ENOENT when there is no cgroup mount.
+ */
+int cg_parse_mountinfo(const char *text, struct cg_mounts *out);
+
+/* Finds the "0::<path>" line of /proc/<pid>/cgroup. -ENOENT if absent. */
+int cg_parse_proc_cgroup(const char *text, char *path, size_t size);
+
+struct cg_events {
+	int populated; /* -1 when the key is absent */
+	int frozen;    /* -1 when the key is absent (kernels before 5.2) */
+};
+
+/* Parses cgroup.events. -EINVAL on malformed text. */
+int cg_parse_events(const char *text, struct cg_events *out);
+
+/*
+ * Joins the mount point with our own cgroup path, taking the mount's root
+ * into account (a container's cgroup namespace): mount /sys/fs/cgroup, root
+ * /a, own /a/b gives /sys/fs/cgroup/b. -EXDEV when own is outside root.
+ */
+int cg_join_own_dir(const struct cg_mounts *m, const char *own, char *out, size_t size);
+
+/* Reads a whole small file (cgroupfs or /proc) into buf, NUL-terminated. Returns length or -errno. */
+ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
+/* Writes a string into an existing file, in one write(2). */
+int cg_write_file_at(int dirfd, const char *name, const char *s);
+
+/* Finds the cgroup2 mount and our own cgroup dir ("/sys/fs/cgroup/unified/x"). */
+int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size);
+
+/*
+ * Kills every process in the cgroup and its descendants: cgroup.kill where it
+ * exists, otherwise freeze, kill every pid, thaw, repeat until empty
+ * (bounded). force_freeze_loop selects the fallback even where cgroup.kill
+ * exists, for tests.
+ */
+int cg_kill_all(int dirfd, bool force_freeze_loop);
+
+/* Signals every process listed in cgroup.procs of the cgroup and its children. */
+int cg_signal_all(int dirfd, int sig);
+
+/* Whether the cgroup (and descendants) holds no process, from cgroup.events. -errno on read failure. */
+int cg_is_populated(int dirfd);
+
+/* Removes a cgroup and its sub-cgroups, retrying EBUSY with a bound (killing again between tries). */
+int cg_remove_tree(int parentfd, const char *name);
+
+#endif

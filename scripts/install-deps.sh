@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs everything nsreload needs to build and test, from Debian 12 packages only.
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO=sudo
+else
+	SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+	build-essential cmake pkg-config \
+	libseccomp-dev libcmocka-dev \
+	util-linux procps iproute2 \
+	golang-go delve git ca-certificates >/dev/null
