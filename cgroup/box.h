@@ -15,8 +15,8 @@
  *    sweep and the rmdir retry of box_free().
  *  - No threads and no signal handlers. The caller owns one epoll loop: it
  *    watches every fd returned by box_fds() for EPOLLIN|EPOLLPRI, and on any
- *    readiness of those fds or on SIGCHLD it calls box_reap() and then
- *    box_process() for each box.
+ *    readiness of those fds or on SIGCHLD it calls box_process() for each
+ *    box (or box_ctx_reap() when it has none).
  *  - The supervising process calls box_supervisor_init() once, before any
  *    spawn: it becomes a child subreaper so that orphans of every rung come
  *    back to it and can be reaped.
@@ -59,8 +59,11 @@ struct box_ctx_opts {
 	const char *cgroup_parent; /* NULL: our own cgroup (cgroup rungs only) */
 	bool no_pin;               /* pgroup: leave setsid/setpgid alone */
 	/* Called once per stale box swept at start-up; may be NULL. */
-	void (*on_stale)(const char *path, int nprocs, void *data);
+	void (*on_stale)(const char *path, void *data);
 	void *data;
+	/* On failure, why the rung cannot be used; may be NULL. */
+	char *errbuf;
+	size_t errbuf_size;
 };
 
 int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts);
@@ -80,6 +83,7 @@ struct box_spawn {
 	int stdout_fd;      /* -1: inherit */
 	int stderr_fd;      /* -1: inherit */
 	int tty_fd;         /* >= 0: make the box's process group the foreground of this terminal */
+	bool wait_all;      /* the main process ending does not end the box (pidns init keeps reaping) */
 };
 
 /*
@@ -139,10 +143,12 @@ enum box_rung box_rung_of(const struct box *b);
 const char *box_cgroup_path(const struct box *b);
 
 /*
- * Reaps every exited child of the caller that is not the main process of a
- * box still to be processed; orphans reparented to the subreaper end here.
+ * Reaps every exited child of the caller. A box's main process is reaped into
+ * its box, which keeps the status; orphans reparented to the subreaper are
+ * reaped and forgotten. box_process() calls it too; a PID 1 supervisor calls
+ * it on every SIGCHLD. Returns the number reaped.
  */
-int box_reap(struct box *const *boxes, size_t n);
+int box_ctx_reap(struct box_ctx *ctx);
 
 /*
  * Kills what is left, waits (bounded) until the box is empty and frees it.

@@ -1,0 +1,114 @@
+/*
+ * box-internal.h - state shared by box.c and the rung files, and the hooks
+ * each rung provides. Nothing outside cgroup/ includes this.
+ */
+#ifndef NSRELOAD_BOX_INTERNAL_H
+#define NSRELOAD_BOX_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "box.h"
+
+struct box_ctx {
+	enum box_rung rung;
+	bool no_pin;
+	bool force_freeze; /* NSRELOAD_HIDE_CGROUP_KILL: exercise the freeze loop */
+	char why[2048];
+	char dir[PATH_MAX]; /* <parent>/nsreload.<pid>, "" on rungs without cgroups */
+	int dirfd;          /* holds an flock for as long as we live: marks the directory as ours */
+	unsigned next_id;
+	struct box *boxes; /* live boxes, so reaping never steals a main process */
+};
+
+struct box {
+	struct box_ctx *ctx;
+	struct box *next;
+	enum box_rung rung;
+	char name[64];
+	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
+	char path[PATH_MAX + 64];
+	int cg_fd;     /* cgroup directory, -1 */
+	int events_fd; /* cgroup.events, -1 */
+	pid_t pid;     /* main process; on pidns rungs our init */
+	int pidfd;
+	int status_fd; /* pidns: init reports the target's wait status here */
+	int timer_fd;  /* stop timeout */
+	bool spawned;
+	bool main_exited;
+	bool pid_reaped;
+	bool empty;
+	bool empty_reported;
+	bool killed;
+	bool stopping;
+	bool stop_killed;
+	int main_status;
+	unsigned pending; /* BOX_EV_* not yet returned by box_process() */
+	uint64_t stop_start_ns;
+	uint64_t stop_ns;
+};
+
+/* What runs in a fresh child between clone and exec. */
+struct box_child {
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int stdio[3];
+	int tty_fd;
+	bool pin;
+	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
+	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
+};
+
+struct box_child_err {
+	int err;   /* errno */
+	int stage; /* BOX_STAGE_* */
+};
+
+enum { BOX_STAGE_EXEC = 1, BOX_STAGE_SETUP = 2, BOX_STAGE_CGROUP = 3 };
+
+/* Never returns: execs or reports through err_fd and exits 127. */
+void box_child_exec(const struct box_child *c) __attribute__((noreturn));
+
+/*
+ * clone3 with CLONE_PIDFD plus flags, into cgroup_fd when >= 0. Returns 0 in
+ * the child, the pid in the parent, -errno on failure. Falls back to fork and
+ * pidfd_open when clone3 is missing and no namespace flag is asked for.
+ */
+pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd);
+
+/*
+ * Waits for the child's error report: 0 when the pipe closed on exec, or
+ * -errno from the child. Closes err_rd.
+ */
+int box_read_child_err(int err_rd, int *stage);
+
+/* Reaps the main process if it exited, recording its status. 1 if reaped, 0 if still running. */
+int box_try_reap_main(struct box *b);
+
+/* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
+char **box_make_env(const struct box *b, char *const *envp);
+
+/* Rung hooks. */
+int cgroup2_box_create(struct box *b);
+int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns);
+int cgroup2_box_signal_all(struct box *b, int sig);
+int cgroup2_box_kill(struct box *b);
+int cgroup2_box_update(struct box *b); /* sets b->empty */
+int cgroup2_box_destroy(struct box *b);
+int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts);
+void cgroup2_ctx_fini(struct box_ctx *ctx);
+
+int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd);
+int pidns_box_signal_main(struct box *b, int sig);
+int pidns_box_signal_all(struct box *b, int sig);
+int pidns_box_update(struct box *b);
+
+int pgroup_box_spawn(struct box *b, const struct box_spawn *sp);
+int pgroup_box_signal_all(struct box *b, int sig);
+int pgroup_box_kill(struct box *b);
+int pgroup_box_update(struct box *b);
+
+#endif

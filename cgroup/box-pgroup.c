@@ -1,0 +1,153 @@
+/*
+ * Rung 3: a pinned process group. The child makes its own group and, unless
+ * --no-pin, a seccomp filter turns setsid/setpgid into no-ops for the whole
+ * tree, so kill(-pgid) reaches everything. Because the supervisor is a child
+ * subreaper, every orphan comes back to us; the sweep walks all our
+ * descendants (the children of every thread) and kills what belongs to the
+ * box until nothing is left.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box-internal.h"
+#include "proctree.h"
+
+/* The sweep gives up after this long; a process stuck in the kernel (D state) can outlast any kill. */
+#define SWEEP_LIMIT_NS (10ull * 1000000000ull)
+
+struct sweep {
+	struct box *b;
+	int sig; /* 0: only count */
+	char entry[128];
+	int found;
+};
+
+static bool belongs(struct sweep *s, pid_t pid, char *state)
+{
+	pid_t pgid;
+
+	if (proc_read_stat(pid, &pgid, state) < 0)
+		return false;
+	if (pgid == s->b->pid)
+		return true;
+	/* Unpinned trees can leave the group; the token in their environment still names the box. */
+	return s->b->ctx->no_pin && proc_environ_has(pid, s->entry);
+}
+
+static int sweep_one(pid_t pid, void *data)
+{
+	struct sweep *s = data;
+	char state = '?';
+
+	if (!belongs(s, pid, &state))
+		return 0;
+	s->found++;
+	if (s->sig && state != 'Z')
+		(void)kill(pid, s->sig);
+	return 0;
+}
+
+/* Counts (and signals, when sig != 0) the living and zombie processes of the box. */
+static int sweep_box(struct box *b, int sig)
+{
+	struct sweep s = {.b = b, .sig = sig};
+	int r;
+
+	snprintf(s.entry, sizeof(s.entry), "NSRELOAD_BOX=%s", b->token);
+	r = proctree_walk(getpid(), sweep_one, &s);
+	return r < 0 ? r : s.found;
+}
+
+int pgroup_box_spawn(struct box *b, const struct box_spawn *sp)
+{
+	struct box_child c;
+	int errp[2], pidfd = -1, r;
+	char **env;
+	pid_t pid;
+
+	env = box_make_env(b, sp->envp);
+	if (!env)
+		return -ENOMEM;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		r = -errno;
+		free(env);
+		return r;
+	}
+	pid = box_clone(0, -1, &pidfd);
+	if (pid == 0) {
+		c = (struct box_child){.argv = sp->argv,
+				       .envp = env,
+				       .cwd = sp->cwd,
+				       .stdio = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd},
+				       .tty_fd = sp->tty_fd,
+				       .pin = !b->ctx->no_pin,
+				       .err_fd = errp[1],
+				       .procs_fd = -1};
+		box_child_exec(&c);
+	}
+	close(errp[1]);
+	free(env);
+	if (pid < 0) {
+		close(errp[0]);
+		return pid;
+	}
+	b->pid = pid;
+	b->pidfd = pidfd;
+	/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
+	(void)setpgid(pid, pid);
+	return box_read_child_err(errp[0], NULL);
+}
+
+int pgroup_box_signal_all(struct box *b, int sig)
+{
+	int r = 0;
+
+	if (kill(-b->pid, sig) < 0 && errno != ESRCH)
+		r = -errno;
+	if (b->ctx->no_pin)
+		(void)sweep_box(b, sig);
+	return r;
+}
+
+int pgroup_box_kill(struct box *b)
+{
+	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
+	struct timespec pause = {0, 200000};
+	int n;
+
+	/* One kill reaches the whole group at once: a fork racing with it fails. */
+	(void)kill(-b->pid, SIGKILL);
+	for (;;) {
+		(void)box_ctx_reap(b->ctx);
+		n = sweep_box(b, SIGKILL);
+		if (n < 0)
+			return n;
+		if (n == 0 && b->pid_reaped) {
+			b->empty = true;
+			return 0;
+		}
+		if (box_now_ns() > deadline)
+			return -ETIMEDOUT;
+		/* Killed processes need a moment to exit and to be handed to us. */
+		nanosleep(&pause, NULL);
+	}
+}
+
+int pgroup_box_update(struct box *b)
+{
+	int r = box_try_reap_main(b);
+	if (r <= 0)
+		return r;
+	r = sweep_box(b, 0);
+	if (r < 0)
+		return r;
+	b->empty = r == 0;
+	return 0;
+}

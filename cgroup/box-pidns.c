@@ -1,0 +1,275 @@
+/*
+ * Rung 2: a PID namespace whose PID 1 is our own small init. When init exits
+ * the kernel kills everything else in the namespace, so even a SIGKILL of the
+ * supervisor (init dies of PDEATHSIG) leaves no survivor.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "box-internal.h"
+
+/* sigqueue() value that asks init to signal the whole namespace rather than the target. */
+#define BOX_SIGQ_ALL 0x6e73626f
+
+struct init_args {
+	struct box_child child;
+	int status_fd; /* init writes the target's wait status here */
+	int sync_fd;   /* EOF once our uid/gid maps are written */
+	int parent_pidfd;
+	bool wait_all;
+};
+
+static void write_int(int fd, int v)
+{
+	ssize_t r;
+	do
+		r = write(fd, &v, sizeof(v));
+	while (r < 0 && errno == EINTR);
+}
+
+static __attribute__((noreturn)) void run_init(const struct init_args *a)
+{
+	struct pollfd pfd = {.fd = a->parent_pidfd, .events = POLLIN};
+	sigset_t all;
+	pid_t target;
+	bool target_done = false;
+	char c;
+
+	/* Our supervisor dying must take the namespace with it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(125);
+	/*
+	 * getppid() is 0 inside a new PID namespace, so the usual re-check after
+	 * arming PDEATHSIG looks at a pidfd of the parent instead: it is readable
+	 * once the parent has exited.
+	 */
+	if (poll(&pfd, 1, 0) != 0)
+		_exit(125);
+	close(a->parent_pidfd);
+	if (a->sync_fd >= 0) {
+		while (read(a->sync_fd, &c, 1) < 0 && errno == EINTR)
+			;
+		close(a->sync_fd);
+	}
+	if (a->child.procs_fd >= 0) {
+		if (write(a->child.procs_fd, "0", 1) != 1) {
+			struct box_child_err e = {.err = errno, .stage = BOX_STAGE_CGROUP};
+			(void)!write(a->child.err_fd, &e, sizeof(e));
+			_exit(125);
+		}
+		close(a->child.procs_fd);
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);
+
+	target = fork();
+	if (target < 0) {
+		struct box_child_err e = {.err = errno, .stage = BOX_STAGE_SETUP};
+		(void)!write(a->child.err_fd, &e, sizeof(e));
+		_exit(125);
+	}
+	if (target == 0) {
+		struct box_child target_child = a->child;
+		target_child.procs_fd = -1;
+		box_child_exec(&target_child);
+	}
+	/* The supervisor learns of exec by EOF on this pipe: our copy must not hold it open. */
+	close(a->child.err_fd);
+
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			for (;;) {
+				int st;
+				pid_t p = waitpid(-1, &st, WNOHANG);
+				if (p < 0 && errno == ECHILD && target_done)
+					_exit(0);
+				if (p <= 0)
+					break;
+				if (p == target) {
+					target_done = true;
+					write_int(a->status_fd, st);
+					/* Exiting makes the kernel kill everything left in the namespace. */
+					if (!a->wait_all)
+						_exit(0);
+				}
+			}
+			continue;
+		}
+		if (si.si_code == SI_QUEUE && si.si_value.sival_int == BOX_SIGQ_ALL)
+			(void)kill(-1, sig);
+		else if (!target_done)
+			(void)kill(target, sig);
+	}
+}
+
+static int write_map(pid_t pid, const char *file, const char *text)
+{
+	char path[64];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Maps the caller's own uid and gid into the new user namespace, so files keep their owner. */
+static int write_id_maps(pid_t pid)
+{
+	char map[64];
+	int r;
+
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+	r = write_map(pid, "uid_map", map);
+	if (r == 0)
+		r = write_map(pid, "setgroups", "deny");
+	snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+	if (r == 0)
+		r = write_map(pid, "gid_map", map);
+	return r;
+}
+
+int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
+{
+	struct init_args a;
+	int errp[2] = {-1, -1}, statusp[2] = {-1, -1}, syncp[2] = {-1, -1};
+	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
+	bool userns = geteuid() != 0;
+	uint64_t flags = CLONE_NEWPID | (userns ? CLONE_NEWUSER : 0);
+	char **env;
+	pid_t pid;
+
+	env = box_make_env(b, sp->envp);
+	if (!env)
+		return -ENOMEM;
+	parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	if (parent_pidfd < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(statusp, O_CLOEXEC) < 0 ||
+	    (userns && pipe2(syncp, O_CLOEXEC) < 0)) {
+		r = -errno;
+		goto out;
+	}
+	pid = box_clone(flags, cgroup_fd, &pidfd);
+	if (pid < 0 && cgroup_fd >= 0 && pid != -ENOMEM && pid != -EAGAIN) {
+		procs_fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		pid = procs_fd < 0 ? -errno : box_clone(flags, -1, &pidfd);
+	}
+	if (pid == 0) {
+		close(errp[0]);
+		close(statusp[0]);
+		if (syncp[1] >= 0)
+			close(syncp[1]);
+		a = (struct init_args){
+			.child = {.argv = sp->argv,
+				  .envp = env,
+				  .cwd = sp->cwd,
+				  .stdio = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd},
+				  .tty_fd = sp->tty_fd,
+				  .pin = false,
+				  .err_fd = errp[1],
+				  .procs_fd = procs_fd},
+			.status_fd = statusp[1],
+			.sync_fd = syncp[0],
+			.parent_pidfd = parent_pidfd,
+			.wait_all = sp->wait_all,
+		};
+		run_init(&a);
+	}
+	if (pid < 0) {
+		r = pid;
+		goto out;
+	}
+	b->pid = pid;
+	b->pidfd = pidfd;
+	if (userns) {
+		r = write_id_maps(pid);
+		close(syncp[1]);
+		syncp[1] = -1;
+		if (r < 0) {
+			kill(pid, SIGKILL);
+			goto out;
+		}
+	}
+	close(errp[1]);
+	errp[1] = -1;
+	close(statusp[1]);
+	statusp[1] = -1;
+	b->status_fd = statusp[0];
+	statusp[0] = -1;
+	(void)fcntl(b->status_fd, F_SETFL, O_NONBLOCK);
+	r = box_read_child_err(errp[0], NULL);
+	errp[0] = -1;
+out:
+	for (int *fd = errp; fd < errp + 2; fd++)
+		if (*fd >= 0)
+			close(*fd);
+	int rest[] = {statusp[0], statusp[1], syncp[0], syncp[1], parent_pidfd, procs_fd};
+	for (unsigned i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+		if (rest[i] >= 0)
+			close(rest[i]);
+	free(env);
+	return r;
+}
+
+int pidns_box_signal_main(struct box *b, int sig)
+{
+	/* init forwards what it gets to the target; only SIGKILL/SIGSTOP would hit init itself. */
+	if (kill(b->pid, sig) < 0)
+		return -errno;
+	return 0;
+}
+
+int pidns_box_signal_all(struct box *b, int sig)
+{
+	union sigval v = {.sival_int = BOX_SIGQ_ALL};
+
+	if (sig == SIGKILL)
+		return box_kill(b);
+	if (sigqueue(b->pid, sig, v) < 0)
+		return -errno;
+	return 0;
+}
+
+int pidns_box_update(struct box *b)
+{
+	int st, r;
+	ssize_t n;
+
+	if (b->status_fd >= 0 && !b->main_exited) {
+		n = read(b->status_fd, &st, sizeof(st));
+		if (n == (ssize_t)sizeof(st)) {
+			b->main_exited = true;
+			b->main_status = st;
+			b->pending |= BOX_EV_MAIN_EXITED;
+		}
+	}
+	if (b->status_fd >= 0 && b->pid_reaped) {
+		close(b->status_fd);
+		b->status_fd = -1;
+	}
+	r = box_try_reap_main(b);
+	if (r < 0)
+		return r;
+	/* init is reaped only after the kernel has torn the whole namespace down. */
+	b->empty = b->pid_reaped;
+	return 0;
+}

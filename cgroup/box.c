@@ -1,0 +1,625 @@
+/* What the rungs share: naming, the context, spawning, the stop timer and reaping. */
+#define _GNU_SOURCE
+#include "box.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "box-internal.h"
+#include "pin.h"
+#include "probe.h"
+
+extern char **environ;
+
+static const char *const rung_names[] = {
+	[BOX_RUNG_AUTO] = "auto",
+	[BOX_RUNG_CGROUP2] = "cgroup2",
+	[BOX_RUNG_CGROUP2_PIDNS] = "cgroup2+pidns",
+	[BOX_RUNG_PIDNS] = "pidns",
+	[BOX_RUNG_PGROUP] = "pgroup",
+};
+
+const char *box_rung_name(enum box_rung rung)
+{
+	if ((unsigned)rung >= sizeof(rung_names) / sizeof(rung_names[0]))
+		return "?";
+	return rung_names[rung];
+}
+
+int box_rung_parse(const char *name, enum box_rung *out)
+{
+	for (unsigned i = 0; i < sizeof(rung_names) / sizeof(rung_names[0]); i++) {
+		if (strcmp(name, rung_names[i]) == 0) {
+			*out = (enum box_rung)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+uint64_t box_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int box_supervisor_init(void)
+{
+	/* Orphans of every rung must come back to us, so that we can reap them and know a box is empty. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static bool rung_uses_cgroup(enum box_rung r)
+{
+	return r == BOX_RUNG_CGROUP2 || r == BOX_RUNG_CGROUP2_PIDNS;
+}
+
+int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
+{
+	struct box_ctx *ctx;
+	struct box_probe *probe;
+	enum box_rung rung = opts->rung;
+	int r;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->dirfd = -1;
+	ctx->no_pin = opts->no_pin;
+	ctx->force_freeze = getenv("NSRELOAD_HIDE_CGROUP_KILL") && strcmp(getenv("NSRELOAD_HIDE_CGROUP_KILL"), "1") == 0;
+
+	probe = calloc(1, sizeof(*probe));
+	if (!probe) {
+		free(ctx);
+		return -ENOMEM;
+	}
+	r = box_probe(probe, opts->cgroup_parent);
+	if (r == 0) {
+		if (rung == BOX_RUNG_AUTO)
+			r = box_pick_rung(probe, &rung, ctx->why, sizeof(ctx->why));
+		else if (!box_rung_works(probe, rung, ctx->why, sizeof(ctx->why)))
+			r = -ENOTSUP;
+	}
+	if (r == 0 && rung_uses_cgroup(rung))
+		r = cgroup2_ctx_init(ctx, probe->cgroup_dir, opts);
+	free(probe);
+	if (r < 0) {
+		/* Keep the reason for the caller's message. */
+		*out = NULL;
+		if (opts->errbuf && opts->errbuf_size)
+			snprintf(opts->errbuf, opts->errbuf_size, "%s", ctx->why);
+		free(ctx);
+		return r;
+	}
+	ctx->rung = rung;
+	*out = ctx;
+	return 0;
+}
+
+enum box_rung box_ctx_rung(const struct box_ctx *ctx)
+{
+	return ctx->rung;
+}
+
+const char *box_ctx_why(const struct box_ctx *ctx)
+{
+	return ctx->why;
+}
+
+void box_ctx_free(struct box_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	while (ctx->boxes)
+		(void)box_free(ctx->boxes);
+	cgroup2_ctx_fini(ctx);
+	free(ctx);
+}
+
+int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
+{
+	struct box *b;
+	int r = 0;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->ctx = ctx;
+	b->rung = ctx->rung;
+	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = -1;
+	b->pid = -1;
+	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
+	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
+	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->timer_fd < 0)
+		r = -errno;
+	if (r == 0 && rung_uses_cgroup(b->rung))
+		r = cgroup2_box_create(b);
+	if (r < 0) {
+		if (b->timer_fd >= 0)
+			close(b->timer_fd);
+		free(b);
+		return r;
+	}
+	b->next = ctx->boxes;
+	ctx->boxes = b;
+	*out = b;
+	return 0;
+}
+
+char **box_make_env(const struct box *b, char *const *envp)
+{
+	static const char key[] = "NSRELOAD_BOX=";
+	size_t n = 0, j = 0;
+	char **env;
+
+	if (!envp)
+		envp = environ;
+	while (envp[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], key, sizeof(key) - 1) != 0)
+			env[j++] = envp[i];
+	/* One allocation holds the array and our entry, so one free() releases both. */
+	env[j] = NULL;
+	{
+		size_t len = sizeof(key) + strlen(b->token);
+		char **all = realloc(env, (j + 2) * sizeof(*env) + len);
+		if (!all) {
+			free(env);
+			return NULL;
+		}
+		env = all;
+		char *entry = (char *)(env + j + 2);
+		snprintf(entry, len, "%s%s", key, b->token);
+		env[j] = entry;
+		env[j + 1] = NULL;
+	}
+	return env;
+}
+
+static void write_child_err(int fd, int stage, int err)
+{
+	struct box_child_err e = {.err = err, .stage = stage};
+	ssize_t r;
+	if (fd < 0)
+		return;
+	do
+		r = write(fd, &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+}
+
+void box_child_exec(const struct box_child *c)
+{
+	sigset_t all;
+	int stage = BOX_STAGE_SETUP;
+
+	if (c->procs_fd >= 0) {
+		/* Fallback for kernels without CLONE_INTO_CGROUP: exec must never happen outside the box. */
+		if (write(c->procs_fd, "0", 1) != 1) {
+			write_child_err(c->err_fd, BOX_STAGE_CGROUP, errno);
+			_exit(125);
+		}
+		close(c->procs_fd);
+	}
+	if (setpgid(0, 0) < 0)
+		goto fail;
+	/* Signals are still blocked here, so SIGTTOU cannot stop us while we take the terminal. */
+	if (c->tty_fd >= 0)
+		(void)tcsetpgrp(c->tty_fd, getpid());
+	for (int i = 0; i < 3; i++) {
+		if (c->stdio[i] >= 0 && c->stdio[i] != i && dup2(c->stdio[i], i) < 0)
+			goto fail;
+	}
+	if (c->cwd && chdir(c->cwd) < 0)
+		goto fail;
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	if (c->pin) {
+		int r = pin_install();
+		if (r < 0) {
+			errno = -r;
+			goto fail;
+		}
+	}
+	sigemptyset(&all);
+	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
+		goto fail;
+	stage = BOX_STAGE_EXEC;
+	execvpe(c->argv[0], c->argv, c->envp);
+fail:
+	write_child_err(c->err_fd, stage, errno);
+	_exit(127);
+}
+
+pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd)
+{
+	struct clone_args args;
+	long r;
+
+	memset(&args, 0, sizeof(args));
+	args.flags = flags | CLONE_PIDFD;
+	args.pidfd = (uint64_t)(uintptr_t)pidfd;
+	args.exit_signal = SIGCHLD;
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	r = syscall(SYS_clone3, &args, sizeof(args));
+	if (r >= 0)
+		return (pid_t)r;
+	if (errno != ENOSYS || cgroup_fd >= 0 || (flags & (CLONE_NEWPID | CLONE_NEWUSER)))
+		return -errno;
+	r = fork();
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return 0;
+	*pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r, 0);
+	if (*pidfd < 0) {
+		int e = -errno;
+		kill((pid_t)r, SIGKILL);
+		(void)waitpid((pid_t)r, NULL, 0);
+		return e;
+	}
+	return (pid_t)r;
+}
+
+int box_read_child_err(int err_rd, int *stage)
+{
+	struct box_child_err e;
+	ssize_t n;
+
+	do
+		n = read(err_rd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(err_rd);
+	if (n == (ssize_t)sizeof(e)) {
+		if (stage)
+			*stage = e.stage;
+		return -e.err;
+	}
+	return 0;
+}
+
+int box_try_reap_main(struct box *b)
+{
+	siginfo_t si;
+
+	if (b->pid_reaped)
+		return 1;
+	if (b->pidfd < 0)
+		return 0;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG) < 0)
+		return errno == ECHILD ? 1 : -errno;
+	if (si.si_pid == 0)
+		return 0;
+	b->pid_reaped = true;
+	/* A reaped pidfd stays readable for ever; closing it also drops it from the caller's epoll set. */
+	close(b->pidfd);
+	b->pidfd = -1;
+	if (!b->main_exited) {
+		b->main_exited = true;
+		b->pending |= BOX_EV_MAIN_EXITED;
+		if (si.si_code == CLD_EXITED)
+			b->main_status = W_EXITCODE(si.si_status, 0);
+		else
+			b->main_status = W_EXITCODE(0, si.si_status);
+	}
+	return 1;
+}
+
+int box_spawn(struct box *b, const struct box_spawn *sp)
+{
+	int r;
+
+	if (b->spawned)
+		return -EALREADY;
+	b->spawned = true;
+	switch (b->rung) {
+	case BOX_RUNG_CGROUP2:
+		r = cgroup2_box_spawn(b, sp, false);
+		break;
+	case BOX_RUNG_CGROUP2_PIDNS:
+		r = cgroup2_box_spawn(b, sp, true);
+		break;
+	case BOX_RUNG_PIDNS:
+		r = pidns_box_spawn(b, sp, -1);
+		break;
+	case BOX_RUNG_PGROUP:
+		r = pgroup_box_spawn(b, sp);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	if (r < 0 && b->pid > 0) {
+		/* The exec failed: the box must be left empty, so finish it here. */
+		(void)box_kill(b);
+		for (int i = 0; i < 1000 && !box_is_empty(b); i++) {
+			struct pollfd pfd = {.fd = b->pidfd, .events = POLLIN};
+			(void)poll(&pfd, 1, 10);
+			(void)box_process(b);
+		}
+		b->pending = 0;
+	}
+	return r;
+}
+
+pid_t box_main_pid(const struct box *b)
+{
+	return b->pid;
+}
+
+int box_signal_main(struct box *b, int sig)
+{
+	if (b->pid <= 0 || b->main_exited)
+		return -ESRCH;
+	if (b->rung == BOX_RUNG_PIDNS || b->rung == BOX_RUNG_CGROUP2_PIDNS)
+		return pidns_box_signal_main(b, sig);
+	if (syscall(SYS_pidfd_send_signal, b->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int box_signal_all(struct box *b, int sig)
+{
+	if (b->empty)
+		return -ESRCH;
+	switch (b->rung) {
+	case BOX_RUNG_CGROUP2:
+		return cgroup2_box_signal_all(b, sig);
+	case BOX_RUNG_CGROUP2_PIDNS:
+	case BOX_RUNG_PIDNS:
+		return pidns_box_signal_all(b, sig);
+	case BOX_RUNG_PGROUP:
+		return pgroup_box_signal_all(b, sig);
+	default:
+		return -EINVAL;
+	}
+}
+
+int box_kill(struct box *b)
+{
+	int r;
+
+	if (b->empty || !b->spawned)
+		return 0;
+	if (!b->stopping) {
+		b->stopping = true;
+		b->stop_start_ns = box_now_ns();
+	}
+	b->killed = true;
+	switch (b->rung) {
+	case BOX_RUNG_CGROUP2:
+	case BOX_RUNG_CGROUP2_PIDNS:
+		r = cgroup2_box_kill(b);
+		break;
+	case BOX_RUNG_PIDNS:
+		/* PID 1 of the namespace going takes every other process with it. */
+		r = kill(b->pid, SIGKILL) < 0 && errno != ESRCH ? -errno : 0;
+		break;
+	case BOX_RUNG_PGROUP:
+		r = pgroup_box_kill(b);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	return r;
+}
+
+int box_stop(struct box *b, int sig, unsigned timeout_ms)
+{
+	struct itimerspec its = {0};
+	int r;
+
+	if (b->empty || !b->spawned)
+		return 0;
+	if (!b->stopping) {
+		b->stopping = true;
+		b->stop_start_ns = box_now_ns();
+	}
+	if (timeout_ms == 0 || b->main_exited)
+		return box_kill(b);
+	r = box_signal_main(b, sig);
+	if (r < 0 && r != -ESRCH)
+		return r;
+	its.it_value.tv_sec = timeout_ms / 1000;
+	its.it_value.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+	if (timerfd_settime(b->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int box_fds(const struct box *b, int fds[BOX_MAX_FDS])
+{
+	int n = 0;
+	int all[] = {b->pidfd, b->events_fd, b->status_fd, b->timer_fd};
+	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i] >= 0)
+			fds[n++] = all[i];
+	return n;
+}
+
+static int update_rung(struct box *b)
+{
+	switch (b->rung) {
+	case BOX_RUNG_CGROUP2:
+	case BOX_RUNG_CGROUP2_PIDNS:
+		return cgroup2_box_update(b);
+	case BOX_RUNG_PIDNS:
+		return pidns_box_update(b);
+	case BOX_RUNG_PGROUP:
+		return pgroup_box_update(b);
+	default:
+		return -EINVAL;
+	}
+}
+
+int box_process(struct box *b)
+{
+	uint64_t expirations;
+	unsigned ev;
+	int r;
+
+	if (!b->spawned)
+		return 0;
+	(void)box_ctx_reap(b->ctx);
+	if (!b->empty && read(b->timer_fd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations)) {
+		r = box_kill(b);
+		if (r < 0)
+			return r;
+		b->stop_killed = true;
+		b->pending |= BOX_EV_KILLED;
+	}
+	if (!b->empty) {
+		r = update_rung(b);
+		if (r < 0)
+			return r;
+	}
+	if (b->empty && !b->empty_reported) {
+		struct itimerspec off = {0};
+		b->empty_reported = true;
+		b->pending |= BOX_EV_EMPTY;
+		if (b->stopping)
+			b->stop_ns = box_now_ns() - b->stop_start_ns;
+		/* The timer has nothing left to stop. */
+		(void)timerfd_settime(b->timer_fd, 0, &off, NULL);
+	}
+	ev = b->pending;
+	b->pending = 0;
+	return (int)ev;
+}
+
+bool box_main_exited(const struct box *b)
+{
+	return b->main_exited;
+}
+
+int box_main_status(const struct box *b)
+{
+	return b->main_status;
+}
+
+bool box_is_empty(const struct box *b)
+{
+	return b->empty || !b->spawned;
+}
+
+bool box_stop_needed_kill(const struct box *b)
+{
+	return b->stop_killed;
+}
+
+uint64_t box_stop_duration_ns(const struct box *b)
+{
+	return b->stop_ns;
+}
+
+enum box_rung box_rung_of(const struct box *b)
+{
+	return b->rung;
+}
+
+const char *box_cgroup_path(const struct box *b)
+{
+	return b->cg_fd >= 0 ? b->path : NULL;
+}
+
+static bool is_box_main(const struct box_ctx *ctx, pid_t pid)
+{
+	for (const struct box *b = ctx->boxes; b; b = b->next)
+		if (b->pid == pid && !b->pid_reaped)
+			return true;
+	return false;
+}
+
+int box_ctx_reap(struct box_ctx *ctx)
+{
+	int n = 0;
+
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* Look before reaping: a box's main process is reaped by its box, which wants the status. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return errno == ECHILD ? n : -errno;
+		if (si.si_pid == 0)
+			return n;
+		if (is_box_main(ctx, si.si_pid)) {
+			struct box *b;
+			for (b = ctx->boxes; b && b->pid != si.si_pid; b = b->next)
+				;
+			if (box_try_reap_main(b) <= 0)
+				return n;
+		} else {
+			(void)waitpid(si.si_pid, NULL, WNOHANG);
+		}
+		n++;
+	}
+}
+
+static void unlink_box(struct box *b)
+{
+	struct box **pp;
+	for (pp = &b->ctx->boxes; *pp; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+}
+
+int box_free(struct box *b)
+{
+	int r = 0;
+
+	if (!b)
+		return 0;
+	if (b->spawned && !b->empty) {
+		uint64_t deadline = box_now_ns() + 10ull * 1000000000ull;
+		(void)box_kill(b);
+		while (!b->empty && box_now_ns() < deadline) {
+			struct pollfd pfd[BOX_MAX_FDS];
+			int fds[BOX_MAX_FDS], n = box_fds(b, fds);
+			for (int i = 0; i < n; i++)
+				pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN | POLLPRI};
+			(void)poll(pfd, (nfds_t)n, 10);
+			if (box_process(b) < 0)
+				break;
+		}
+		if (!b->empty)
+			r = -EBUSY;
+	}
+	if (rung_uses_cgroup(b->rung)) {
+		int rr = cgroup2_box_destroy(b);
+		if (rr < 0 && r == 0)
+			r = rr;
+	}
+	int fds[] = {b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd};
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	unlink_box(b);
+	free(b);
+	return r;
+}

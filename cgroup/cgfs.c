@@ -1,0 +1,299 @@
+/* The cgroupfs side of cgfs.h: file access, killing and removal. The pure parsers live in cgparse.c. */
+#include "cgfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A cgroup tree deeper than this is not one of ours. */
+#define CG_MAX_DEPTH 16
+
+ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	size_t n = 0;
+	int fd;
+
+	if (size == 0)
+		return -EINVAL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (n + 1 < size) {
+		ssize_t r = read(fd, buf + n, size - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+int cg_write_file_at(int dirfd, const char *name, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t r;
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		r = write(fd, s, len);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		return (int)r;
+	}
+	close(fd);
+	return (size_t)r == len ? 0 : -EIO;
+}
+
+int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size)
+{
+	static const size_t bufsize = 256 * 1024;
+	char own[4096];
+	char *buf;
+	ssize_t n;
+	int r;
+
+	buf = malloc(bufsize);
+	if (!buf)
+		return -ENOMEM;
+	n = cg_read_file_at(AT_FDCWD, "/proc/self/mountinfo", buf, bufsize);
+	r = n < 0 ? (int)n : cg_parse_mountinfo(buf, mounts);
+	if (r == 0 && mounts->v2_path[0] == '\0')
+		r = -ENOENT;
+	if (r == 0) {
+		n = cg_read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, bufsize);
+		r = n < 0 ? (int)n : cg_parse_proc_cgroup(buf, own, sizeof(own));
+	}
+	if (r == 0)
+		r = cg_join_own_dir(mounts, own, dir, size);
+	free(buf);
+	return r;
+}
+
+int cg_is_populated(int dirfd)
+{
+	struct cg_events ev;
+	char buf[512];
+	ssize_t n;
+	int r;
+
+	n = cg_read_file_at(dirfd, "cgroup.events", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	r = cg_parse_events(buf, &ev);
+	if (r < 0)
+		return r;
+	return ev.populated > 0;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int signal_procs_of(int dirfd, int sig, int depth)
+{
+	char *buf;
+	DIR *d;
+	struct dirent *de;
+	ssize_t n;
+	int r = 0, dfd;
+	static const size_t bufsize = 1 << 20;
+
+	if (depth > CG_MAX_DEPTH)
+		return -ELOOP;
+	buf = malloc(bufsize);
+	if (!buf)
+		return -ENOMEM;
+	n = cg_read_file_at(dirfd, "cgroup.procs", buf, bufsize);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	for (char *p = buf; *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (pid > 0 && kill((pid_t)pid, sig) < 0 && errno != ESRCH && r == 0)
+			r = -errno;
+		p = end;
+		while (*p == '\n')
+			p++;
+	}
+	free(buf);
+
+	dfd = dup(dirfd);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int sub, rr;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		rr = signal_procs_of(sub, sig, depth + 1);
+		close(sub);
+		if (rr < 0 && r == 0)
+			r = rr;
+	}
+	closedir(d);
+	return r;
+}
+
+int cg_signal_all(int dirfd, int sig)
+{
+	return signal_procs_of(dirfd, sig, 0);
+}
+
+/* Waits until cgroup.events says frozen (or empty), up to timeout_ms. */
+static int wait_frozen(int dirfd, int timeout_ms)
+{
+	struct cg_events ev;
+	char buf[512];
+	struct pollfd pfd;
+	int fd, r = -ETIMEDOUT;
+
+	fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	pfd.fd = fd;
+	pfd.events = POLLPRI;
+	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		buf[n] = '\0';
+		if (cg_parse_events(buf, &ev) == 0 && (ev.frozen == 1 || ev.populated == 0)) {
+			r = 0;
+			break;
+		}
+		(void)poll(&pfd, 1, 10);
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * The pre-5.14 way: a frozen cgroup cannot fork, so one pass of kills over a
+ * frozen cgroup reaches everything; repeat in case a process slipped in
+ * between reading cgroup.procs and freezing.
+ */
+static int kill_by_freezing(int dirfd)
+{
+	int r = 0;
+
+	for (int i = 0; i < 100; i++) {
+		int pop = cg_is_populated(dirfd);
+		if (pop <= 0)
+			return pop;
+		r = cg_write_file_at(dirfd, "cgroup.freeze", "1");
+		if (r == 0)
+			(void)wait_frozen(dirfd, 200);
+		(void)cg_signal_all(dirfd, SIGKILL);
+		(void)cg_write_file_at(dirfd, "cgroup.freeze", "0");
+		if (cg_is_populated(dirfd) == 0)
+			return 0;
+		sleep_ms(i < 10 ? 1 : 10);
+	}
+	return r < 0 ? r : -EBUSY;
+}
+
+int cg_kill_all(int dirfd, bool force_freeze_loop)
+{
+	if (!force_freeze_loop) {
+		int r = cg_write_file_at(dirfd, "cgroup.kill", "1");
+		if (r != -ENOENT)
+			return r;
+	}
+	return kill_by_freezing(dirfd);
+}
+
+static int remove_children(int dirfd, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = 0, dfd;
+
+	if (depth > CG_MAX_DEPTH)
+		return -ELOOP;
+	dfd = dup(dirfd);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int sub, rr;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		rr = remove_children(sub, depth + 1);
+		close(sub);
+		if (rr == 0 && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			rr = -errno;
+		if (rr < 0 && r == 0)
+			r = rr;
+	}
+	closedir(d);
+	return r;
+}
+
+int cg_remove_tree(int parentfd, const char *name)
+{
+	unsigned delay = 1;
+	int r = 0;
+
+	/* rmdir right after "populated 0" can still meet EBUSY; retry with a bound, killing again between tries. */
+	for (int i = 0; i < 12; i++) {
+		int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		r = remove_children(fd, 0);
+		if (r == 0 && unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
+			r = errno == ENOENT ? 0 : -errno;
+		if (r != -EBUSY) {
+			close(fd);
+			return r;
+		}
+		(void)cg_kill_all(fd, false);
+		close(fd);
+		sleep_ms(delay);
+		if (delay < 256)
+			delay *= 2;
+	}
+	return r;
+}

@@ -1,0 +1,358 @@
+/*
+ * nsreload exec: one contained run in the foreground, for CI and for use as
+ * a container entrypoint. When it returns, the box is empty.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "box.h"
+#include "cmds.h"
+#include "util.h"
+
+enum { EXIT_OWN_FAILURE = 125, EXIT_NOT_EXECUTABLE = 126, EXIT_NOT_FOUND = 127, EXIT_TIMEOUT = 124 };
+
+struct exec_opts {
+	enum box_rung rung;
+	int stop_signal;
+	unsigned long long stop_timeout_ms;
+	unsigned long long timeout_ms;
+	bool wait_all;
+	bool no_pin;
+	bool verbose;
+	const char *cgroup_parent;
+	char **argv;
+};
+
+static void exec_usage(FILE *f)
+{
+	fputs("usage: nsreload exec [options] -- command [args...]\n"
+	      "\n"
+	      "Runs command in a box and returns its exit status. Whatever the command\n"
+	      "started is killed when it ends, or when nsreload gets INT, TERM or HUP.\n"
+	      "\n"
+	      "  --box=RUNG           auto (default), cgroup2, pidns, cgroup2+pidns, pgroup\n"
+	      "  --stop-signal=SIG    signal for a timeout stop (default TERM)\n"
+	      "  --stop-timeout=DUR   grace before the box is killed (default 10s)\n"
+	      "  --timeout=DUR        stop the command after DUR; exit 124\n"
+	      "  --wait-all           wait for the box to empty instead of killing it\n"
+	      "                       when the main process exits\n"
+	      "  --no-pin             pgroup rung: allow setsid/setpgid (weaker guarantee)\n"
+	      "  --cgroup-parent=DIR  create boxes under this cgroup v2 directory\n"
+	      "  -v, --verbose        say which rung was chosen and why\n"
+	      "\n"
+	      "Exit status: the command's, or 128+N if killed by signal N; 124 timeout,\n"
+	      "125 nsreload failed, 126 not executable, 127 not found.\n",
+	      f);
+}
+
+static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
+{
+	enum { O_BOX = 256, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_TIMEOUT, O_WAIT_ALL, O_NO_PIN, O_CGROUP_PARENT };
+	static const struct option longopts[] = {
+		{"box", required_argument, NULL, O_BOX},
+		{"stop-signal", required_argument, NULL, O_STOP_SIGNAL},
+		{"stop-timeout", required_argument, NULL, O_STOP_TIMEOUT},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"wait-all", no_argument, NULL, O_WAIT_ALL},
+		{"no-pin", no_argument, NULL, O_NO_PIN},
+		{"cgroup-parent", required_argument, NULL, O_CGROUP_PARENT},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	*o = (struct exec_opts){.rung = BOX_RUNG_AUTO,
+				.stop_signal = SIGTERM,
+				.stop_timeout_ms = 10000,
+				.cgroup_parent = getenv("NSRELOAD_CGROUP_PARENT")};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_BOX:
+			if (box_rung_parse(optarg, &o->rung) < 0) {
+				fprintf(stderr, "nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, cgroup2+pidns, pgroup)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_STOP_SIGNAL:
+			if (sig_parse(optarg, &o->stop_signal) < 0) {
+				fprintf(stderr, "nsreload exec: --stop-signal: unknown signal '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_STOP_TIMEOUT:
+		case O_TIMEOUT:
+			if (duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms) < 0) {
+				fprintf(stderr, "nsreload exec: --%s: bad duration '%s' (like 500ms, 2s, 1m)\n",
+					c == O_TIMEOUT ? "timeout" : "stop-timeout", optarg);
+				return -EINVAL;
+			}
+			break;
+		case O_WAIT_ALL:
+			o->wait_all = true;
+			break;
+		case O_NO_PIN:
+			o->no_pin = true;
+			break;
+		case O_CGROUP_PARENT:
+			o->cgroup_parent = optarg;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			exec_usage(stdout);
+			return 1;
+		default:
+			exec_usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		fputs("nsreload exec: no command given\n", stderr);
+		exec_usage(stderr);
+		return -EINVAL;
+	}
+	o->argv = argv + optind;
+	return 0;
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_OWN_FAILURE;
+}
+
+static int epoll_add(int ep, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLPRI, .data.fd = fd};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int epoll_add_box(int ep, const struct box *b)
+{
+	int fds[BOX_MAX_FDS], n = box_fds(b, fds), r;
+	for (int i = 0; i < n; i++)
+		if ((r = epoll_add(ep, fds[i])) < 0)
+			return r;
+	return 0;
+}
+
+struct exec_state {
+	struct box *box;
+	int sigfd;
+	int timerfd;
+	bool stopping;
+	bool timed_out;
+};
+
+/* Handles one signal from the signalfd. Returns 0 or -errno. */
+static int on_signal(struct exec_state *st, const struct exec_opts *o, const struct signalfd_siginfo *si)
+{
+	int sig = (int)si->ssi_signo;
+
+	switch (sig) {
+	case SIGCHLD:
+		return 0;
+	case SIGINT:
+	case SIGTERM:
+	case SIGHUP:
+		/* A second request means now. */
+		if (st->stopping)
+			return box_kill(st->box);
+		st->stopping = true;
+		return box_stop(st->box, sig, (unsigned)o->stop_timeout_ms);
+	default:
+		(void)box_signal_main(st->box, sig);
+		return 0;
+	}
+}
+
+static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
+{
+	for (;;) {
+		struct epoll_event evs[8];
+		int n, r;
+
+		r = box_process(st->box);
+		if (r < 0)
+			return r;
+		if ((r & BOX_EV_MAIN_EXITED) && !o->wait_all)
+			(void)box_kill(st->box);
+		if (box_is_empty(st->box) && box_main_exited(st->box))
+			return 0;
+		/* The box may have opened or closed fds while processing. */
+		if ((r = epoll_add_box(ep, st->box)) < 0)
+			return r;
+
+		n = epoll_wait(ep, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == st->sigfd) {
+				struct signalfd_siginfo si;
+				while (read(st->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					if ((r = on_signal(st, o, &si)) < 0 && r != -ESRCH)
+						return r;
+			} else if (evs[i].data.fd == st->timerfd) {
+				uint64_t x;
+				if (read(st->timerfd, &x, sizeof(x)) == (ssize_t)sizeof(x) && !st->stopping) {
+					st->timed_out = true;
+					st->stopping = true;
+					(void)box_stop(st->box, o->stop_signal, (unsigned)o->stop_timeout_ms);
+				}
+			}
+		}
+	}
+}
+
+static int spawn_error_exit(const char *cmd, int r)
+{
+	switch (r) {
+	case -ENOENT:
+		fprintf(stderr, "nsreload exec: %s: command not found\n", cmd);
+		return EXIT_NOT_FOUND;
+	case -EACCES:
+	case -ENOEXEC:
+	case -EISDIR:
+	case -EPERM:
+		fprintf(stderr, "nsreload exec: %s: not executable: %s\n", cmd, strerror(-r));
+		return EXIT_NOT_EXECUTABLE;
+	default:
+		fprintf(stderr, "nsreload exec: cannot start %s in its box: %s\n", cmd, strerror(-r));
+		return EXIT_OWN_FAILURE;
+	}
+}
+
+static void print_stale(const char *path, void *data)
+{
+	(void)data;
+	fprintf(stderr, "nsreload: removed stale box %s left by a supervisor that died\n", path);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN};
+	struct exec_opts o;
+	struct exec_state st = {.sigfd = -1, .timerfd = -1};
+	struct box_ctx *ctx = NULL;
+	struct box_spawn sp;
+	char why[2048] = "";
+	sigset_t mask, oldmask;
+	int ep = -1, tty_fd = -1, r, code = EXIT_OWN_FAILURE;
+
+	r = parse_exec_opts(argc, argv, &o);
+	if (r)
+		return r > 0 ? 0 : 2;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&mask, forwarded[i]);
+	/* Signals come through the signalfd only; the child unblocks them before exec. */
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+		perror("nsreload exec: sigprocmask");
+		return EXIT_OWN_FAILURE;
+	}
+	st.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (st.sigfd < 0 || ep < 0 || epoll_add(ep, st.sigfd) < 0) {
+		perror("nsreload exec: signalfd/epoll");
+		goto out;
+	}
+	r = box_supervisor_init();
+	if (r < 0) {
+		fprintf(stderr, "nsreload exec: cannot become a child subreaper: %s\n", strerror(-r));
+		goto out;
+	}
+	r = box_ctx_new(&ctx, &(struct box_ctx_opts){.rung = o.rung,
+						    .cgroup_parent = o.cgroup_parent,
+						    .no_pin = o.no_pin,
+						    .on_stale = print_stale,
+						    .errbuf = why,
+						    .errbuf_size = sizeof(why)});
+	if (r < 0) {
+		fprintf(stderr, "nsreload exec: box %s is not available here: %s\n", box_rung_name(o.rung),
+			why[0] ? why : strerror(-r));
+		fputs("nsreload exec: run 'nsreload doctor' for details\n", stderr);
+		goto out;
+	}
+	if (o.verbose || (o.rung == BOX_RUNG_AUTO && box_ctx_rung(ctx) != BOX_RUNG_CGROUP2))
+		fprintf(stderr, "nsreload exec: box: %s%s%s\n", box_rung_name(box_ctx_rung(ctx)),
+			box_ctx_why(ctx)[0] ? "; " : "", box_ctx_why(ctx));
+
+	if (o.timeout_ms) {
+		struct itimerspec its = {.it_value = {.tv_sec = (time_t)(o.timeout_ms / 1000),
+						      .tv_nsec = (long)(o.timeout_ms % 1000) * 1000000L}};
+		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 || epoll_add(ep, st.timerfd) < 0) {
+			perror("nsreload exec: timerfd");
+			goto out;
+		}
+	}
+	/* Interactive programs need the terminal: hand it to the box's group while we hold it. */
+	if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp())
+		tty_fd = STDIN_FILENO;
+
+	r = box_new(ctx, "exec", &st.box);
+	if (r < 0) {
+		fprintf(stderr, "nsreload exec: cannot create a %s box: %s\n", box_rung_name(box_ctx_rung(ctx)), strerror(-r));
+		goto out;
+	}
+	sp = (struct box_spawn){.argv = o.argv,
+				.stdin_fd = -1,
+				.stdout_fd = -1,
+				.stderr_fd = -1,
+				.tty_fd = tty_fd,
+				.wait_all = o.wait_all};
+	r = box_spawn(st.box, &sp);
+	if (r < 0) {
+		code = spawn_error_exit(o.argv[0], r);
+		goto out;
+	}
+	r = run_loop(&st, &o, ep);
+	if (r < 0) {
+		fprintf(stderr, "nsreload exec: %s\n", strerror(-r));
+		goto out;
+	}
+	code = st.timed_out ? EXIT_TIMEOUT : exit_code_of(box_main_status(st.box));
+out:
+	if (tty_fd >= 0)
+		(void)tcsetpgrp(tty_fd, getpgrp());
+	if (st.box && (r = box_free(st.box)) < 0) {
+		fprintf(stderr, "nsreload exec: the box could not be removed: %s\n", strerror(-r));
+		code = EXIT_OWN_FAILURE;
+	}
+	if (ctx) {
+		(void)box_ctx_reap(ctx);
+		box_ctx_free(ctx);
+	}
+	if (st.timerfd >= 0)
+		close(st.timerfd);
+	if (st.sigfd >= 0)
+		close(st.sigfd);
+	if (ep >= 0)
+		close(ep);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return code;
+}

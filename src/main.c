@@ -1,0 +1,46 @@
+/* nsreload: the command line. Each subcommand lives in its own file (cmds.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+
+#ifndef NSRELOAD_VERSION
+#define NSRELOAD_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+	fputs("usage: nsreload <command> [options]\n"
+	      "\n"
+	      "  exec [options] -- cmd args...   run one command in a box, in the foreground\n"
+	      "  doctor [--json]                 which containment rungs work here, and why\n"
+	      "  version                         print the version\n"
+	      "\n"
+	      "'nsreload <command> --help' describes a command.\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "exec") == 0)
+		return cmd_exec(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("nsreload %s\n", NSRELOAD_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "nsreload: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}
