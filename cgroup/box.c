@@ -450,12 +450,18 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms)
 	return 0;
 }
 
-int box_fds(const struct box *b, int fds[BOX_MAX_FDS])
+int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
+	const struct pollfd all[] = {
+		{.fd = b->pidfd, .events = POLLIN},
+		{.fd = b->events_fd, .events = POLLPRI},
+		{.fd = b->status_fd, .events = POLLIN},
+		{.fd = b->timer_fd, .events = POLLIN},
+	};
 	int n = 0;
-	int all[] = {b->pidfd, b->events_fd, b->status_fd, b->timer_fd};
+
 	for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i] >= 0)
+		if (all[i].fd >= 0)
 			fds[n++] = all[i];
 	return n;
 }
@@ -600,9 +606,7 @@ int box_free(struct box *b)
 		(void)box_kill(b);
 		while (!b->empty && box_now_ns() < deadline) {
 			struct pollfd pfd[BOX_MAX_FDS];
-			int fds[BOX_MAX_FDS], n = box_fds(b, fds);
-			for (int i = 0; i < n; i++)
-				pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN | POLLPRI};
+			int n = box_fds(b, pfd);
 			(void)poll(pfd, (nfds_t)n, 10);
 			if (box_process(b) < 0)
 				break;

@@ -14,7 +14,7 @@
  *  - Nothing blocks for long. The exceptions are bounded: the pgroup kill
  *    sweep and the rmdir retry of box_free().
  *  - No threads and no signal handlers. The caller owns one epoll loop: it
- *    watches every fd returned by box_fds() for EPOLLIN|EPOLLPRI, and on any
+ *    watches every fd returned by box_fds() for the events given, and on any
  *    readiness of those fds or on SIGCHLD it calls box_process() for each
  *    box (or box_ctx_reap() when it has none).
  *  - The supervising process calls box_supervisor_init() once, before any
@@ -25,6 +25,7 @@
 #ifndef NSRELOAD_BOX_H
 #define NSRELOAD_BOX_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,9 +116,16 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms);
 /* Kills every process of the box now. Emptiness is reported by box_process(). */
 int box_kill(struct box *b);
 
-/* Up to BOX_MAX_FDS fds to watch for EPOLLIN|EPOLLPRI. Returns their count. */
+/*
+ * Up to BOX_MAX_FDS fds to watch, each with the poll events it wants (POLLIN,
+ * or POLLPRI for cgroup.events, which is always readable and must not be
+ * watched for POLLIN). The values are valid epoll events too. Returns the
+ * count. An fd the box closes leaves the caller's epoll set by itself; new
+ * fds can appear after box_spawn() only.
+ */
 #define BOX_MAX_FDS 4
-int box_fds(const struct box *b, int fds[BOX_MAX_FDS]);
+
+int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 
 enum {
 	BOX_EV_MAIN_EXITED = 1 << 0, /* the main process has ended (once) */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -139,19 +141,20 @@ static int exit_code_of(int status)
 	return EXIT_OWN_FAILURE;
 }
 
-static int epoll_add(int ep, int fd)
+static int epoll_add(int ep, int fd, uint32_t events)
 {
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLPRI, .data.fd = fd};
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 && errno != EEXIST)
+	struct epoll_event ev = {.events = events, .data.fd = fd};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	return 0;
 }
 
 static int epoll_add_box(int ep, const struct box *b)
 {
-	int fds[BOX_MAX_FDS], n = box_fds(b, fds), r;
+	struct pollfd fds[BOX_MAX_FDS];
+	int n = box_fds(b, fds), r;
 	for (int i = 0; i < n; i++)
-		if ((r = epoll_add(ep, fds[i])) < 0)
+		if ((r = epoll_add(ep, fds[i].fd, (uint32_t)fds[i].events)) < 0)
 			return r;
 	return 0;
 }
@@ -199,9 +202,6 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 			(void)box_kill(st->box);
 		if (box_is_empty(st->box) && box_main_exited(st->box))
 			return 0;
-		/* The box may have opened or closed fds while processing. */
-		if ((r = epoll_add_box(ep, st->box)) < 0)
-			return r;
 
 		n = epoll_wait(ep, evs, 8, -1);
 		if (n < 0) {
@@ -276,7 +276,7 @@ int cmd_exec(int argc, char **argv)
 	}
 	st.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (st.sigfd < 0 || ep < 0 || epoll_add(ep, st.sigfd) < 0) {
+	if (st.sigfd < 0 || ep < 0 || epoll_add(ep, st.sigfd, EPOLLIN) < 0) {
 		perror("nsreload exec: signalfd/epoll");
 		goto out;
 	}
@@ -305,7 +305,7 @@ int cmd_exec(int argc, char **argv)
 		struct itimerspec its = {.it_value = {.tv_sec = (time_t)(o.timeout_ms / 1000),
 						      .tv_nsec = (long)(o.timeout_ms % 1000) * 1000000L}};
 		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 || epoll_add(ep, st.timerfd) < 0) {
+		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 || epoll_add(ep, st.timerfd, EPOLLIN) < 0) {
 			perror("nsreload exec: timerfd");
 			goto out;
 		}
@@ -328,6 +328,11 @@ int cmd_exec(int argc, char **argv)
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
 		code = spawn_error_exit(o.argv[0], r);
+		goto out;
+	}
+	r = epoll_add_box(ep, st.box);
+	if (r < 0) {
+		fprintf(stderr, "nsreload exec: epoll: %s\n", strerror(-r));
 		goto out;
 	}
 	r = run_loop(&st, &o, ep);
