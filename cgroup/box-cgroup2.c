@@ -114,14 +114,16 @@ int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_c
 	snprintf(name, sizeof(name), CTX_PREFIX "%d", (int)getpid());
 	if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
-		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot create %s/%s: %s", parent, name, strerror(-r));
+		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot create %s/%s: %s", parent, name,
+			 strerror(-r));
 		close(parentfd);
 		return r;
 	}
 	ctx->dirfd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ctx->dirfd < 0 || flock(ctx->dirfd, LOCK_EX | LOCK_NB) < 0) {
 		r = -errno;
-		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot lock %s/%s: %s", parent, name, strerror(-r));
+		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot lock %s/%s: %s", parent, name,
+			 strerror(-r));
 		if (ctx->dirfd >= 0)
 			close(ctx->dirfd);
 		ctx->dirfd = -1;
@@ -202,14 +204,14 @@ int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns)
 		pid = procs_fd < 0 ? -errno : box_clone(0, -1, &pidfd);
 	}
 	if (pid == 0) {
-		c = (struct box_child){.argv = sp->argv,
-				       .envp = env,
-				       .cwd = sp->cwd,
-				       .stdio = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd},
-				       .tty_fd = sp->tty_fd,
-				       .pin = false,
-				       .err_fd = errp[1],
-				       .procs_fd = procs_fd};
+		c = (struct box_child){ .argv = sp->argv,
+					.envp = env,
+					.cwd = sp->cwd,
+					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
+					.tty_fd = sp->tty_fd,
+					.pin = false,
+					.err_fd = errp[1],
+					.procs_fd = procs_fd };
 		box_child_exec(&c);
 	}
 	if (procs_fd >= 0)
@@ -257,7 +259,8 @@ int cgroup2_box_update(struct box *b)
 		if (r < 0)
 			return r;
 	}
-	/* Reading through events_fd itself re-arms its POLLPRI; a level-triggered epoll would spin otherwise. */
+	/* Reading through events_fd itself re-arms its POLLPRI; a level-triggered epoll would spin otherwise.
+	 */
 	n = pread(b->events_fd, buf, sizeof(buf) - 1, 0);
 	if (n < 0)
 		return -errno;

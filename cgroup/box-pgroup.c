@@ -57,7 +57,7 @@ static int sweep_one(pid_t pid, void *data)
 /* Counts (and signals, when sig != 0) the living and zombie processes of the box. */
 static int sweep_box(struct box *b, int sig)
 {
-	struct sweep s = {.b = b, .sig = sig};
+	struct sweep s = { .b = b, .sig = sig };
 	int r;
 
 	snprintf(s.entry, sizeof(s.entry), "NSRELOAD_BOX=%s", b->token);
@@ -82,14 +82,14 @@ int pgroup_box_spawn(struct box *b, const struct box_spawn *sp)
 	}
 	pid = box_clone(0, -1, &pidfd);
 	if (pid == 0) {
-		c = (struct box_child){.argv = sp->argv,
-				       .envp = env,
-				       .cwd = sp->cwd,
-				       .stdio = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd},
-				       .tty_fd = sp->tty_fd,
-				       .pin = !b->ctx->no_pin,
-				       .err_fd = errp[1],
-				       .procs_fd = -1};
+		c = (struct box_child){ .argv = sp->argv,
+					.envp = env,
+					.cwd = sp->cwd,
+					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
+					.tty_fd = sp->tty_fd,
+					.pin = !b->ctx->no_pin,
+					.err_fd = errp[1],
+					.procs_fd = -1 };
 		box_child_exec(&c);
 	}
 	close(errp[1]);
@@ -119,7 +119,7 @@ int pgroup_box_signal_all(struct box *b, int sig)
 int pgroup_box_kill(struct box *b)
 {
 	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
-	struct timespec pause = {0, 200000};
+	struct timespec pause = { 0, 200000 };
 	int n;
 
 	/* One kill reaches the whole group at once: a fork racing with it fails. */

@@ -40,7 +40,7 @@ static void write_int(int fd, int v)
 
 static __attribute__((noreturn)) void run_init(const struct init_args *a)
 {
-	struct pollfd pfd = {.fd = a->parent_pidfd, .events = POLLIN};
+	struct pollfd pfd = { .fd = a->parent_pidfd, .events = POLLIN };
 	sigset_t all;
 	pid_t target;
 	bool target_done = false;
@@ -64,7 +64,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	}
 	if (a->child.procs_fd >= 0) {
 		if (write(a->child.procs_fd, "0", 1) != 1) {
-			struct box_child_err e = {.err = errno, .stage = BOX_STAGE_CGROUP};
+			struct box_child_err e = { .err = errno, .stage = BOX_STAGE_CGROUP };
 			(void)!write(a->child.err_fd, &e, sizeof(e));
 			_exit(125);
 		}
@@ -76,7 +76,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 
 	target = fork();
 	if (target < 0) {
-		struct box_child_err e = {.err = errno, .stage = BOX_STAGE_SETUP};
+		struct box_child_err e = { .err = errno, .stage = BOX_STAGE_SETUP };
 		(void)!write(a->child.err_fd, &e, sizeof(e));
 		_exit(125);
 	}
@@ -152,7 +152,7 @@ static int write_id_maps(pid_t pid)
 int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 {
 	struct init_args a;
-	int errp[2] = {-1, -1}, statusp[2] = {-1, -1}, syncp[2] = {-1, -1};
+	int errp[2] = { -1, -1 }, statusp[2] = { -1, -1 }, syncp[2] = { -1, -1 };
 	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
 	bool userns = geteuid() != 0;
 	uint64_t flags = CLONE_NEWPID | (userns ? CLONE_NEWUSER : 0);
@@ -179,14 +179,14 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 		if (syncp[1] >= 0)
 			close(syncp[1]);
 		a = (struct init_args){
-			.child = {.argv = sp->argv,
-				  .envp = env,
-				  .cwd = sp->cwd,
-				  .stdio = {sp->stdin_fd, sp->stdout_fd, sp->stderr_fd},
-				  .tty_fd = sp->tty_fd,
-				  .pin = false,
-				  .err_fd = errp[1],
-				  .procs_fd = procs_fd},
+			.child = { .argv = sp->argv,
+				   .envp = env,
+				   .cwd = sp->cwd,
+				   .stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
+				   .tty_fd = sp->tty_fd,
+				   .pin = false,
+				   .err_fd = errp[1],
+				   .procs_fd = procs_fd },
 			.status_fd = statusp[1],
 			.sync_fd = syncp[0],
 			.parent_pidfd = parent_pidfd,
@@ -222,7 +222,7 @@ out:
 	for (int *fd = errp; fd < errp + 2; fd++)
 		if (*fd >= 0)
 			close(*fd);
-	int rest[] = {statusp[0], statusp[1], syncp[0], syncp[1], parent_pidfd, procs_fd};
+	int rest[] = { statusp[0], statusp[1], syncp[0], syncp[1], parent_pidfd, procs_fd };
 	for (unsigned i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
 		if (rest[i] >= 0)
 			close(rest[i]);
@@ -240,7 +240,7 @@ int pidns_box_signal_main(struct box *b, int sig)
 
 int pidns_box_signal_all(struct box *b, int sig)
 {
-	union sigval v = {.sival_int = BOX_SIGQ_ALL};
+	union sigval v = { .sival_int = BOX_SIGQ_ALL };
 
 	if (sig == SIGKILL)
 		return box_kill(b);

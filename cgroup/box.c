@@ -82,7 +82,8 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 		return -ENOMEM;
 	ctx->dirfd = -1;
 	ctx->no_pin = opts->no_pin;
-	ctx->force_freeze = getenv("NSRELOAD_HIDE_CGROUP_KILL") && strcmp(getenv("NSRELOAD_HIDE_CGROUP_KILL"), "1") == 0;
+	ctx->force_freeze =
+		getenv("NSRELOAD_HIDE_CGROUP_KILL") && strcmp(getenv("NSRELOAD_HIDE_CGROUP_KILL"), "1") == 0;
 
 	probe = calloc(1, sizeof(*probe));
 	if (!probe) {
@@ -199,7 +200,7 @@ char **box_make_env(const struct box *b, char *const *envp)
 
 static void write_child_err(int fd, int stage, int err)
 {
-	struct box_child_err e = {.err = err, .stage = stage};
+	struct box_child_err e = { .err = err, .stage = stage };
 	ssize_t r;
 	if (fd < 0)
 		return;
@@ -356,7 +357,7 @@ int box_spawn(struct box *b, const struct box_spawn *sp)
 		/* The exec failed: the box must be left empty, so finish it here. */
 		(void)box_kill(b);
 		for (int i = 0; i < 1000 && !box_is_empty(b); i++) {
-			struct pollfd pfd = {.fd = b->pidfd, .events = POLLIN};
+			struct pollfd pfd = { .fd = b->pidfd, .events = POLLIN };
 			(void)poll(&pfd, 1, 10);
 			(void)box_process(b);
 		}
@@ -429,7 +430,7 @@ int box_kill(struct box *b)
 
 int box_stop(struct box *b, int sig, unsigned timeout_ms)
 {
-	struct itimerspec its = {0};
+	struct itimerspec its = { 0 };
 	int r;
 
 	if (b->empty || !b->spawned)
@@ -453,10 +454,10 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms)
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	const struct pollfd all[] = {
-		{.fd = b->pidfd, .events = POLLIN},
-		{.fd = b->events_fd, .events = POLLPRI},
-		{.fd = b->status_fd, .events = POLLIN},
-		{.fd = b->timer_fd, .events = POLLIN},
+		{ .fd = b->pidfd, .events = POLLIN },
+		{ .fd = b->events_fd, .events = POLLPRI },
+		{ .fd = b->status_fd, .events = POLLIN },
+		{ .fd = b->timer_fd, .events = POLLIN },
 	};
 	int n = 0;
 
@@ -490,7 +491,8 @@ int box_process(struct box *b)
 	if (!b->spawned)
 		return 0;
 	(void)box_ctx_reap(b->ctx);
-	if (!b->empty && read(b->timer_fd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations)) {
+	if (!b->empty &&
+	    read(b->timer_fd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations)) {
 		r = box_kill(b);
 		if (r < 0)
 			return r;
@@ -503,7 +505,7 @@ int box_process(struct box *b)
 			return r;
 	}
 	if (b->empty && !b->empty_reported) {
-		struct itimerspec off = {0};
+		struct itimerspec off = { 0 };
 		b->empty_reported = true;
 		b->pending |= BOX_EV_EMPTY;
 		if (b->stopping)
@@ -619,7 +621,7 @@ int box_free(struct box *b)
 		if (rr < 0 && r == 0)
 			r = rr;
 	}
-	int fds[] = {b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd};
+	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd };
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

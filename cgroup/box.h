@@ -77,14 +77,14 @@ void box_ctx_free(struct box_ctx *ctx);
 struct box;
 
 struct box_spawn {
-	char *const *argv;  /* argv[0] is looked up in PATH */
-	char *const *envp;  /* NULL: the caller's environment */
-	const char *cwd;    /* NULL: unchanged */
-	int stdin_fd;       /* -1: inherit */
-	int stdout_fd;      /* -1: inherit */
-	int stderr_fd;      /* -1: inherit */
-	int tty_fd;         /* >= 0: make the box's process group the foreground of this terminal */
-	bool wait_all;      /* the main process ending does not end the box (pidns init keeps reaping) */
+	char *const *argv; /* argv[0] is looked up in PATH */
+	char *const *envp; /* NULL: the caller's environment */
+	const char *cwd;   /* NULL: unchanged */
+	int stdin_fd;      /* -1: inherit */
+	int stdout_fd;     /* -1: inherit */
+	int stderr_fd;     /* -1: inherit */
+	int tty_fd;        /* >= 0: make the box's process group the foreground of this terminal */
+	bool wait_all;     /* the main process ending does not end the box (pidns init keeps reaping) */
 };
 
 /*

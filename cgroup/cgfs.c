@@ -107,7 +107,7 @@ int cg_is_populated(int dirfd)
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -277,7 +277,8 @@ int cg_remove_tree(int parentfd, const char *name)
 	unsigned delay = 1;
 	int r = 0;
 
-	/* rmdir right after "populated 0" can still meet EBUSY; retry with a bound, killing again between tries. */
+	/* rmdir right after "populated 0" can still meet EBUSY; retry with a bound, killing again between
+	 * tries. */
 	for (int i = 0; i < 12; i++) {
 		int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)

@@ -17,8 +17,8 @@
 
 struct probe_item {
 	bool ok;
-	int err;           /* errno of the failure, 0 when ok */
-	char detail[512];  /* a human reason or a finding, always filled */
+	int err;          /* errno of the failure, 0 when ok */
+	char detail[512]; /* a human reason or a finding, always filled */
 };
 
 struct box_probe {
@@ -26,18 +26,18 @@ struct box_probe {
 	bool is_root;
 	bool is_pid1;
 	struct cg_mounts mounts;
-	char own_cgroup[4096];     /* from the 0:: line, "" if none */
-	char cgroup_dir[4096];     /* where our boxes would go */
-	struct probe_item cgroup2;        /* a cgroup2 mount exists */
-	struct probe_item cgroup_writable;/* we can create and remove a child cgroup there */
-	struct probe_item cgroup_kill;    /* cgroup.kill exists */
-	struct probe_item cgroup_freeze;  /* cgroup.freeze exists (fallback kill) */
+	char own_cgroup[4096];               /* from the 0:: line, "" if none */
+	char cgroup_dir[4096];               /* where our boxes would go */
+	struct probe_item cgroup2;           /* a cgroup2 mount exists */
+	struct probe_item cgroup_writable;   /* we can create and remove a child cgroup there */
+	struct probe_item cgroup_kill;       /* cgroup.kill exists */
+	struct probe_item cgroup_freeze;     /* cgroup.freeze exists (fallback kill) */
 	struct probe_item clone_into_cgroup; /* clone3(CLONE_INTO_CGROUP) works */
-	struct probe_item pidns;          /* CLONE_NEWPID (as root) works */
-	struct probe_item userns;         /* CLONE_NEWUSER|CLONE_NEWPID works */
-	struct probe_item seccomp;        /* the setsid/setpgid pin loads */
-	struct probe_item subreaper;      /* PR_SET_CHILD_SUBREAPER works */
-	struct probe_item pidfd;          /* pidfd_open works */
+	struct probe_item pidns;             /* CLONE_NEWPID (as root) works */
+	struct probe_item userns;            /* CLONE_NEWUSER|CLONE_NEWPID works */
+	struct probe_item seccomp;           /* the setsid/setpgid pin loads */
+	struct probe_item subreaper;         /* PR_SET_CHILD_SUBREAPER works */
+	struct probe_item pidfd;             /* pidfd_open works */
 };
 
 /* cgroup_parent may be NULL (our own cgroup). Always fills every item. */

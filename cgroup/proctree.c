@@ -113,7 +113,7 @@ static int push_children(pid_t pid, struct pidvec *pv)
 
 int proctree_walk(pid_t root, proctree_fn fn, void *data)
 {
-	struct pidvec pv = {0};
+	struct pidvec pv = { 0 };
 	size_t i;
 	int r;
 

@@ -5,13 +5,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
-#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -63,42 +63,48 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 {
 	enum { O_BOX = 256, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_TIMEOUT, O_WAIT_ALL, O_NO_PIN, O_CGROUP_PARENT };
 	static const struct option longopts[] = {
-		{"box", required_argument, NULL, O_BOX},
-		{"stop-signal", required_argument, NULL, O_STOP_SIGNAL},
-		{"stop-timeout", required_argument, NULL, O_STOP_TIMEOUT},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"wait-all", no_argument, NULL, O_WAIT_ALL},
-		{"no-pin", no_argument, NULL, O_NO_PIN},
-		{"cgroup-parent", required_argument, NULL, O_CGROUP_PARENT},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "box", required_argument, NULL, O_BOX },
+		{ "stop-signal", required_argument, NULL, O_STOP_SIGNAL },
+		{ "stop-timeout", required_argument, NULL, O_STOP_TIMEOUT },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "wait-all", no_argument, NULL, O_WAIT_ALL },
+		{ "no-pin", no_argument, NULL, O_NO_PIN },
+		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*o = (struct exec_opts){.rung = BOX_RUNG_AUTO,
-				.stop_signal = SIGTERM,
-				.stop_timeout_ms = 10000,
-				.cgroup_parent = getenv("NSRELOAD_CGROUP_PARENT")};
+	*o = (struct exec_opts){ .rung = BOX_RUNG_AUTO,
+				 .stop_signal = SIGTERM,
+				 .stop_timeout_ms = 10000,
+				 .cgroup_parent = getenv("NSRELOAD_CGROUP_PARENT") };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_BOX:
 			if (box_rung_parse(optarg, &o->rung) < 0) {
-				fprintf(stderr, "nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, cgroup2+pidns, pgroup)\n", optarg);
+				fprintf(stderr,
+					"nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, "
+					"cgroup2+pidns, pgroup)\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
 		case O_STOP_SIGNAL:
 			if (sig_parse(optarg, &o->stop_signal) < 0) {
-				fprintf(stderr, "nsreload exec: --stop-signal: unknown signal '%s'\n", optarg);
+				fprintf(stderr, "nsreload exec: --stop-signal: unknown signal '%s'\n",
+					optarg);
 				return -EINVAL;
 			}
 			break;
 		case O_STOP_TIMEOUT:
 		case O_TIMEOUT:
-			if (duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms) < 0) {
-				fprintf(stderr, "nsreload exec: --%s: bad duration '%s' (like 500ms, 2s, 1m)\n",
+			if (duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms) <
+			    0) {
+				fprintf(stderr,
+					"nsreload exec: --%s: bad duration '%s' (like 500ms, 2s, 1m)\n",
 					c == O_TIMEOUT ? "timeout" : "stop-timeout", optarg);
 				return -EINVAL;
 			}
@@ -143,7 +149,7 @@ static int exit_code_of(int status)
 
 static int epoll_add(int ep, int fd, uint32_t events)
 {
-	struct epoll_event ev = {.events = events, .data.fd = fd};
+	struct epoll_event ev = { .events = events, .data.fd = fd };
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	return 0;
@@ -253,9 +259,10 @@ static void print_stale(const char *path, void *data)
 
 int cmd_exec(int argc, char **argv)
 {
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN};
+	static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
+					 SIGUSR2, SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN };
 	struct exec_opts o;
-	struct exec_state st = {.sigfd = -1, .timerfd = -1};
+	struct exec_state st = { .sigfd = -1, .timerfd = -1 };
 	struct box_ctx *ctx = NULL;
 	struct box_spawn sp;
 	char why[2048] = "";
@@ -285,12 +292,12 @@ int cmd_exec(int argc, char **argv)
 		fprintf(stderr, "nsreload exec: cannot become a child subreaper: %s\n", strerror(-r));
 		goto out;
 	}
-	r = box_ctx_new(&ctx, &(struct box_ctx_opts){.rung = o.rung,
-						    .cgroup_parent = o.cgroup_parent,
-						    .no_pin = o.no_pin,
-						    .on_stale = print_stale,
-						    .errbuf = why,
-						    .errbuf_size = sizeof(why)});
+	r = box_ctx_new(&ctx, &(struct box_ctx_opts){ .rung = o.rung,
+						      .cgroup_parent = o.cgroup_parent,
+						      .no_pin = o.no_pin,
+						      .on_stale = print_stale,
+						      .errbuf = why,
+						      .errbuf_size = sizeof(why) });
 	if (r < 0) {
 		fprintf(stderr, "nsreload exec: box %s is not available here: %s\n", box_rung_name(o.rung),
 			why[0] ? why : strerror(-r));
@@ -302,10 +309,11 @@ int cmd_exec(int argc, char **argv)
 			box_ctx_why(ctx)[0] ? "; " : "", box_ctx_why(ctx));
 
 	if (o.timeout_ms) {
-		struct itimerspec its = {.it_value = {.tv_sec = (time_t)(o.timeout_ms / 1000),
-						      .tv_nsec = (long)(o.timeout_ms % 1000) * 1000000L}};
+		struct itimerspec its = { .it_value = { .tv_sec = (time_t)(o.timeout_ms / 1000),
+							.tv_nsec = (long)(o.timeout_ms % 1000) * 1000000L } };
 		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 || epoll_add(ep, st.timerfd, EPOLLIN) < 0) {
+		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 ||
+		    epoll_add(ep, st.timerfd, EPOLLIN) < 0) {
 			perror("nsreload exec: timerfd");
 			goto out;
 		}
@@ -316,15 +324,16 @@ int cmd_exec(int argc, char **argv)
 
 	r = box_new(ctx, "exec", &st.box);
 	if (r < 0) {
-		fprintf(stderr, "nsreload exec: cannot create a %s box: %s\n", box_rung_name(box_ctx_rung(ctx)), strerror(-r));
+		fprintf(stderr, "nsreload exec: cannot create a %s box: %s\n",
+			box_rung_name(box_ctx_rung(ctx)), strerror(-r));
 		goto out;
 	}
-	sp = (struct box_spawn){.argv = o.argv,
-				.stdin_fd = -1,
-				.stdout_fd = -1,
-				.stderr_fd = -1,
-				.tty_fd = tty_fd,
-				.wait_all = o.wait_all};
+	sp = (struct box_spawn){ .argv = o.argv,
+				 .stdin_fd = -1,
+				 .stdout_fd = -1,
+				 .stderr_fd = -1,
+				 .tty_fd = tty_fd,
+				 .wait_all = o.wait_all };
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
 		code = spawn_error_exit(o.argv[0], r);

@@ -11,9 +11,10 @@ static const struct {
 	const char *name;
 	int sig;
 } signals[] = {
-	{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-	{"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
-	{"TSTP", SIGTSTP}, {"WINCH", SIGWINCH}, {"PIPE", SIGPIPE}, {"ABRT", SIGABRT},
+	{ "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "KILL", SIGKILL },
+	{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "TERM", SIGTERM }, { "ALRM", SIGALRM },
+	{ "CONT", SIGCONT }, { "STOP", SIGSTOP }, { "TSTP", SIGTSTP }, { "WINCH", SIGWINCH },
+	{ "PIPE", SIGPIPE }, { "ABRT", SIGABRT },
 };
 
 int sig_parse(const char *s, int *sig)
@@ -55,7 +56,8 @@ int duration_parse_ms(const char *s, unsigned long long *ms)
 	static const struct {
 		const char *unit;
 		double factor;
-	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"us", 0.001}, {"ns", 0.000001}};
+	} units[] = { { "ms", 1 },      { "s", 1000 },   { "m", 60000 },
+		      { "h", 3600000 }, { "us", 0.001 }, { "ns", 0.000001 } };
 	char *end;
 	double v;
 
