@@ -266,6 +266,8 @@ int cgroup2_box_update(struct box *b)
 		return -errno;
 	buf[n] = '\0';
 	r = cg_parse_events(buf, &ev);
+	if (r == 0 && ev.populated < 0)
+		r = -EINVAL;
 	if (r < 0)
 		return r;
 	if (ev.populated == 0 && b->pid_reaped) {

@@ -102,6 +102,9 @@ int cg_is_populated(int dirfd)
 	r = cg_parse_events(buf, &ev);
 	if (r < 0)
 		return r;
+	/* Never take a missing key for an empty cgroup. */
+	if (ev.populated < 0)
+		return -EINVAL;
 	return ev.populated > 0;
 }
 

@@ -1,0 +1,357 @@
+/*
+ * nsreload doctor: what this host allows, which rung each command would get
+ * and why. It runs the same probe as the supervisor, so what it says is what
+ * `nsreload exec` will meet.
+ */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "probe.h"
+
+struct doctor_opts {
+	bool json;
+	bool help;
+	const char *cgroup_parent;
+};
+
+struct doctor_check {
+	const char *key;   /* JSON key */
+	const char *label; /* human label */
+	size_t offset;     /* of the struct probe_item in struct box_probe */
+};
+
+static const struct doctor_check doctor_checks[] = {
+	{ "cgroup2", "cgroup2 mount", offsetof(struct box_probe, cgroup2) },
+	{ "cgroup_writable", "cgroup writable", offsetof(struct box_probe, cgroup_writable) },
+	{ "cgroup_kill", "cgroup.kill", offsetof(struct box_probe, cgroup_kill) },
+	{ "cgroup_freeze", "cgroup.freeze", offsetof(struct box_probe, cgroup_freeze) },
+	{ "clone_into_cgroup", "clone3 into cgroup", offsetof(struct box_probe, clone_into_cgroup) },
+	{ "pidns", "PID namespace", offsetof(struct box_probe, pidns) },
+	{ "userns", "user namespace", offsetof(struct box_probe, userns) },
+	{ "seccomp", "seccomp pin", offsetof(struct box_probe, seccomp) },
+	{ "subreaper", "subreaper", offsetof(struct box_probe, subreaper) },
+	{ "pidfd", "pidfd", offsetof(struct box_probe, pidfd) },
+};
+
+/* The rungs in the order the user reads them: best first, the explicit-only one after its parts. */
+static const enum box_rung doctor_rungs[] = {
+	BOX_RUNG_CGROUP2,
+	BOX_RUNG_PIDNS,
+	BOX_RUNG_CGROUP2_PIDNS,
+	BOX_RUNG_PGROUP,
+};
+
+#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct probe_item *probe_item_at(const struct box_probe *p, size_t offset)
+{
+	return (const struct probe_item *)((const char *)p + offset);
+}
+
+static void print_usage(FILE *f)
+{
+	fputs("Usage: nsreload doctor [--json] [--cgroup-parent=DIR]\n"
+	      "\n"
+	      "Tries what this host allows (cgroups, namespaces, seccomp, pidfds) and\n"
+	      "reports which containment rung works, which one auto picks, and why.\n"
+	      "\n"
+	      "  --json               print one JSON object instead of text\n"
+	      "  --cgroup-parent=DIR  try creating cgroups under DIR instead of our own cgroup\n"
+	      "                       (default: $NSRELOAD_CGROUP_PARENT)\n"
+	      "  -h, --help           show this help\n"
+	      "\n"
+	      "Exit status: 0 when some rung works, 1 when none does, 2 on a usage error.\n",
+	      f);
+}
+
+/* Returns 0, or -1 after telling the user what was wrong. */
+static int parse_doctor_args(int argc, char **argv, struct doctor_opts *o)
+{
+	const char *env = getenv("NSRELOAD_CGROUP_PARENT");
+
+	o->json = false;
+	o->help = false;
+	o->cgroup_parent = env && env[0] ? env : NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--json") == 0) {
+			o->json = true;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			o->help = true;
+		} else if (strncmp(a, "--cgroup-parent=", 16) == 0) {
+			o->cgroup_parent = a + 16;
+		} else if (strcmp(a, "--cgroup-parent") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "nsreload doctor: --cgroup-parent needs a directory\n");
+				return -1;
+			}
+			o->cgroup_parent = argv[++i];
+		} else {
+			fprintf(stderr, "nsreload doctor: unknown argument '%s'\n", a);
+			return -1;
+		}
+	}
+	if (o->cgroup_parent && o->cgroup_parent[0] == '\0') {
+		fprintf(stderr, "nsreload doctor: --cgroup-parent needs a directory\n");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s, or 0 when it is not one. Paths
+ * are bytes, not text; anything invalid must not reach a JSON reader.
+ */
+static size_t utf8_sequence_length(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		/* Overlong forms and UTF-16 surrogates are not valid UTF-8. */
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		/* Nothing below U+10000 in four bytes, nothing above U+10FFFF. */
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Writes s as a JSON string: quotes, escapes, control characters, and U+FFFD for bytes that are not UTF-8. */
+static void json_put_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		size_t len;
+
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*s < 0x20) {
+				fprintf(f, "\\u%04x", *s);
+			} else if (*s < 0x80) {
+				fputc(*s, f);
+			} else {
+				len = utf8_sequence_length(s);
+				if (len == 0) {
+					fputs("\\ufffd", f);
+				} else {
+					fwrite(s, 1, len, f);
+					s += len - 1;
+				}
+			}
+			break;
+		}
+		s++;
+	}
+	fputc('"', f);
+}
+
+static void json_put_key(FILE *f, const char *key, bool first)
+{
+	if (!first)
+		fputc(',', f);
+	json_put_string(f, key);
+	fputc(':', f);
+}
+
+static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_rung picked,
+		       const char *pick_why)
+{
+	char why[2048];
+
+	fputc('{', f);
+	json_put_key(f, "kernel", true);
+	json_put_string(f, p->kernel);
+	json_put_key(f, "root", false);
+	fputs(p->is_root ? "true" : "false", f);
+
+	json_put_key(f, "cgroup", false);
+	fputc('{', f);
+	json_put_key(f, "mode", true);
+	json_put_string(f, cg_mode_name(p->mounts.mode));
+	json_put_key(f, "mount", false);
+	json_put_string(f, p->mounts.v2_path);
+	json_put_key(f, "own", false);
+	json_put_string(f, p->own_cgroup);
+	json_put_key(f, "dir", false);
+	json_put_string(f, p->cgroup_dir);
+	fputc('}', f);
+
+	json_put_key(f, "checks", false);
+	fputc('{', f);
+	for (size_t i = 0; i < N_ELEMENTS(doctor_checks); i++) {
+		const struct probe_item *it = probe_item_at(p, doctor_checks[i].offset);
+
+		json_put_key(f, doctor_checks[i].key, i == 0);
+		fputc('{', f);
+		json_put_key(f, "ok", true);
+		fputs(it->ok ? "true" : "false", f);
+		json_put_key(f, "detail", false);
+		json_put_string(f, it->detail);
+		fputc('}', f);
+	}
+	fputc('}', f);
+
+	json_put_key(f, "rungs", false);
+	fputc('{', f);
+	for (size_t i = 0; i < N_ELEMENTS(doctor_rungs); i++) {
+		bool works = box_rung_works(p, doctor_rungs[i], why, sizeof(why));
+
+		json_put_key(f, box_rung_name(doctor_rungs[i]), i == 0);
+		fputc('{', f);
+		json_put_key(f, "works", true);
+		fputs(works ? "true" : "false", f);
+		json_put_key(f, "why", false);
+		json_put_string(f, works ? "" : why);
+		fputc('}', f);
+	}
+	fputc('}', f);
+
+	json_put_key(f, "auto", false);
+	if (pick_r == 0)
+		json_put_string(f, box_rung_name(picked));
+	else
+		fputs("null", f);
+	json_put_key(f, "auto_why", false);
+	json_put_string(f, pick_why);
+	fputs("}\n", f);
+}
+
+/* Prints a multi-line message with every line indented, so that it stays under its heading. */
+static void print_indented(FILE *f, const char *indent, const char *text)
+{
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+
+		fprintf(f, "%s%.*s\n", indent, (int)len, text);
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_rung picked,
+		       const char *pick_why)
+{
+	char why[2048];
+
+	fputs("Rungs:\n", f);
+	for (size_t i = 0; i < N_ELEMENTS(doctor_rungs); i++) {
+		bool works = box_rung_works(p, doctor_rungs[i], why, sizeof(why));
+
+		if (works)
+			fprintf(f, "  %-14s works\n", box_rung_name(doctor_rungs[i]));
+		else
+			fprintf(f, "  %-14s does not work: %s\n", box_rung_name(doctor_rungs[i]), why);
+	}
+	if (pick_r == 0)
+		fprintf(f, "auto picks: %s\n", box_rung_name(picked));
+	else
+		fputs("auto picks: nothing, no rung works here\n", f);
+	print_indented(f, "  ", pick_why);
+
+	fputs("\nFindings:\n", f);
+	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
+		p->is_pid1 ? ", as PID 1" : "");
+	fprintf(f, "  %-19s %s", "cgroup mode", cg_mode_name(p->mounts.mode));
+	if (p->mounts.v2_path[0])
+		fprintf(f, ", cgroup2 at %s", p->mounts.v2_path);
+	fputc('\n', f);
+	fprintf(f, "  %-19s %s\n", "own cgroup", p->own_cgroup[0] ? p->own_cgroup : "(none in cgroup2)");
+	fprintf(f, "  %-19s %s\n", "boxes would go in", p->cgroup_dir[0] ? p->cgroup_dir : "(nowhere)");
+	for (size_t i = 0; i < N_ELEMENTS(doctor_checks); i++) {
+		const struct probe_item *it = probe_item_at(p, doctor_checks[i].offset);
+
+		fprintf(f, "  %-19s %-4s %s\n", doctor_checks[i].label, it->ok ? "ok" : "no", it->detail);
+	}
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct doctor_opts opts;
+	struct box_probe *p;
+	enum box_rung picked = BOX_RUNG_AUTO;
+	char pick_why[2048];
+	int r, pick_r;
+
+	if (parse_doctor_args(argc, argv, &opts) < 0) {
+		print_usage(stderr);
+		return 2;
+	}
+	if (opts.help) {
+		print_usage(stdout);
+		return 0;
+	}
+
+	/* Several pages of paths: too big for a comfortable stack frame. */
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		fprintf(stderr, "nsreload doctor: out of memory\n");
+		return 1;
+	}
+	r = box_probe(p, opts.cgroup_parent);
+	if (r < 0) {
+		fprintf(stderr, "nsreload doctor: probing failed: %s\n", strerror(-r));
+		free(p);
+		return 1;
+	}
+	pick_r = box_pick_rung(p, &picked, pick_why, sizeof(pick_why));
+	if (opts.json)
+		print_json(stdout, p, pick_r, picked, pick_why);
+	else
+		print_text(stdout, p, pick_r, picked, pick_why);
+	free(p);
+
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "nsreload doctor: cannot write the report\n");
+		return 1;
+	}
+	return pick_r == 0 ? 0 : 1;
+}

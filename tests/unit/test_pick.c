@@ -1,0 +1,314 @@
+/* Rung selection from hand-made probe results: box_pick_rung() and box_rung_works() are pure. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "probe.h"
+
+static void item(struct probe_item *it, bool ok, int err, const char *detail)
+{
+	it->ok = ok;
+	it->err = ok ? 0 : err;
+	snprintf(it->detail, sizeof(it->detail), "%s", detail);
+}
+
+/* A host where everything works, as root: each test breaks what it is about. */
+static struct box_probe *probe_all_ok(void)
+{
+	struct box_probe *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	strcpy(p->kernel, "6.18.0");
+	p->is_root = true;
+	p->mounts.mode = CG_MODE_HYBRID;
+	strcpy(p->mounts.v2_path, "/sys/fs/cgroup/unified");
+	strcpy(p->mounts.v2_root, "/");
+	p->mounts.v1_count = 9;
+	strcpy(p->own_cgroup, "/");
+	strcpy(p->cgroup_dir, "/sys/fs/cgroup/unified");
+	item(&p->cgroup2, true, 0, "cgroup2 mounted at /sys/fs/cgroup/unified (hybrid: 9 v1 hierarchies)");
+	item(&p->cgroup_writable, true, 0, "can create and remove cgroups in /sys/fs/cgroup/unified");
+	item(&p->cgroup_kill, true, 0, "cgroup.kill present");
+	item(&p->cgroup_freeze, true, 0, "cgroup.freeze present");
+	item(&p->clone_into_cgroup, true, 0, "clone3(CLONE_INTO_CGROUP) works");
+	item(&p->pidns, true, 0, "clone3(CLONE_NEWPID) works");
+	item(&p->userns, true, 0, "clone3(CLONE_NEWUSER|CLONE_NEWPID) works");
+	item(&p->seccomp, true, 0, "the seccomp pin loads");
+	item(&p->subreaper, true, 0, "PR_SET_CHILD_SUBREAPER works");
+	item(&p->pidfd, true, 0, "pidfd_open works");
+	return p;
+}
+
+static void assert_picks(const struct box_probe *p, enum box_rung want, char *why, size_t size)
+{
+	enum box_rung got = BOX_RUNG_AUTO;
+
+	assert_int_equal(box_pick_rung(p, &got, why, size), 0);
+	assert_int_equal(got, want);
+}
+
+static void test_everything_works(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024] = "stale";
+
+	(void)state;
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	assert_string_equal(why, "");
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2, why, sizeof(why)));
+	assert_true(box_rung_works(p, BOX_RUNG_PIDNS, why, sizeof(why)));
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
+	assert_true(box_rung_works(p, BOX_RUNG_PGROUP, why, sizeof(why)));
+	assert_true(box_rung_works(p, BOX_RUNG_AUTO, why, sizeof(why)));
+	free(p);
+}
+
+static void test_cgroup_not_writable_root_gets_pidns(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	strcpy(p->cgroup_dir, "/sys/fs/cgroup/x");
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_string_equal(why, "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
+
+	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2, why, sizeof(why)));
+	assert_string_equal(why, "cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
+	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
+	assert_non_null(strstr(why, "EACCES"));
+	free(p);
+}
+
+static void test_root_ignores_userns(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	/* As root the pidns rung needs no user namespace. */
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /x: EACCES");
+	item(&p->userns, false, ENOSPC, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	free(p);
+}
+
+static void test_non_root_uses_userns(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	p->is_root = false;
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
+	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_non_null(strstr(why, "cgroup2: skipped: "));
+	free(p);
+}
+
+static void test_non_root_without_userns_gets_pgroup(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[2048];
+
+	(void)state;
+	p->is_root = false;
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
+	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
+	item(&p->userns, false, ENOSPC, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
+	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
+	assert_string_equal(why,
+			    "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/unified: EACCES\n"
+			    "pidns: skipped: not root, and user namespaces disabled: "
+			    "/proc/sys/user/max_user_namespaces is 0");
+
+	assert_false(box_rung_works(p, BOX_RUNG_PIDNS, why, sizeof(why)));
+	assert_string_equal(
+		why, "not root, and user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
+	free(p);
+}
+
+static void test_no_kill_but_freeze(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	item(&p->cgroup_kill, false, ENOENT,
+	     "cgroup.kill missing: kernel 5.10 < 5.14, the freeze-and-kill loop will be used");
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	assert_string_equal(why, "");
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
+	free(p);
+}
+
+static void test_no_kill_no_freeze(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	item(&p->cgroup_kill, false, ENOENT, "cgroup.kill missing: kernel 5.0 < 5.14");
+	item(&p->cgroup_freeze, false, ENOENT, "cgroup.freeze missing: kernel 5.0 < 5.2");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_non_null(strstr(why, "cgroup2: skipped: "));
+	assert_non_null(strstr(why, "cgroup.kill missing"));
+	assert_non_null(strstr(why, "cgroup.freeze missing"));
+	free(p);
+}
+
+static void test_clone_into_cgroup_not_needed(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	/* The rung falls back to writing cgroup.procs. */
+	item(&p->clone_into_cgroup, false, ENOSYS, "clone3 missing (ENOSYS)");
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	free(p);
+}
+
+static void test_no_cgroup2_mount(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	item(&p->cgroup2, false, ENOENT, "no cgroup2 mount (legacy: 9 v1 hierarchies only)");
+	item(&p->cgroup_writable, false, ENOENT, "no cgroup2 mount to create cgroups in");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_string_equal(why, "cgroup2: skipped: no cgroup2 mount (legacy: 9 v1 hierarchies only)");
+	free(p);
+}
+
+static void test_no_pidfd(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[2048];
+
+	(void)state;
+	/* Old kernels: the cgroup and pidns rungs both need pidfds, the pgroup rung does not. */
+	item(&p->pidfd, false, ENOSYS, "pidfd_open missing (ENOSYS): kernel older than 5.3");
+	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
+	assert_string_equal(why, "cgroup2: skipped: pidfd_open missing (ENOSYS): kernel older than 5.3\n"
+				 "pidns: skipped: pidfd_open missing (ENOSYS): kernel older than 5.3");
+	free(p);
+}
+
+static void test_pgroup_without_seccomp(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[2048];
+
+	(void)state;
+	p->is_root = false;
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /x: EACCES");
+	item(&p->userns, false, EPERM, "clone3(CLONE_NEWUSER) failed: EPERM");
+	item(&p->seccomp, false, EINVAL, "the seccomp pin did not load: EINVAL");
+	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
+	assert_true(box_rung_works(p, BOX_RUNG_PGROUP, why, sizeof(why)));
+	free(p);
+}
+
+static void test_nothing_works(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	enum box_rung got = BOX_RUNG_CGROUP2_PIDNS;
+	char why[2048];
+
+	(void)state;
+	p->is_root = false;
+	item(&p->cgroup2, false, ENOENT, "no cgroup file system is mounted");
+	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
+	item(&p->userns, false, EPERM, "clone3(CLONE_NEWUSER) failed: EPERM");
+	item(&p->subreaper, false, EINVAL, "PR_SET_CHILD_SUBREAPER failed: EINVAL");
+	assert_int_equal(box_pick_rung(p, &got, why, sizeof(why)), -ENOTSUP);
+	/* Nothing picked, nothing written. */
+	assert_int_equal(got, BOX_RUNG_CGROUP2_PIDNS);
+	assert_string_equal(why, "cgroup2: skipped: no cgroup file system is mounted\n"
+				 "pidns: skipped: not root, and clone3(CLONE_NEWUSER) failed: EPERM\n"
+				 "pgroup: skipped: PR_SET_CHILD_SUBREAPER failed: EINVAL");
+	assert_false(box_rung_works(p, BOX_RUNG_AUTO, why, sizeof(why)));
+	assert_false(box_rung_works(p, BOX_RUNG_PGROUP, why, sizeof(why)));
+	assert_string_equal(why, "PR_SET_CHILD_SUBREAPER failed: EINVAL");
+	free(p);
+}
+
+static void test_auto_never_picks_both(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	/* Even where cgroup2+pidns works, auto takes plain cgroup2; cgroup2+pidns is asked for. */
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	item(&p->cgroup_writable, false, EROFS, "cannot create a cgroup in /x: EROFS");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	free(p);
+}
+
+static void test_both_needs_both(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	item(&p->pidns, false, EPERM,
+	     "clone3(CLONE_NEWPID) failed: EPERM (a seccomp profile or an LSM forbids it)");
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2, why, sizeof(why)));
+	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
+	assert_non_null(strstr(why, "CLONE_NEWPID"));
+	free(p);
+}
+
+static void test_why_bounds(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	enum box_rung got;
+	char why[16];
+
+	(void)state;
+	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /a/very/long/path: EACCES");
+	assert_int_equal(box_pick_rung(p, &got, why, sizeof(why)), 0);
+	assert_int_equal(got, BOX_RUNG_PIDNS);
+	assert_int_equal(strlen(why), sizeof(why) - 1);
+	assert_memory_equal(why, "cgroup2: skippe", sizeof(why));
+	/* No room for a reason at all is fine too. */
+	assert_int_equal(box_pick_rung(p, &got, NULL, 0), 0);
+	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2, NULL, 0));
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_everything_works),
+		cmocka_unit_test(test_cgroup_not_writable_root_gets_pidns),
+		cmocka_unit_test(test_root_ignores_userns),
+		cmocka_unit_test(test_non_root_uses_userns),
+		cmocka_unit_test(test_non_root_without_userns_gets_pgroup),
+		cmocka_unit_test(test_no_kill_but_freeze),
+		cmocka_unit_test(test_no_kill_no_freeze),
+		cmocka_unit_test(test_clone_into_cgroup_not_needed),
+		cmocka_unit_test(test_no_cgroup2_mount),
+		cmocka_unit_test(test_no_pidfd),
+		cmocka_unit_test(test_pgroup_without_seccomp),
+		cmocka_unit_test(test_nothing_works),
+		cmocka_unit_test(test_auto_never_picks_both),
+		cmocka_unit_test(test_both_needs_both),
+		cmocka_unit_test(test_why_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
