@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,16 +117,51 @@ int pgroup_box_signal_all(struct box *b, int sig)
 	return r;
 }
 
+/*
+ * Reaps the children of ours that are in the box's group until none is left.
+ * With the pin, every living process of the box has an ancestor in the group
+ * that is our child (alive or a zombie), so ECHILD here means the group is
+ * gone. Returns 0, or -ETIMEDOUT past the deadline.
+ */
+static int reap_group(struct box *b, uint64_t deadline)
+{
+	unsigned pause_us = 20;
+
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PGID, (id_t)b->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return errno == ECHILD ? 0 : -errno;
+		if (si.si_pid != 0) {
+			/* Through the common reaper, so that the main process's status is kept. */
+			(void)box_ctx_reap(b->ctx);
+			pause_us = 20;
+			continue;
+		}
+		if (box_now_ns() > deadline)
+			return -ETIMEDOUT;
+		/* Killed processes need a moment to exit; back off gently up to 1 ms. */
+		struct timespec ts = { 0, (long)pause_us * 1000L };
+		nanosleep(&ts, NULL);
+		if (pause_us < 1000)
+			pause_us *= 2;
+	}
+}
+
 int pgroup_box_kill(struct box *b)
 {
 	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
-	struct timespec pause = { 0, 200000 };
-	int n;
+	int n, r;
 
 	/* One kill reaches the whole group at once: a fork racing with it fails. */
 	(void)kill(-b->pid, SIGKILL);
 	for (;;) {
+		r = reap_group(b, deadline);
+		if (r < 0)
+			return r;
 		(void)box_ctx_reap(b->ctx);
+		/* The walk finds what left the group (--no-pin) or hangs below a non-member. */
 		n = sweep_box(b, SIGKILL);
 		if (n < 0)
 			return n;
@@ -135,8 +171,8 @@ int pgroup_box_kill(struct box *b)
 		}
 		if (box_now_ns() > deadline)
 			return -ETIMEDOUT;
-		/* Killed processes need a moment to exit and to be handed to us. */
-		nanosleep(&pause, NULL);
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
 	}
 }
 

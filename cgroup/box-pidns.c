@@ -254,17 +254,18 @@ int pidns_box_update(struct box *b)
 	int st, r;
 	ssize_t n;
 
-	if (b->status_fd >= 0 && !b->main_exited) {
+	if (b->status_fd >= 0) {
 		n = read(b->status_fd, &st, sizeof(st));
-		if (n == (ssize_t)sizeof(st)) {
+		if (n == (ssize_t)sizeof(st) && !b->main_exited) {
 			b->main_exited = true;
 			b->main_status = st;
 			b->pending |= BOX_EV_MAIN_EXITED;
 		}
-	}
-	if (b->status_fd >= 0 && b->pid_reaped) {
-		close(b->status_fd);
-		b->status_fd = -1;
+		/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
+		if (n == 0 || (n < 0 && errno != EAGAIN)) {
+			close(b->status_fd);
+			b->status_fd = -1;
+		}
 	}
 	r = box_try_reap_main(b);
 	if (r < 0)
