@@ -105,6 +105,8 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd);
 int pidns_box_signal_main(struct box *b, int sig);
 int pidns_box_signal_all(struct box *b, int sig);
 int pidns_box_update(struct box *b);
+/* Takes the target's status from init's pipe, if init sent it; closes the pipe at EOF. */
+void pidns_box_read_status(struct box *b);
 
 int pgroup_box_spawn(struct box *b, const struct box_spawn *sp);
 int pgroup_box_signal_all(struct box *b, int sig);

@@ -249,24 +249,31 @@ int pidns_box_signal_all(struct box *b, int sig)
 	return 0;
 }
 
+void pidns_box_read_status(struct box *b)
+{
+	ssize_t n;
+	int st;
+
+	if (b->status_fd < 0)
+		return;
+	n = read(b->status_fd, &st, sizeof(st));
+	if (n == (ssize_t)sizeof(st) && !b->main_exited) {
+		b->main_exited = true;
+		b->main_status = st;
+		b->pending |= BOX_EV_MAIN_EXITED;
+	}
+	/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		close(b->status_fd);
+		b->status_fd = -1;
+	}
+}
+
 int pidns_box_update(struct box *b)
 {
-	int st, r;
-	ssize_t n;
+	int r;
 
-	if (b->status_fd >= 0) {
-		n = read(b->status_fd, &st, sizeof(st));
-		if (n == (ssize_t)sizeof(st) && !b->main_exited) {
-			b->main_exited = true;
-			b->main_status = st;
-			b->pending |= BOX_EV_MAIN_EXITED;
-		}
-		/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
-		if (n == 0 || (n < 0 && errno != EAGAIN)) {
-			close(b->status_fd);
-			b->status_fd = -1;
-		}
-	}
+	pidns_box_read_status(b);
 	r = box_try_reap_main(b);
 	if (r < 0)
 		return r;

@@ -316,6 +316,8 @@ int box_try_reap_main(struct box *b)
 	if (si.si_pid == 0)
 		return 0;
 	b->pid_reaped = true;
+	/* init wrote the target's status before exiting: it, not init's own, is the main status. */
+	pidns_box_read_status(b);
 	/* A reaped pidfd stays readable for ever; closing it also drops it from the caller's epoll set. */
 	close(b->pidfd);
 	b->pidfd = -1;

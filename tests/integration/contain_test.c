@@ -1,0 +1,1623 @@
+/*
+ * contain_test - the containment harness: runs every torture fixture under
+ * `nsreload exec` on every rung, stops the box in each way a user can, and
+ * checks that nothing of the tree survives.
+ *
+ * Usage: contain_test <path-to-nsreload> <fixtures-dir>
+ *
+ * Survivors are found by a token: every run gets a unique
+ * NSRELOAD_TEST_TOKEN in the environment of nsreload, every process of the
+ * box inherits it, and any process whose environ still holds it after
+ * nsreload has exited is a survivor. The harness itself never carries the
+ * token and is never moved into a cgroup.
+ *
+ * Environment:
+ *   NSRELOAD_TEST_CYCLES        stop cycles per rung x fixture (default 50)
+ *   NSRELOAD_TEST_KILL_CYCLES   SIGKILL-nsreload cycles per pidns rung x fixture (default 10)
+ *   NSRELOAD_TEST_STOP_TIMEOUT  --stop-timeout of the stop cycles (default 1s, "" for nsreload's default)
+ *   NSRELOAD_TEST_REQUIRE       rungs that must be available, comma separated
+ *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated
+ *   NSRELOAD_TEST_FIXTURES      only these fixtures, comma separated
+ *   NSRELOAD_TEST_VERBOSE       1: print nsreload's stderr of every run
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOKEN_VAR         "NSRELOAD_TEST_TOKEN"
+#define READY_TIMEOUT_MS  20000
+#define EXIT_TIMEOUT_MS   30000
+#define VANISH_TIMEOUT_MS 5000 /* after SIGKILL of nsreload, only the kernel cleans up */
+#define LATE_CHECK_MS     1000 /* how long a survivor is watched to tell "late" from "stuck" */
+#define GIVE_UP_FAILURES  3    /* failed cycles after which a case stops, to bound the runtime */
+#define IGNORER_RUNS      5
+#define IGNORER_MAX_MS    3000 /* a 200ms stop timeout must not take anywhere near this */
+#define MAX_ARGS          32
+#define MAX_STALE         256
+#define MAX_SURVIVORS     4096
+
+extern char **environ;
+
+static const char *nsreload_path;
+static const char *fixtures_dir;
+static char cg_mount[PATH_MAX];
+static char cg_parent[PATH_MAX];     /* "" when there is no writable cgroup2 */
+static const char *stop_timeout_opt; /* "--stop-timeout=..." or NULL */
+static bool verbose;
+static int npass, nfail;
+static volatile sig_atomic_t interrupted;
+
+struct rung {
+	const char *name;
+	bool cgroup;
+	bool pidns;
+	bool selected;
+	bool available;
+	char why[256];
+};
+
+static struct rung rungs[] = {
+	{ "cgroup2", true, false },
+	{ "pidns", false, true },
+	{ "cgroup2+pidns", true, true },
+	{ "pgroup", false, false },
+};
+#define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
+
+static const char *const fixtures[] = {
+	"double_fork", "setsid_f", "ignorer",     "stopped",
+	"fork_storm",  "zombies",  "thread_fork", "userns_pidns",
+};
+#define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
+static bool fixture_selected[NFIXTURES];
+
+static bool fixture_wanted(const char *name)
+{
+	for (size_t f = 0; f < NFIXTURES; f++) {
+		if (strcmp(fixtures[f], name) == 0)
+			return fixture_selected[f];
+	}
+	return false;
+}
+
+enum stop_how {
+	STOP_TERM,
+	STOP_INT,
+	STOP_HUP,
+	STOP_MAIN_EXIT,
+	STOP_KILL, /* SIGKILL to nsreload itself */
+};
+#define NSTOP_ROTATION 4
+static const char *const stop_names[] = { "SIGTERM", "SIGINT", "SIGHUP", "main-exit", "SIGKILL-nsreload" };
+
+struct cell {
+	bool run, failed;
+	unsigned cycles, survivors;
+	bool kill_run, kill_failed;
+	unsigned kill_cycles, kill_survivors;
+};
+static struct cell table[NRUNGS][NFIXTURES];
+
+/* Cgroup directories of SIGKILLed nsreload instances: not leaks, the next nsreload must sweep them. */
+static char stale[MAX_STALE][64];
+static int nstale;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void verdict(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", ok ? "PASS" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (ok)
+		npass++;
+	else
+		nfail++;
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n == len && strncmp(p, name, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static int env_int(const char *name, int def)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtol(s, &end, 10);
+	if (*end || v < 0 || v > 100000) {
+		fprintf(stderr, "contain_test: ignoring bad %s=%s\n", name, s);
+		return def;
+	}
+	return (int)v;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static int sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void describe_status(int status, char *buf, size_t size)
+{
+	if (status < 0)
+		snprintf(buf, size, "not reaped");
+	else if (WIFEXITED(status))
+		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by %s", sigabbrev_np(WTERMSIG(status)) ?: "?");
+	else
+		snprintf(buf, size, "status %#x", status);
+}
+
+/* ---- finding survivors ---------------------------------------------------------------------- */
+
+static char *env_buf;
+static size_t env_cap;
+
+/* Reads a whole /proc file; -errno on failure. A zombie or a leader thread that has exited reads empty. */
+static ssize_t read_proc_file(const char *path)
+{
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 > env_cap) {
+			size_t cap = env_cap ? env_cap * 2 : 65536;
+			char *p = realloc(env_buf, cap);
+
+			if (!p) {
+				close(fd);
+				return -ENOMEM;
+			}
+			env_buf = p;
+			env_cap = cap;
+		}
+		n = read(fd, env_buf + len, env_cap - len);
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			close(fd);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	return (ssize_t)len;
+}
+
+static bool buf_has_entry(size_t len, const char *entry, size_t elen)
+{
+	const char *p = env_buf;
+	const char *end = env_buf + len;
+
+	while (p < end) {
+		const char *hit = memmem(p, (size_t)(end - p), entry, elen);
+
+		if (!hit)
+			return false;
+		if (hit == env_buf || hit[-1] == '\0')
+			return true;
+		p = hit + 1;
+	}
+	return false;
+}
+
+/*
+ * /proc/P/environ goes through the thread group leader's mm: once the main
+ * thread has exited (thread_fork) it reads empty or fails, while the process
+ * lives on. The other threads' task/T/environ still read fine.
+ */
+static bool pid_has_entry(pid_t pid, const char *entry, size_t elen)
+{
+	char path[96];
+	ssize_t n;
+	DIR *d;
+	struct dirent *de;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	n = read_proc_file(path);
+	if (n > 0)
+		return buf_has_entry((size_t)n, entry, elen);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+
+		if (tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/environ", (int)pid, tid);
+		n = read_proc_file(path);
+		if (n > 0)
+			found = buf_has_entry((size_t)n, entry, elen);
+	}
+	closedir(d);
+	return found;
+}
+
+/* The "NAME=value" entry with its NUL, so that a token never matches a longer one. */
+static size_t token_entry(const char *token, char *entry, size_t size)
+{
+	int n = snprintf(entry, size, "%s=%s", TOKEN_VAR, token);
+
+	return (size_t)n + 1;
+}
+
+/* Returns how many processes carry the token; stores up to max of them. */
+static int find_survivors(const char *token, pid_t *pids, int max)
+{
+	char entry[256];
+	size_t elen = token_entry(token, entry, sizeof(entry));
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int count = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		if (pid_has_entry((pid_t)pid, entry, elen)) {
+			if (count < max)
+				pids[count] = (pid_t)pid;
+			count++;
+		}
+	}
+	closedir(d);
+	return count;
+}
+
+static void print_process(pid_t pid)
+{
+	char path[64], comm[64] = "?", nspid[128] = "";
+	char state = '?';
+	int ppid = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_proc_file(path);
+	if (n > 0) {
+		char *lp, *rp;
+
+		env_buf[n] = '\0';
+		lp = strchr(env_buf, '(');
+		rp = strrchr(env_buf, ')');
+		if (lp && rp && rp > lp) {
+			snprintf(comm, sizeof(comm), "%.*s", (int)(rp - lp - 1), lp + 1);
+			sscanf(rp + 1, " %c %d", &state, &ppid);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	n = read_proc_file(path);
+	if (n > 0) {
+		char *p;
+
+		env_buf[n] = '\0';
+		p = strstr(env_buf, "NSpid:");
+		if (p) {
+			char *nl = strchr(p, '\n');
+
+			snprintf(nspid, sizeof(nspid), " %.*s", nl ? (int)(nl - p) : 40, p);
+			for (char *t = nspid; *t; t++) {
+				if (*t == '\t')
+					*t = ' ';
+			}
+		}
+	}
+	printf("      survivor pid %d ppid %d state %c comm %s%s\n", (int)pid, ppid, state, comm, nspid);
+}
+
+/*
+ * Kills one process that carries the token. The pidfd pins the process
+ * first and the token is checked again through it, so a pid recycled since
+ * the scan can never be hit.
+ */
+static void kill_token_pid(pid_t pid, const char *entry, size_t elen)
+{
+	int pfd = sys_pidfd_open(pid);
+
+	if (pfd < 0) {
+		if (errno == ENOSYS && pid_has_entry(pid, entry, elen))
+			kill(pid, SIGKILL);
+		return;
+	}
+	if (pid_has_entry(pid, entry, elen))
+		sys_pidfd_send_signal(pfd, SIGKILL);
+	close(pfd);
+}
+
+/* Kills every process with the token, round after round: a fork storm forks between rounds. */
+static int kill_survivors(const char *token)
+{
+	static pid_t pids[MAX_SURVIVORS];
+	char entry[256];
+	size_t elen = token_entry(token, entry, sizeof(entry));
+	int total = 0;
+
+	for (int round = 0; round < 500; round++) {
+		int n = find_survivors(token, pids, MAX_SURVIVORS);
+
+		if (n == 0)
+			return total;
+		if (n > MAX_SURVIVORS)
+			n = MAX_SURVIVORS;
+		for (int i = 0; i < n; i++)
+			kill_token_pid(pids[i], entry, elen);
+		total += n;
+		sleep_ms(1);
+	}
+	printf("      WARNING: processes with token %s still exist after 500 kill rounds\n", token);
+	return total;
+}
+
+/* ---- cgroups --------------------------------------------------------------------------------- */
+
+static void unescape_mountinfo(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r;) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+		    r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 4;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+}
+
+/* The cgroup2 mount point from /proc/self/mountinfo; false if there is none. */
+static bool find_cgroup2_mount(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *fields[6] = { 0 };
+		char *sep = strstr(line, " - ");
+		char *save = NULL, *tok, fstype[64];
+		int i = 0;
+
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
+			continue;
+		*sep = '\0';
+		for (tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
+			fields[i++] = tok;
+		if (i < 5)
+			continue;
+		unescape_mountinfo(fields[4]);
+		snprintf(out, size, "%s", fields[4]);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our own cgroup as an absolute directory, read fresh each time: it is what must never be killed. */
+static bool own_cgroup_dir(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX + 16];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			found = (size_t)snprintf(out, size, "%s%s", cg_mount,
+						 strcmp(line + 3, "/") == 0 ? "" : line + 3) < size;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static bool path_is_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * The only cgroups the harness may kill: strictly below our own parent,
+ * without "..", and not holding the harness (our own cgroup is neither it nor
+ * below it).
+ */
+static bool cgroup_safe_to_kill(const char *path)
+{
+	char own[PATH_MAX + 64];
+	size_t n = strlen(cg_parent);
+
+	if (!cg_parent[0] || strncmp(path, cg_parent, n) != 0 || path[n] != '/' || strstr(path, "/.."))
+		return false;
+	if (!own_cgroup_dir(own, sizeof(own)))
+		return false;
+	return !path_is_under(own, path);
+}
+
+static int cg_populated(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	ssize_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
+	n = read_proc_file(path);
+	if (n < 0)
+		return (int)n;
+	env_buf[n] = '\0';
+	p = strstr(env_buf, "populated ");
+	return p ? p[10] == '1' : -EINVAL;
+}
+
+static void cg_kill(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (!cgroup_safe_to_kill(dir)) {
+		printf("      refusing to kill cgroup %s\n", dir);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) < 0)
+		printf("      writing %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
+/* Kills and removes a leaked cgroup tree below our parent, depth first, with bounded retries. */
+static int cg_remove_tree(const char *dir)
+{
+	DIR *d;
+	struct dirent *de;
+	int err = 0;
+
+	if (!cgroup_safe_to_kill(dir))
+		return -EPERM;
+	if (cg_populated(dir) == 1) {
+		long long deadline = now_ms() + 2000;
+
+		cg_kill(dir);
+		while (cg_populated(dir) == 1 && now_ms() < deadline)
+			sleep_ms(1);
+	}
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			char sub[PATH_MAX + 256];
+
+			if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
+			cg_remove_tree(sub);
+		}
+		closedir(d);
+	}
+	for (int i = 0; i < 100; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		err = -errno;
+		if (err != -EBUSY)
+			break;
+		cg_kill(dir);
+		sleep_ms(10);
+	}
+	printf("      could not remove %s: %s\n", dir, strerror(-err));
+	return err;
+}
+
+static bool is_stale(const char *name)
+{
+	for (int i = 0; i < nstale; i++) {
+		if (strcmp(stale[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Every directory left under our parent that no SIGKILLed nsreload explains
+ * is a leak: a stopped nsreload must remove its boxes. Leaks are reported,
+ * then removed so that they cannot spoil later cycles.
+ */
+static int check_cgroup_leaks(const char *context)
+{
+	DIR *d;
+	struct dirent *de;
+	int leaks = 0;
+
+	if (!cg_parent[0])
+		return 0;
+	d = opendir(cg_parent);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX + 256];
+
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (is_stale(de->d_name))
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", cg_parent, de->d_name);
+		printf("      leaked cgroup after %s: %s (populated %d)\n", context, sub, cg_populated(sub));
+		cg_remove_tree(sub);
+		leaks++;
+	}
+	closedir(d);
+	return leaks;
+}
+
+/* ---- running nsreload ------------------------------------------------------------------------ */
+
+struct run {
+	pid_t pid;
+	int pidfd;
+	int out;
+	int err;
+	int status; /* wait status, -1 until reaped */
+	char obuf[512];
+	size_t olen;
+	char token[160];
+};
+
+static char **make_env(const char *token)
+{
+	size_t n = 0, k = 0;
+	char **envp;
+
+	while (environ[n])
+		n++;
+	envp = calloc(n + 2, sizeof(*envp));
+	if (!envp)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(environ[i], TOKEN_VAR "=", sizeof(TOKEN_VAR)) != 0)
+			envp[k++] = environ[i];
+	}
+	if (token && asprintf(&envp[k++], "%s=%s", TOKEN_VAR, token) < 0) {
+		free(envp);
+		return NULL;
+	}
+	return envp;
+}
+
+static void free_env(char **envp, const char *token)
+{
+	if (!envp)
+		return;
+	if (token) {
+		for (size_t i = 0; envp[i]; i++) {
+			if (strncmp(envp[i], TOKEN_VAR "=", sizeof(TOKEN_VAR)) == 0)
+				free(envp[i]);
+		}
+	}
+	free(envp);
+}
+
+static void new_token(char *buf, size_t size, const char *rung, const char *what, int cycle)
+{
+	uint32_t rnd = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = (uint32_t)now_ms() ^ (uint32_t)rand();
+	snprintf(buf, size, "%d-%s-%s-%d-%08x", (int)getpid(), rung, what, cycle, rnd);
+}
+
+/* Starts argv (argv[0] looked up in PATH) with the token; its stdout comes back on r->out. */
+static int run_start(struct run *r, char *const argv[], const char *token)
+{
+	int outp[2];
+	char **envp;
+
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->pidfd = -1;
+	r->out = -1;
+	r->status = -1;
+	snprintf(r->token, sizeof(r->token), "%s", token);
+	r->err = memfd_create("contain-test-stderr", MFD_CLOEXEC);
+	if (r->err < 0)
+		r->err = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (r->err < 0 || pipe2(outp, O_CLOEXEC) < 0) {
+		perror("contain_test: pipe");
+		if (r->err >= 0)
+			close(r->err);
+		r->err = -1;
+		return -1;
+	}
+	envp = make_env(token);
+	if (!envp) {
+		close(outp[0]);
+		close(outp[1]);
+		return -1;
+	}
+	r->pid = fork();
+	if (r->pid == 0) {
+		sigset_t none;
+		int null = open("/dev/null", O_RDONLY);
+
+		/* Its own group, as a shell job: a broken kill(-pgrp) in nsreload must not hit us. */
+		setpgid(0, 0);
+		/* Our ignored SIGPIPE and masks would be inherited through exec and change what is tested. */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (null >= 0)
+			dup2(null, STDIN_FILENO);
+		dup2(outp[1], STDOUT_FILENO);
+		dup2(r->err, STDERR_FILENO);
+		execvpe(argv[0], argv, envp);
+		dprintf(STDERR_FILENO, "contain_test: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	free_env(envp, token);
+	close(outp[1]);
+	if (r->pid < 0) {
+		perror("contain_test: fork");
+		close(outp[0]);
+		return -1;
+	}
+	r->out = outp[0];
+	r->pidfd = sys_pidfd_open(r->pid);
+	return 0;
+}
+
+/* 1 once "READY\n" has been read, 0 on timeout or interruption, -1 on EOF. */
+static int run_wait_ready(struct run *r, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = r->out, .events = POLLIN };
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (memmem(r->obuf, r->olen, "READY\n", 6))
+			return 1;
+		if (left <= 0 || interrupted)
+			return 0;
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		/* Keep the tail only: a chatty box must not overflow us. */
+		if (r->olen > sizeof(r->obuf) / 2) {
+			memmove(r->obuf, r->obuf + r->olen - 8, 8);
+			r->olen = 8;
+		}
+		n = read(r->out, r->obuf + r->olen, sizeof(r->obuf) - r->olen);
+		if (n == 0)
+			return memmem(r->obuf, r->olen, "READY\n", 6) ? 1 : -1;
+		if (n > 0)
+			r->olen += (size_t)n;
+		else if (errno != EINTR && errno != EAGAIN)
+			return -1;
+	}
+}
+
+/* Reaps nsreload; false if it is still running after timeout_ms or, if interruptible, once we are
+ * interrupted. */
+static bool wait_exit(struct run *r, int timeout_ms, bool interruptible)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	while (r->status < 0) {
+		int st;
+		pid_t got = waitpid(r->pid, &st, WNOHANG);
+		long long left = deadline - now_ms();
+
+		if (got == r->pid) {
+			r->status = st;
+			break;
+		}
+		if (got < 0 && errno != EINTR) {
+			perror("contain_test: waitpid");
+			return false;
+		}
+		if (left <= 0 || (interruptible && interrupted))
+			return false;
+		if (r->pidfd >= 0) {
+			struct pollfd pfd = { .fd = r->pidfd, .events = POLLIN };
+
+			poll(&pfd, 1, left > 100 ? 100 : (int)left);
+		} else {
+			sleep_ms(1);
+		}
+	}
+	return true;
+}
+
+static bool run_wait_exit(struct run *r, int timeout_ms)
+{
+	return wait_exit(r, timeout_ms, true);
+}
+
+/* Ends a run that went wrong: nsreload gets SIGKILL (it is our unreaped child, so its pid is ours). */
+static void run_force_end(struct run *r)
+{
+	if (r->status < 0 && r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		if (!wait_exit(r, 5000, false))
+			printf("      nsreload %d does not die of SIGKILL\n", (int)r->pid);
+	}
+}
+
+static void run_print_stderr(struct run *r, const char *why)
+{
+	char buf[2048];
+	ssize_t n;
+	char *line, *save = NULL;
+
+	if (r->err < 0)
+		return;
+	n = pread(r->err, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	printf("      stderr (%s):\n", why);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		printf("      | %s\n", line);
+}
+
+/* The first line of the run's stderr, for one-line reasons. */
+static void run_first_stderr_line(struct run *r, char *out, size_t size)
+{
+	ssize_t n = r->err >= 0 ? pread(r->err, out, size - 1, 0) : -1;
+
+	if (n <= 0) {
+		snprintf(out, size, "(no message)");
+		return;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
+}
+
+static void run_close(struct run *r)
+{
+	if (r->out >= 0)
+		close(r->out);
+	if (r->err >= 0)
+		close(r->err);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	r->out = r->err = r->pidfd = -1;
+}
+
+/* Builds "nsreload exec [--box=R] [--cgroup-parent=P] [extra...] -- cmd...". */
+struct argv_buf {
+	char *v[MAX_ARGS];
+	int n;
+	char box[64];
+	char parent[PATH_MAX + 32];
+};
+
+static void argv_add(struct argv_buf *a, const char *s)
+{
+	if (a->n < MAX_ARGS - 1)
+		a->v[a->n++] = (char *)s;
+	a->v[a->n] = NULL;
+}
+
+static void argv_exec(struct argv_buf *a, const struct rung *r, bool with_parent)
+{
+	argv_add(a, nsreload_path);
+	argv_add(a, "exec");
+	if (r) {
+		snprintf(a->box, sizeof(a->box), "--box=%s", r->name);
+		argv_add(a, a->box);
+	}
+	/* Only where a cgroup may be made: the other rungs need no parent and might reject one. */
+	if (with_parent && cg_parent[0] && (!r || r->cgroup)) {
+		snprintf(a->parent, sizeof(a->parent), "--cgroup-parent=%s", cg_parent);
+		argv_add(a, a->parent);
+	}
+}
+
+/* ---- one cycle ------------------------------------------------------------------------------- */
+
+struct outcome {
+	bool ok;
+	bool hung; /* a wait ran out: the case gives up at once, or a broken build would take hours */
+	int survivors;
+	int status;
+	long long stop_ms; /* from the stop to nsreload's exit */
+};
+
+/* Survivors after nsreload has exited. Reports them, tells late from stuck, then kills them. */
+static int collect_survivors(const char *token, int wait_ms)
+{
+	static pid_t pids[MAX_SURVIVORS];
+	long long deadline = now_ms() + wait_ms;
+	int n;
+
+	for (;;) {
+		n = find_survivors(token, pids, MAX_SURVIVORS);
+		if (n == 0 || now_ms() >= deadline || interrupted)
+			break;
+		sleep_ms(5);
+	}
+	if (n == 0)
+		return 0;
+	printf("      %d survivor(s) with token %s:\n", n, token);
+	for (int i = 0; i < n && i < 10; i++)
+		print_process(pids[i]);
+	if (n > 10)
+		printf("      ... and %d more\n", n - 10);
+	deadline = now_ms() + LATE_CHECK_MS;
+	while (find_survivors(token, pids, 1) > 0 && now_ms() < deadline)
+		sleep_ms(5);
+	if (find_survivors(token, pids, 1) == 0)
+		printf("      (they were only late: gone within %d ms by themselves)\n", LATE_CHECK_MS);
+	else
+		printf("      (still there after %d ms: killing them)\n", LATE_CHECK_MS);
+	kill_survivors(token);
+	return n;
+}
+
+static void note_stale(pid_t pid)
+{
+	char name[64];
+	char path[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(name, sizeof(name), "nsreload.%d", (int)pid);
+	snprintf(path, sizeof(path), "%s/%s", cg_parent, name);
+	if (nstale < MAX_STALE && !is_stale(name) && stat(path, &st) == 0)
+		snprintf(stale[nstale++], sizeof(stale[0]), "%s", name);
+}
+
+/* The signal the harness sends to nsreload, 0 when the main process exits by itself. */
+static int stop_signal(enum stop_how how)
+{
+	switch (how) {
+	case STOP_TERM:
+		return SIGTERM;
+	case STOP_INT:
+		return SIGINT;
+	case STOP_HUP:
+		return SIGHUP;
+	case STOP_KILL:
+		return SIGKILL;
+	case STOP_MAIN_EXIT:
+		break;
+	}
+	return 0;
+}
+
+static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum stop_how how,
+				const char *stop_timeout, int cycle)
+{
+	struct outcome o = { .ok = true, .status = -1 };
+	struct argv_buf a = { 0 };
+	char fixture_path[PATH_MAX];
+	char token[160];
+	char ctx[256];
+	struct run r;
+	long long t_stop;
+	int ready;
+
+	snprintf(ctx, sizeof(ctx), "[%s %s %s #%d]", rg->name, fixture, stop_names[how], cycle);
+	snprintf(fixture_path, sizeof(fixture_path), "%s/%s", fixtures_dir, fixture);
+	new_token(token, sizeof(token), rg->name, fixture, cycle);
+	argv_exec(&a, rg, true);
+	if (stop_timeout)
+		argv_add(&a, stop_timeout);
+	argv_add(&a, "--");
+	argv_add(&a, fixture_path);
+	if (how == STOP_MAIN_EXIT)
+		argv_add(&a, "exit");
+
+	if (run_start(&r, a.v, token) < 0) {
+		printf("    FAIL %s: could not start nsreload\n", ctx);
+		run_close(&r);
+		o.ok = false;
+		return o;
+	}
+	ready = run_wait_ready(&r, READY_TIMEOUT_MS);
+	if (ready != 1) {
+		if (!interrupted) {
+			char st[64];
+
+			run_wait_exit(&r, 0);
+			describe_status(r.status, st, sizeof(st));
+			printf("    FAIL %s: %s before READY (nsreload: %s)\n", ctx,
+			       ready == 0 ? "timed out" : "EOF", st);
+			run_print_stderr(&r, "no READY");
+		}
+		o.ok = false;
+		o.hung = ready == 0;
+		run_force_end(&r);
+		o.survivors = collect_survivors(token, 0);
+		o.status = r.status;
+		run_close(&r);
+		if (rg->cgroup)
+			note_stale(r.pid);
+		check_cgroup_leaks(ctx);
+		return o;
+	}
+
+	/*
+	 * The box must really be a cgroup under the parent we passed, or the rung was not honoured.
+	 * Not checkable when the main process exits by itself: nsreload may be done already.
+	 */
+	if (rg->cgroup && cg_parent[0] && how != STOP_MAIN_EXIT) {
+		char path[PATH_MAX + 64];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/nsreload.%d", cg_parent, (int)r.pid);
+		if (stat(path, &st) < 0) {
+			printf("    FAIL %s: no %s while the box runs\n", ctx, path);
+			o.ok = false;
+		}
+	}
+
+	t_stop = now_ms();
+	if (stop_signal(how) != 0)
+		kill(r.pid, stop_signal(how));
+	if (!run_wait_exit(&r, EXIT_TIMEOUT_MS) && interrupted) {
+		o.ok = false;
+		o.hung = true;
+		run_force_end(&r);
+	} else if (r.status < 0) {
+		static pid_t pids[MAX_SURVIVORS];
+		int n = find_survivors(token, pids, MAX_SURVIVORS);
+
+		printf("    FAIL %s: nsreload still running %d s after the stop; box holds %d process(es):\n",
+		       ctx, EXIT_TIMEOUT_MS / 1000, n);
+		for (int i = 0; i < n && i < 10; i++)
+			print_process(pids[i]);
+		run_print_stderr(&r, "hung");
+		o.ok = false;
+		o.hung = true;
+		run_force_end(&r);
+	}
+	o.stop_ms = now_ms() - t_stop;
+	o.status = r.status;
+
+	/* After a hang the status is our own SIGKILL, already reported. */
+	if (r.status >= 0 && how != STOP_KILL && !o.hung) {
+		char st[64];
+		bool bad = false;
+
+		describe_status(r.status, st, sizeof(st));
+		if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125)
+			bad = true;
+		/* Dying of the signal it was sent is a legal way to say 128+sig; any other is a crash. */
+		if (WIFSIGNALED(r.status))
+			bad = WTERMSIG(r.status) != stop_signal(how);
+		if (bad) {
+			printf("    FAIL %s: nsreload ended with %s\n", ctx, st);
+			run_print_stderr(&r, st);
+			o.ok = false;
+		}
+	}
+
+	o.survivors = collect_survivors(token, how == STOP_KILL ? VANISH_TIMEOUT_MS : 0);
+	if (o.survivors > 0) {
+		printf("    FAIL %s: %d survivor(s) after nsreload exited (%s)\n", ctx, o.survivors,
+		       how == STOP_KILL ? "waited 5 s for the kernel" : "checked at once");
+		run_print_stderr(&r, "survivors");
+		o.ok = false;
+	}
+	if (verbose)
+		run_print_stderr(&r, ctx);
+	run_close(&r);
+
+	if (how == STOP_KILL && rg->cgroup)
+		note_stale(r.pid);
+	if (check_cgroup_leaks(ctx) > 0) {
+		printf("    FAIL %s: cgroup leaked\n", ctx);
+		o.ok = false;
+	}
+	return o;
+}
+
+/* ---- cases ----------------------------------------------------------------------------------- */
+
+struct status_hist {
+	int status[8];
+	unsigned count[8];
+	int n;
+};
+
+static void hist_add(struct status_hist *h, int status)
+{
+	for (int i = 0; i < h->n; i++) {
+		if (h->status[i] == status) {
+			h->count[i]++;
+			return;
+		}
+	}
+	if (h->n < 8) {
+		h->status[h->n] = status;
+		h->count[h->n++] = 1;
+	}
+}
+
+static void hist_print(const struct status_hist *h, const char *label)
+{
+	if (h->n == 0)
+		return;
+	printf("      %-10s nsreload:", label);
+	for (int i = 0; i < h->n; i++) {
+		char st[64];
+
+		describe_status(h->status[i], st, sizeof(st));
+		printf(" %s x%u%s", st, h->count[i], i + 1 < h->n ? "," : "");
+	}
+	putchar('\n');
+}
+
+static void case_stop_cycles(size_t ri, size_t fi, int cycles)
+{
+	const struct rung *rg = &rungs[ri];
+	struct cell *c = &table[ri][fi];
+	struct status_hist hist[NSTOP_ROTATION] = { 0 };
+	long long t0 = now_ms(), worst = 0;
+	int failures = 0;
+
+	c->run = true;
+	for (int i = 0; i < cycles && !interrupted; i++) {
+		enum stop_how how = (enum stop_how)(i % NSTOP_ROTATION);
+		struct outcome o = run_cycle(rg, fixtures[fi], how, stop_timeout_opt, i);
+
+		c->cycles++;
+		c->survivors += (unsigned)o.survivors;
+		hist_add(&hist[how], o.status);
+		if (o.stop_ms > worst)
+			worst = o.stop_ms;
+		if (!o.ok && (++failures >= GIVE_UP_FAILURES || o.hung) && i + 1 < cycles) {
+			printf("    giving up on %s x %s after %d failed cycle(s)\n", rg->name, fixtures[fi],
+			       failures);
+			break;
+		}
+	}
+	c->failed = failures > 0 || interrupted;
+	for (int h = 0; h < NSTOP_ROTATION; h++)
+		hist_print(&hist[h], stop_names[h]);
+	verdict(!c->failed,
+		"%s x %s: %u cycles, %u survivors, %d failed cycles, slowest stop %lld ms, %.1f s", rg->name,
+		fixtures[fi], c->cycles, c->survivors, failures, worst, (now_ms() - t0) / 1000.0);
+}
+
+/* The box must be emptied by the kill after a short stop timeout, even though nothing obeys SIGTERM. */
+static void case_ignorer_timeout(size_t ri)
+{
+	const struct rung *rg = &rungs[ri];
+	long long worst = 0;
+	int survivors = 0;
+	bool ok = true;
+
+	for (int i = 0; i < IGNORER_RUNS && !interrupted; i++) {
+		struct outcome o = run_cycle(rg, "ignorer", STOP_TERM, "--stop-timeout=200ms", i);
+
+		survivors += o.survivors;
+		if (o.stop_ms > worst)
+			worst = o.stop_ms;
+		if (o.stop_ms > IGNORER_MAX_MS) {
+			printf("    FAIL [%s ignorer 200ms #%d]: the stop took %lld ms\n", rg->name, i,
+			       o.stop_ms);
+			ok = false;
+		}
+		if (!o.ok)
+			ok = false;
+		if (o.hung)
+			break;
+	}
+	verdict(ok && !interrupted,
+		"%s x ignorer, --stop-timeout=200ms + SIGTERM: %d runs, %d survivors, slowest %lld ms",
+		rg->name, IGNORER_RUNS, survivors, worst);
+}
+
+static void case_kill_cycles(size_t ri, size_t fi, int cycles)
+{
+	const struct rung *rg = &rungs[ri];
+	struct cell *c = &table[ri][fi];
+	long long t0 = now_ms();
+	int failures = 0;
+
+	c->kill_run = true;
+	for (int i = 0; i < cycles && !interrupted; i++) {
+		struct outcome o = run_cycle(rg, fixtures[fi], STOP_KILL, stop_timeout_opt, i);
+
+		c->kill_cycles++;
+		c->kill_survivors += (unsigned)o.survivors;
+		if (!o.ok && (++failures >= GIVE_UP_FAILURES || o.hung) && i + 1 < cycles) {
+			printf("    giving up on SIGKILL %s x %s after %d failed cycle(s)\n", rg->name,
+			       fixtures[fi], failures);
+			break;
+		}
+	}
+	c->kill_failed = failures > 0 || interrupted;
+	verdict(!c->kill_failed, "%s x %s, SIGKILL to nsreload: %u cycles, %u survivors, %.1f s", rg->name,
+		fixtures[fi], c->kill_cycles, c->kill_survivors, (now_ms() - t0) / 1000.0);
+}
+
+/* Runs a short command under nsreload and returns its wait status, or -1. */
+static int run_simple(const struct rung *rg, char *const cmd[], const char *what, int *survivors,
+		      struct run *keep)
+{
+	struct argv_buf a = { 0 };
+	char token[160];
+	struct run r;
+	int status;
+
+	new_token(token, sizeof(token), rg ? rg->name : "auto", what, 0);
+	argv_exec(&a, rg, true);
+	argv_add(&a, "--");
+	for (int i = 0; cmd[i]; i++)
+		argv_add(&a, cmd[i]);
+	if (run_start(&r, a.v, token) < 0) {
+		if (keep)
+			*keep = r;
+		else
+			run_close(&r);
+		return -1;
+	}
+	if (!run_wait_exit(&r, EXIT_TIMEOUT_MS)) {
+		if (!interrupted) {
+			printf("      %s: nsreload still running after %d s\n", what, EXIT_TIMEOUT_MS / 1000);
+			run_print_stderr(&r, "hung");
+		}
+		run_force_end(&r);
+	}
+	status = r.status;
+	if (survivors)
+		*survivors = collect_survivors(token, 0);
+	if (keep)
+		*keep = r;
+	else
+		run_close(&r);
+	return status;
+}
+
+/* A rung is available if the simplest command runs and exits 0 on it. */
+static void probe_rung(struct rung *rg)
+{
+	char *cmd[] = { "true", NULL };
+	struct run r;
+	int status;
+
+	if (rg->cgroup && !cg_parent[0]) {
+		snprintf(rg->why, sizeof(rg->why), "no writable cgroup2 mount");
+		return;
+	}
+	status = run_simple(rg, cmd, "probe", NULL, &r);
+	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rg->available = true;
+	} else {
+		char st[64], line[160];
+
+		describe_status(status, st, sizeof(st));
+		run_first_stderr_line(&r, line, sizeof(line));
+		snprintf(rg->why, sizeof(rg->why), "%s: %.150s", st, line);
+	}
+	run_close(&r);
+	if (check_cgroup_leaks("probe") > 0)
+		verdict(false, "rung %s: `exec -- true` leaked its cgroup", rg->name);
+}
+
+static void case_exit_codes(const struct rung *rg, const char *noexec_path)
+{
+	static char *sh_exit[] = { "sh", "-c", "exit 7", NULL };
+	static char *sh_kill[] = { "sh", "-c", "kill -9 $$", NULL };
+	static char *missing[] = { "/nonexistent", NULL };
+	char *noexec[] = { (char *)noexec_path, NULL };
+	struct {
+		char *const *cmd;
+		const char *what;
+		int want;
+	} checks[] = {
+		{ missing, "/nonexistent", 127 },
+		{ noexec, "non-executable file", 126 },
+		{ sh_exit, "sh -c 'exit 7'", 7 },
+		{ sh_kill, "sh -c 'kill -9 $$'", 137 },
+	};
+	const char *name = rg ? rg->name : "auto";
+
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]) && !interrupted; i++) {
+		int survivors = 0;
+		struct run r;
+		int status = run_simple(rg, checks[i].cmd, checks[i].what, &survivors, &r);
+		bool ok = status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == checks[i].want &&
+			  survivors == 0;
+		char st[64];
+
+		describe_status(status, st, sizeof(st));
+		if (!ok)
+			run_print_stderr(&r, checks[i].what);
+		run_close(&r);
+		bool leaked = check_cgroup_leaks(checks[i].what) > 0;
+
+		verdict(ok && !leaked, "exit code [%s] %s: want exit %d, got %s%s%s", name, checks[i].what,
+			checks[i].want, st, survivors ? ", with survivors" : "",
+			leaked ? ", cgroup leaked" : "");
+	}
+}
+
+/* nsreload as PID 1 of a fresh pid namespace, with a main process that exits at once. */
+static void case_pid1(const struct rung *rg, const char *unshare_path)
+{
+	struct argv_buf a = { 0 };
+	char fixture_path[PATH_MAX];
+	char token[160], st[64];
+	const char *name = rg ? rg->name : "auto";
+	struct run r;
+	int ready, survivors;
+	bool ok = true, leaked;
+
+	snprintf(fixture_path, sizeof(fixture_path), "%s/double_fork", fixtures_dir);
+	new_token(token, sizeof(token), name, "pid1", 0);
+	argv_add(&a, unshare_path);
+	argv_add(&a, "--pid");
+	argv_add(&a, "--fork");
+	argv_add(&a, "--kill-child");
+	argv_exec(&a, rg, true);
+	argv_add(&a, "--");
+	argv_add(&a, fixture_path);
+	argv_add(&a, "exit");
+	if (run_start(&r, a.v, token) < 0) {
+		verdict(false, "PID 1 [%s]: could not start", name);
+		run_close(&r);
+		return;
+	}
+	ready = run_wait_ready(&r, READY_TIMEOUT_MS);
+	if (ready != 1) {
+		printf("    no READY from double_fork under PID-1 nsreload\n");
+		ok = false;
+	}
+	if (!run_wait_exit(&r, EXIT_TIMEOUT_MS)) {
+		if (!interrupted)
+			printf("    nsreload as PID 1 did not finish within %d s\n", EXIT_TIMEOUT_MS / 1000);
+		ok = false;
+		run_force_end(&r);
+	}
+	describe_status(r.status, st, sizeof(st));
+	if (r.status < 0 || (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125) || WIFSIGNALED(r.status))
+		ok = false;
+	survivors = collect_survivors(token, 0);
+	if (survivors)
+		ok = false;
+	if (!ok)
+		run_print_stderr(&r, "PID 1");
+	run_close(&r);
+	leaked = check_cgroup_leaks("PID 1") > 0;
+	verdict(ok && !leaked,
+		"PID 1 [%s]: unshare --pid --fork nsreload exec -- double_fork exit: %s, %d survivors%s",
+		name, st, survivors, leaked ? ", cgroup leaked" : "");
+}
+
+/* After SIGKILLed instances, the next nsreload must sweep their directories (box_ctx_new). */
+static void case_stale_sweep(struct rung *rg)
+{
+	char *cmd[] = { "true", NULL };
+	int before = nstale, left = 0;
+	int status;
+
+	if (nstale == 0)
+		return;
+	status = run_simple(rg, cmd, "sweep", NULL, NULL);
+	for (int i = 0; i < nstale; i++) {
+		char path[PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s/%s", cg_parent, stale[i]);
+		if (access(path, F_OK) == 0) {
+			printf("      not swept: %s\n", path);
+			cg_remove_tree(path);
+			left++;
+		}
+	}
+	nstale = 0;
+	verdict(left == 0 && status == 0,
+		"%s: stale boxes of SIGKILLed nsreload swept by the next one: %d of %d left", rg->name, left,
+		before);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static const char *find_in_path(const char *prog, char *buf, size_t size)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL;
+	const char *found = NULL;
+
+	copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!copy)
+		return NULL;
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(buf, size, "%s/%s", dir, prog);
+		if (access(buf, X_OK) == 0)
+			found = buf;
+	}
+	free(copy);
+	return found;
+}
+
+static void print_table(const char *title, bool kill)
+{
+	printf("\n%s\n%-14s", title, "rung");
+	for (size_t f = 0; f < NFIXTURES; f++)
+		printf(" %12s", fixtures[f]);
+	putchar('\n');
+	for (size_t r = 0; r < NRUNGS; r++) {
+		if (!rungs[r].selected || (kill && !rungs[r].pidns))
+			continue;
+		printf("%-14s", rungs[r].name);
+		for (size_t f = 0; f < NFIXTURES; f++) {
+			const struct cell *c = &table[r][f];
+			bool run = kill ? c->kill_run : c->run;
+			char cell[32];
+
+			if (!rungs[r].available)
+				snprintf(cell, sizeof(cell), "skip");
+			else if (!run)
+				snprintf(cell, sizeof(cell), "-");
+			else
+				snprintf(cell, sizeof(cell), "%u/%u%s",
+					 kill ? c->kill_survivors : c->survivors,
+					 kill ? c->kill_cycles : c->cycles,
+					 (kill ? c->kill_failed : c->failed) ? " !" : "");
+			printf(" %12s", cell);
+		}
+		putchar('\n');
+	}
+	printf("(survivors/cycles; \"!\" marks a failed case)\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *require = getenv("NSRELOAD_TEST_REQUIRE");
+	const char *only_rungs = getenv("NSRELOAD_TEST_RUNGS");
+	const char *only_fixtures = getenv("NSRELOAD_TEST_FIXTURES");
+	const char *st_env = getenv("NSRELOAD_TEST_STOP_TIMEOUT");
+	int cycles = env_int("NSRELOAD_TEST_CYCLES", 50);
+	int kill_cycles = env_int("NSRELOAD_TEST_KILL_CYCLES", 10);
+	char stop_opt[128], noexec_path[] = "/tmp/contain-test-noexec.XXXXXX";
+	char unshare_buf[PATH_MAX];
+	const char *unshare_path;
+	struct sigaction sa = { .sa_handler = on_signal };
+	long long t0 = now_ms();
+	int noexec_fd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s <path-to-nsreload> <fixtures-dir>\n", argv[0]);
+		return 2;
+	}
+	nsreload_path = argv[1];
+	fixtures_dir = argv[2];
+	verbose = env_int("NSRELOAD_TEST_VERBOSE", 0) > 0;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	/* No SA_RESTART: an interrupted poll must return so that every loop can notice and clean up. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!st_env)
+		st_env = "1s";
+	if (*st_env) {
+		snprintf(stop_opt, sizeof(stop_opt), "--stop-timeout=%s", st_env);
+		stop_timeout_opt = stop_opt;
+	}
+
+	printf("contain_test: nsreload %s, fixtures %s, %d cycles, %d SIGKILL cycles, %s\n", nsreload_path,
+	       fixtures_dir, cycles, kill_cycles,
+	       stop_timeout_opt ? stop_timeout_opt : "default stop timeout");
+
+	if (find_cgroup2_mount(cg_mount, sizeof(cg_mount))) {
+		if ((size_t)snprintf(cg_parent, sizeof(cg_parent), "%s/nsreload-test.%d", cg_mount,
+				     (int)getpid()) >= sizeof(cg_parent))
+			errno = ENAMETOOLONG;
+		else if (mkdir(cg_parent, 0755) == 0)
+			errno = 0;
+		if (errno != 0) {
+			printf("cgroup2 at %s, but mkdir %s failed: %s: cgroup rungs unavailable\n", cg_mount,
+			       cg_parent, strerror(errno));
+			cg_parent[0] = '\0';
+		} else {
+			printf("cgroup parent %s\n", cg_parent);
+		}
+	} else {
+		printf("no cgroup2 mount: cgroup rungs unavailable\n");
+	}
+
+	for (size_t f = 0; f < NFIXTURES; f++) {
+		char path[PATH_MAX];
+
+		fixture_selected[f] = !only_fixtures || in_list(only_fixtures, fixtures[f]);
+		snprintf(path, sizeof(path), "%s/%s", fixtures_dir, fixtures[f]);
+		if (fixture_selected[f] && access(path, X_OK) < 0) {
+			verdict(false, "fixture %s missing (%s)", path, strerror(errno));
+			fixture_selected[f] = false;
+		}
+	}
+
+	if (access(nsreload_path, X_OK) < 0)
+		printf("nsreload %s is not executable (%s): every rung is unavailable\n", nsreload_path,
+		       strerror(errno));
+	for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
+		struct rung *rg = &rungs[r];
+
+		rg->selected = !only_rungs || in_list(only_rungs, rg->name);
+		if (!rg->selected)
+			continue;
+		probe_rung(rg);
+		if (rg->available)
+			printf("rung %s: available\n", rg->name);
+		else if (require && in_list(require, rg->name))
+			verdict(false, "rung %s is required (NSRELOAD_TEST_REQUIRE) but unavailable: %s",
+				rg->name, rg->why);
+		else
+			printf("SKIP: rung %s unavailable: %s\n", rg->name, rg->why);
+	}
+	for (const char *p = require; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		bool known = false;
+
+		for (size_t r = 0; r < NRUNGS; r++)
+			known |= strlen(rungs[r].name) == n && strncmp(rungs[r].name, p, n) == 0;
+		if (!known && n > 0)
+			printf("warning: NSRELOAD_TEST_REQUIRE names an unknown rung \"%.*s\"\n", (int)n, p);
+		p = end ? end + 1 : NULL;
+	}
+
+	for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
+		struct rung *rg = &rungs[r];
+
+		if (!rg->selected || !rg->available)
+			continue;
+		printf("\n== rung %s ==\n", rg->name);
+		for (size_t f = 0; f < NFIXTURES && !interrupted; f++) {
+			if (fixture_selected[f])
+				case_stop_cycles(r, f, cycles);
+		}
+		if (!interrupted && fixture_wanted("ignorer"))
+			case_ignorer_timeout(r);
+		if (rg->pidns && kill_cycles > 0) {
+			for (size_t f = 0; f < NFIXTURES && !interrupted; f++) {
+				if (fixture_selected[f])
+					case_kill_cycles(r, f, kill_cycles);
+			}
+			if (!interrupted && rg->cgroup)
+				case_stale_sweep(rg);
+		}
+	}
+
+	printf("\n== exit codes ==\n");
+	noexec_fd = mkstemp(noexec_path);
+	if (noexec_fd >= 0) {
+		dprintf(noexec_fd, "#!/bin/sh\nexit 0\n");
+		fchmod(noexec_fd, 0644);
+		close(noexec_fd);
+	}
+	if (!interrupted &&
+	    (rungs[0].available || rungs[1].available || rungs[2].available || rungs[3].available))
+		case_exit_codes(NULL, noexec_path);
+	for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
+		if (rungs[r].selected && rungs[r].available)
+			case_exit_codes(&rungs[r], noexec_path);
+	}
+	if (noexec_fd >= 0)
+		unlink(noexec_path);
+
+	printf("\n== nsreload as PID 1 ==\n");
+	unshare_path = find_in_path("unshare", unshare_buf, sizeof(unshare_buf));
+	if (!unshare_path || geteuid() != 0) {
+		printf("SKIP: PID 1 case needs root and unshare(1)\n");
+	} else if (fixture_wanted("double_fork")) {
+		if (!interrupted &&
+		    (rungs[0].available || rungs[1].available || rungs[2].available || rungs[3].available))
+			case_pid1(NULL, unshare_path);
+		for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
+			if (rungs[r].selected && rungs[r].available)
+				case_pid1(&rungs[r], unshare_path);
+		}
+	}
+
+	if (interrupted)
+		verdict(false, "interrupted by a signal");
+
+	if (cg_parent[0]) {
+		int leaks;
+
+		nstale = 0;
+		leaks = check_cgroup_leaks("the whole run");
+		verdict(leaks == 0, "no cgroup left under %s at the end (%d leaked)", cg_parent, leaks);
+		for (int i = 0; i < 100 && rmdir(cg_parent) < 0 && errno == EBUSY; i++)
+			sleep_ms(10);
+		if (access(cg_parent, F_OK) == 0)
+			printf("warning: could not remove %s: %s\n", cg_parent, strerror(errno));
+	}
+
+	print_table("survivors, stop cycles (SIGTERM / SIGINT / SIGHUP / main exits):", false);
+	print_table("survivors, SIGKILL to nsreload (pidns rungs):", true);
+	printf("\ntotal time %.1f s\n", (now_ms() - t0) / 1000.0);
+	printf("%d passed, %d failed\n", npass, nfail);
+	return nfail > 0 ? 1 : 0;
+}
