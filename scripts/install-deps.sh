@@ -11,5 +11,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config \
 	libseccomp-dev libcmocka-dev \
-	util-linux procps iproute2 \
+	util-linux procps iproute2 python3 \
 	golang-go delve git ca-certificates >/dev/null
