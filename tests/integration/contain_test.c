@@ -842,6 +842,21 @@ static void run_print_stderr(struct run *r, const char *why)
 		printf("      | %s\n", line);
 }
 
+/* Whether nsreload's stderr holds a sanitizer report: in the ASan build, any report fails the case. */
+static bool run_stderr_has_sanitizer_report(struct run *r)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (r->err < 0)
+		return false;
+	n = pread(r->err, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, "Sanitizer") || strstr(buf, "runtime error:");
+}
+
 /* The first line of the run's stderr, for one-line reasons. */
 static void run_first_stderr_line(struct run *r, char *out, size_t size)
 {
@@ -1075,6 +1090,11 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 		}
 	}
 
+	if (run_stderr_has_sanitizer_report(&r)) {
+		printf("    FAIL %s: sanitizer report from nsreload\n", ctx);
+		run_print_stderr(&r, "sanitizer");
+		o.ok = false;
+	}
 	o.survivors = collect_survivors(token, how == STOP_KILL ? VANISH_TIMEOUT_MS : 0);
 	if (o.survivors > 0) {
 		printf("    FAIL %s: %d survivor(s) after nsreload exited (%s)\n", ctx, o.survivors,
