@@ -182,50 +182,9 @@ fail:
 
 int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns)
 {
-	struct box_child c;
-	int errp[2], procs_fd = -1, pidfd = -1, stage = 0, r;
-	char **env;
-	pid_t pid;
-
 	if (pidns)
 		return pidns_box_spawn(b, sp, b->cg_fd);
-	env = box_make_env(b, sp->envp);
-	if (!env)
-		return -ENOMEM;
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		r = -errno;
-		free(env);
-		return r;
-	}
-	pid = box_clone(0, b->cg_fd, &pidfd);
-	if (pid < 0 && pid != -ENOMEM && pid != -EAGAIN) {
-		/* No CLONE_INTO_CGROUP here: the child moves itself before exec instead. */
-		procs_fd = openat(b->cg_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-		pid = procs_fd < 0 ? -errno : box_clone(0, -1, &pidfd);
-	}
-	if (pid == 0) {
-		c = (struct box_child){ .argv = sp->argv,
-					.envp = env,
-					.cwd = sp->cwd,
-					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
-					.tty_fd = sp->tty_fd,
-					.pin = false,
-					.err_fd = errp[1],
-					.procs_fd = procs_fd };
-		box_child_exec(&c);
-	}
-	if (procs_fd >= 0)
-		close(procs_fd);
-	close(errp[1]);
-	free(env);
-	if (pid < 0) {
-		close(errp[0]);
-		return pid;
-	}
-	b->pid = pid;
-	b->pidfd = pidfd;
-	r = box_read_child_err(errp[0], &stage);
-	return r;
+	return box_spawn_direct(b, sp, b->cg_fd, false);
 }
 
 int cgroup2_box_signal_all(struct box *b, int sig)

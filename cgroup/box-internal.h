@@ -85,6 +85,13 @@ pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd);
  */
 int box_read_child_err(int err_rd, int *stage);
 
+/*
+ * Starts sp in the box without a namespace: cloned into cgroup_fd when >= 0
+ * (or moving itself there where clone3 cannot), pinned to its process group
+ * when pin. Returns 0 once the command has exec'd, or -errno.
+ */
+int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, bool pin);
+
 /* Reaps the main process if it exited, recording its status. 1 if reaped, 0 if still running. */
 int box_try_reap_main(struct box *b);
 

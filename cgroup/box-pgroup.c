@@ -68,42 +68,7 @@ static int sweep_box(struct box *b, int sig)
 
 int pgroup_box_spawn(struct box *b, const struct box_spawn *sp)
 {
-	struct box_child c;
-	int errp[2], pidfd = -1, r;
-	char **env;
-	pid_t pid;
-
-	env = box_make_env(b, sp->envp);
-	if (!env)
-		return -ENOMEM;
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		r = -errno;
-		free(env);
-		return r;
-	}
-	pid = box_clone(0, -1, &pidfd);
-	if (pid == 0) {
-		c = (struct box_child){ .argv = sp->argv,
-					.envp = env,
-					.cwd = sp->cwd,
-					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
-					.tty_fd = sp->tty_fd,
-					.pin = !b->ctx->no_pin,
-					.err_fd = errp[1],
-					.procs_fd = -1 };
-		box_child_exec(&c);
-	}
-	close(errp[1]);
-	free(env);
-	if (pid < 0) {
-		close(errp[0]);
-		return pid;
-	}
-	b->pid = pid;
-	b->pidfd = pidfd;
-	/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
-	(void)setpgid(pid, pid);
-	return box_read_child_err(errp[0], NULL);
+	return box_spawn_direct(b, sp, -1, !b->ctx->no_pin);
 }
 
 int pgroup_box_signal_all(struct box *b, int sig)

@@ -332,6 +332,55 @@ int box_try_reap_main(struct box *b)
 	return 1;
 }
 
+int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, bool pin)
+{
+	struct box_child c;
+	int errp[2], procs_fd = -1, pidfd = -1, r;
+	char **env;
+	pid_t pid;
+
+	env = box_make_env(b, sp->envp);
+	if (!env)
+		return -ENOMEM;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		r = -errno;
+		free(env);
+		return r;
+	}
+	pid = box_clone(0, cgroup_fd, &pidfd);
+	if (pid < 0 && cgroup_fd >= 0 && pid != -ENOMEM && pid != -EAGAIN) {
+		/* No CLONE_INTO_CGROUP here: the child moves itself before exec instead. */
+		procs_fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		pid = procs_fd < 0 ? -errno : box_clone(0, -1, &pidfd);
+	}
+	if (pid == 0) {
+		c = (struct box_child){ .argv = sp->argv,
+					.envp = env,
+					.cwd = sp->cwd,
+					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
+					.tty_fd = sp->tty_fd,
+					.pin = pin,
+					.err_fd = errp[1],
+					.procs_fd = procs_fd };
+		box_child_exec(&c);
+	}
+	if (procs_fd >= 0)
+		close(procs_fd);
+	close(errp[1]);
+	free(env);
+	if (pid < 0) {
+		close(errp[0]);
+		return pid;
+	}
+	b->pid = pid;
+	b->pidfd = pidfd;
+	if (cgroup_fd < 0) {
+		/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
+		(void)setpgid(pid, pid);
+	}
+	return box_read_child_err(errp[0], NULL);
+}
+
 int box_spawn(struct box *b, const struct box_spawn *sp)
 {
 	int r;
@@ -401,16 +450,22 @@ int box_signal_all(struct box *b, int sig)
 	}
 }
 
+/* The stop clock starts at the first stop or kill request. */
+static void mark_stopping(struct box *b)
+{
+	if (!b->stopping) {
+		b->stopping = true;
+		b->stop_start_ns = box_now_ns();
+	}
+}
+
 int box_kill(struct box *b)
 {
 	int r;
 
 	if (b->empty || !b->spawned)
 		return 0;
-	if (!b->stopping) {
-		b->stopping = true;
-		b->stop_start_ns = box_now_ns();
-	}
+	mark_stopping(b);
 	b->killed = true;
 	switch (b->rung) {
 	case BOX_RUNG_CGROUP2:
@@ -437,10 +492,7 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms)
 
 	if (b->empty || !b->spawned)
 		return 0;
-	if (!b->stopping) {
-		b->stopping = true;
-		b->stop_start_ns = box_now_ns();
-	}
+	mark_stopping(b);
 	if (timeout_ms == 0 || b->main_exited)
 		return box_kill(b);
 	r = box_signal_main(b, sig);

@@ -115,13 +115,61 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+/*
+ * Calls fn(parentfd, subfd, name, data) for every child cgroup directory.
+ * Returns the first error of fn or of the walk, after visiting them all.
+ */
+static int for_each_child_cgroup(int dirfd, int (*fn)(int parentfd, int subfd, const char *name, void *data),
+				 void *data)
+{
+	struct dirent *de;
+	DIR *d;
+	int r = 0, dfd;
+
+	dfd = dup(dirfd);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int sub, rr;
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub < 0)
+			continue;
+		rr = fn(dirfd, sub, de->d_name, data);
+		close(sub);
+		if (rr < 0 && r == 0)
+			r = rr;
+	}
+	closedir(d);
+	return r;
+}
+
+struct signal_walk {
+	int sig;
+	int depth;
+};
+
+static int signal_procs_of(int dirfd, int sig, int depth);
+
+static int signal_child_cgroup(int parentfd, int subfd, const char *name, void *data)
+{
+	const struct signal_walk *w = data;
+	(void)parentfd;
+	(void)name;
+	return signal_procs_of(subfd, w->sig, w->depth + 1);
+}
+
 static int signal_procs_of(int dirfd, int sig, int depth)
 {
 	char *buf;
-	DIR *d;
-	struct dirent *de;
 	ssize_t n;
-	int r = 0, dfd;
+	int r = 0, rr;
 	static const size_t bufsize = 1 << 20;
 
 	if (depth > CG_MAX_DEPTH)
@@ -147,28 +195,8 @@ static int signal_procs_of(int dirfd, int sig, int depth)
 	}
 	free(buf);
 
-	dfd = dup(dirfd);
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		int sub, rr;
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		rr = signal_procs_of(sub, sig, depth + 1);
-		close(sub);
-		if (rr < 0 && r == 0)
-			r = rr;
-	}
-	closedir(d);
-	return r;
+	rr = for_each_child_cgroup(dirfd, signal_child_cgroup, &(struct signal_walk){ sig, depth });
+	return r < 0 ? r : rr;
 }
 
 int cg_signal_all(int dirfd, int sig)
@@ -241,38 +269,22 @@ int cg_kill_all(int dirfd, bool force_freeze_loop)
 	return kill_by_freezing(dirfd);
 }
 
+static int remove_children(int dirfd, int depth);
+
+static int remove_child_cgroup(int parentfd, int subfd, const char *name, void *data)
+{
+	int r = remove_children(subfd, *(const int *)data + 1);
+	if (r == 0 && unlinkat(parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+/* Removes every cgroup below dirfd, deepest first. */
 static int remove_children(int dirfd, int depth)
 {
-	DIR *d;
-	struct dirent *de;
-	int r = 0, dfd;
-
 	if (depth > CG_MAX_DEPTH)
 		return -ELOOP;
-	dfd = dup(dirfd);
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		int sub, rr;
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
-			continue;
-		rr = remove_children(sub, depth + 1);
-		close(sub);
-		if (rr == 0 && unlinkat(dirfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			rr = -errno;
-		if (rr < 0 && r == 0)
-			r = rr;
-	}
-	closedir(d);
-	return r;
+	return for_each_child_cgroup(dirfd, remove_child_cgroup, &depth);
 }
 
 int cg_remove_tree(int parentfd, const char *name)
