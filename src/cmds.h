@@ -7,5 +7,7 @@
 
 int cmd_exec(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

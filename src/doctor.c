@@ -12,6 +12,7 @@
 
 #include "cmds.h"
 #include "probe.h"
+#include "util.h"
 
 struct doctor_opts {
 	bool json;
@@ -104,100 +105,11 @@ static int parse_doctor_args(int argc, char **argv, struct doctor_opts *o)
 	return 0;
 }
 
-/*
- * Length of the valid UTF-8 sequence at s, or 0 when it is not one. Paths
- * are bytes, not text; anything invalid must not reach a JSON reader.
- */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-	unsigned char c = s[0];
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		/* Overlong forms and UTF-16 surrogates are not valid UTF-8. */
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		/* Nothing below U+10000 in four bytes, nothing above U+10FFFF. */
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* Writes s as a JSON string: quotes, escapes, control characters, and U+FFFD for bytes that are not UTF-8. */
-static void json_put_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', f);
-	while (*s) {
-		size_t len;
-
-		switch (*s) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*s < 0x20) {
-				fprintf(f, "\\u%04x", *s);
-			} else if (*s < 0x80) {
-				fputc(*s, f);
-			} else {
-				len = utf8_sequence_length(s);
-				if (len == 0) {
-					fputs("\\ufffd", f);
-				} else {
-					fwrite(s, 1, len, f);
-					s += len - 1;
-				}
-			}
-			break;
-		}
-		s++;
-	}
-	fputc('"', f);
-}
-
 static void json_put_key(FILE *f, const char *key, bool first)
 {
 	if (!first)
 		fputc(',', f);
-	json_put_string(f, key);
+	fput_quoted(f, key);
 	fputc(':', f);
 }
 
@@ -208,20 +120,20 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 
 	fputc('{', f);
 	json_put_key(f, "kernel", true);
-	json_put_string(f, p->kernel);
+	fput_quoted(f, p->kernel);
 	json_put_key(f, "root", false);
 	fputs(p->is_root ? "true" : "false", f);
 
 	json_put_key(f, "cgroup", false);
 	fputc('{', f);
 	json_put_key(f, "mode", true);
-	json_put_string(f, cg_mode_name(p->mounts.mode));
+	fput_quoted(f, cg_mode_name(p->mounts.mode));
 	json_put_key(f, "mount", false);
-	json_put_string(f, p->mounts.v2_path);
+	fput_quoted(f, p->mounts.v2_path);
 	json_put_key(f, "own", false);
-	json_put_string(f, p->own_cgroup);
+	fput_quoted(f, p->own_cgroup);
 	json_put_key(f, "dir", false);
-	json_put_string(f, p->cgroup_dir);
+	fput_quoted(f, p->cgroup_dir);
 	fputc('}', f);
 
 	json_put_key(f, "checks", false);
@@ -234,7 +146,7 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 		json_put_key(f, "ok", true);
 		fputs(it->ok ? "true" : "false", f);
 		json_put_key(f, "detail", false);
-		json_put_string(f, it->detail);
+		fput_quoted(f, it->detail);
 		fputc('}', f);
 	}
 	fputc('}', f);
@@ -249,18 +161,18 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 		json_put_key(f, "works", true);
 		fputs(works ? "true" : "false", f);
 		json_put_key(f, "why", false);
-		json_put_string(f, works ? "" : why);
+		fput_quoted(f, works ? "" : why);
 		fputc('}', f);
 	}
 	fputc('}', f);
 
 	json_put_key(f, "auto", false);
 	if (pick_r == 0)
-		json_put_string(f, box_rung_name(picked));
+		fput_quoted(f, box_rung_name(picked));
 	else
 		fputs("null", f);
 	json_put_key(f, "auto_why", false);
-	json_put_string(f, pick_why);
+	fput_quoted(f, pick_why);
 	fputs("}\n", f);
 }
 

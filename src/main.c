@@ -14,6 +14,8 @@ static void usage(FILE *f)
 	      "\n"
 	      "  exec [options] -- cmd args...   run one command in a box, in the foreground\n"
 	      "  doctor [--json]                 which containment rungs work here, and why\n"
+	      "  init [--from-air [FILE]]        write a commented .nsreload.toml\n"
+	      "  config [-c FILE] [--json]       the effective configuration and where it came from\n"
 	      "  version                         print the version\n"
 	      "\n"
 	      "'nsreload <command> --help' describes a command.\n",
@@ -32,6 +34,10 @@ int main(int argc, char **argv)
 		return cmd_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)
 		return cmd_doctor(argc - 1, argv + 1);
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(argc - 1, argv + 1);
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("nsreload %s\n", NSRELOAD_VERSION);
 		return 0;

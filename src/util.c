@@ -56,8 +56,9 @@ int duration_parse_ms(const char *s, unsigned long long *ms)
 	static const struct {
 		const char *unit;
 		double factor;
-	} units[] = { { "ms", 1 },      { "s", 1000 },   { "m", 60000 },
-		      { "h", 3600000 }, { "us", 0.001 }, { "ns", 0.000001 } };
+	} units[] = { { "ms", 1 },   { "us", 0.001 }, { "µs", 0.001 }, { "ns", 0.000001 },
+		      { "s", 1000 }, { "m", 60000 },  { "h", 3600000 } };
+	double total = 0;
 	char *end;
 	double v;
 
@@ -69,19 +70,126 @@ int duration_parse_ms(const char *s, unsigned long long *ms)
 		return -EINVAL;
 	if (*end == '\0') {
 		/* A bare number is air's integer milliseconds; it must be whole. */
-		if (strchr(s, '.') || strchr(s, 'e') || strchr(s, 'E'))
+		if (strchr(s, '.') || strchr(s, 'e') || strchr(s, 'E') || v > 1e15)
 			return -EINVAL;
 		*ms = (unsigned long long)v;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			double r = v * units[i].factor;
-			if (r > 1e15)
-				return -EINVAL;
-			*ms = (unsigned long long)(r + 0.5);
+	/* Go's time.Duration form: one or more number+unit pairs, "1h2m3.5s". */
+	for (;;) {
+		size_t i;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t ulen = strlen(units[i].unit);
+			if (strncmp(end, units[i].unit, ulen) == 0 && !isalpha((unsigned char)end[ulen])) {
+				total += v * units[i].factor;
+				end += ulen;
+				break;
+			}
+		}
+		if (i == sizeof(units) / sizeof(units[0]) || total > 1e15)
+			return -EINVAL;
+		if (*end == '\0')
+			break;
+		if (!isdigit((unsigned char)*end))
+			return -EINVAL;
+		s = end;
+		v = strtod(s, &end);
+		if (end == s)
+			return -EINVAL;
+	}
+	*ms = (unsigned long long)(total + 0.5);
+	return 0;
+}
+
+size_t utf8_sequence_length(const unsigned char *s)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		/* Overlong forms and UTF-16 surrogates are not valid UTF-8. */
+		if (c == 0xe0)
+			lo = 0xa0;
+		else if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		/* Nothing below U+10000 in four bytes, nothing above U+10FFFF. */
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else {
+		return 0;
+	}
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
 			return 0;
+	return len;
+}
+
+/* The one-letter escape of c shared by JSON and TOML, or 0. */
+static char short_escape(unsigned char c)
+{
+	switch (c) {
+	case '"':
+		return '"';
+	case '\\':
+		return '\\';
+	case '\b':
+		return 'b';
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\f':
+		return 'f';
+	case '\r':
+		return 'r';
+	default:
+		return 0;
+	}
+}
+
+void fput_quoted(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		char esc = short_escape(*s);
+		size_t len;
+
+		if (esc) {
+			fputc('\\', f);
+			fputc(esc, f);
+			s++;
+		} else if (*s < 0x20 || *s == 0x7f) {
+			fprintf(f, "\\u%04x", *s);
+			s++;
+		} else if ((len = utf8_sequence_length(s)) == 0) {
+			fputs("\\ufffd", f);
+			s++;
+		} else {
+			fwrite(s, 1, len, f);
+			s += len;
 		}
 	}
-	return -EINVAL;
+	fputc('"', f);
+}
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
 }

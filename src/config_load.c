@@ -1,0 +1,445 @@
+/*
+ * Loading the configuration file: finding it, parsing it with toml.c and
+ * applying each key through the key table. air's schema is lenient (unknown
+ * keys are ignored) but its values are typed, so an unknown key is a warning
+ * and a wrong value an error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "config_internal.h"
+#include "toml.h"
+
+/* A message held back so that all of them come out in the order of the file. */
+struct held_diag {
+	enum config_diag_level level;
+	int line, col;
+	size_t seq;
+	char *msg;
+};
+
+struct load {
+	struct config *c;
+	const char *name; /* file name for messages */
+	const struct config_diag *d;
+	int errors;
+	const struct toml_table *linux_table; /* applied last, so that it wins wherever it was written */
+	struct held_diag *held;
+	size_t nheld;
+};
+
+/* Large enough to hold the value of any key type, for checking a value that is not kept. */
+union scratch {
+	char *s;
+	struct config_strlist l;
+	bool b;
+	int i;
+	unsigned long long u;
+};
+
+/* "FILE:LINE:COL: text", held until release_diags(); sent at once if memory runs out. */
+static void hold(struct load *ld, enum config_diag_level level, int line, int col, const char *text)
+{
+	struct held_diag *grown = realloc(ld->held, (ld->nheld + 1) * sizeof(*grown));
+	char *msg = NULL;
+
+	if (level == CONFIG_DIAG_ERROR)
+		ld->errors++;
+	if (grown)
+		ld->held = grown;
+	if (!grown || asprintf(&msg, "%s:%d:%d: %s", ld->name, line, col, text) < 0) {
+		config_report(ld->d, level, "%s:%d:%d: %s", ld->name, line, col, text);
+		return;
+	}
+	ld->held[ld->nheld] = (struct held_diag){ level, line, col, ld->nheld, msg };
+	ld->nheld++;
+}
+
+static int by_position(const void *a, const void *b)
+{
+	const struct held_diag *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void release_diags(struct load *ld)
+{
+	if (ld->nheld)
+		qsort(ld->held, ld->nheld, sizeof(*ld->held), by_position);
+	for (size_t i = 0; i < ld->nheld; i++) {
+		config_report(ld->d, ld->held[i].level, "%s", ld->held[i].msg);
+		free(ld->held[i].msg);
+	}
+	free(ld->held);
+	ld->held = NULL;
+	ld->nheld = 0;
+}
+
+static void error_at(struct load *ld, int line, int col, const char *key, const char *why)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s: %s", key, why);
+	hold(ld, CONFIG_DIAG_ERROR, line, col, text);
+}
+
+static void unknown_at(struct load *ld, const struct toml_keyval *kv, const char *name)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "unknown %s '%s' (ignored)",
+		 kv->val.type == TOML_TABLE ? "table" : "key", name);
+	hold(ld, CONFIG_DIAG_WARNING, kv->line, kv->col, text);
+}
+
+/* Checks v for k without keeping it. */
+static int check_value(struct load *ld, const struct config_key *k, const char *name,
+		       const struct toml_value *v)
+{
+	union scratch tmp = { 0 };
+	char why[512];
+	int line, col, r;
+
+	r = config_value_from_toml(k, &tmp, v, why, sizeof(why), &line, &col);
+	config_value_free(k, &tmp);
+	if (r == -EINVAL)
+		error_at(ld, line, col, name, why);
+	return r == -EINVAL ? 0 : r;
+}
+
+/*
+ * Reads v into *slot (of base k). The value goes through a scratch first, so
+ * that a bad one leaves the old value in place. Returns 0 (a bad value is
+ * counted in ld->errors) or -ENOMEM.
+ */
+static int set_value(struct load *ld, const struct config_key *k, void *slot, const char *name,
+		     const struct toml_value *v)
+{
+	union scratch tmp = { 0 };
+	char why[512];
+	int line, col, r;
+
+	r = config_value_from_toml(k, &tmp, v, why, sizeof(why), &line, &col);
+	if (r == 0) {
+		config_value_free(k, slot);
+		r = config_value_copy(k, slot, &tmp);
+	} else if (r == -EINVAL) {
+		error_at(ld, line, col, name, why);
+		r = 0;
+	}
+	config_value_free(k, &tmp);
+	return r;
+}
+
+/* A key of the table: flags win, but the file's value is still checked. */
+static int apply_key(struct load *ld, const struct config_key *k, const char *name,
+		     const struct toml_keyval *kv)
+{
+	size_t idx = config_key_index(k);
+	int errors = ld->errors, r;
+
+	if (ld->c->origin[idx].kind == CONFIG_FROM_FLAG)
+		return check_value(ld, k, name, &kv->val);
+	r = set_value(ld, k, config_slot(k, ld->c), name, &kv->val);
+	if (r == 0 && ld->errors == errors)
+		ld->c->origin[idx] = (struct config_origin){
+			.kind = CONFIG_FROM_FILE, .line = kv->line, .col = kv->col, .via = -1
+		};
+	return r;
+}
+
+static void error_type(struct load *ld, const struct toml_value *v, const char *name, const char *expected)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why), "%s, got %s", expected, config_toml_type_phrase(v->type));
+	error_at(ld, v->line, v->col, name, why);
+}
+
+/* A section of the table ("build", "log", ...): some key is named "<name>.something". */
+static bool is_section(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < config_key_count(); i++)
+		if (strncmp(config_key_at(i)->name, name, len) == 0 && config_key_at(i)->name[len] == '.')
+			return true;
+	return false;
+}
+
+static bool is_os_name(const char *key)
+{
+	return strcmp(key, "linux") == 0 || strcmp(key, "darwin") == 0 || strcmp(key, "windows") == 0;
+}
+
+/* The [build] key an OS table may override, or NULL. */
+static const struct config_key *per_os_key(const char *key)
+{
+	char name[128];
+	const struct config_key *k;
+
+	snprintf(name, sizeof(name), "build.%s", key);
+	k = config_key_find(name);
+	return k && (k->flags & CONFIG_K_PER_OS) ? k : NULL;
+}
+
+/* [build.linux] is applied on this OS; the others are only checked. */
+static int load_os_table(struct load *ld, const struct toml_table *t, const char *os, bool apply)
+{
+	char name[256];
+	int r = 0;
+
+	for (size_t i = 0; i < t->len && r == 0; i++) {
+		const struct toml_keyval *kv = &t->items[i];
+		const struct config_key *k = per_os_key(kv->key);
+
+		snprintf(name, sizeof(name), "build.%s.%s", os, kv->key);
+		if (!k)
+			unknown_at(ld, kv, name);
+		else if (apply)
+			r = apply_key(ld, k, name, kv);
+		else
+			r = check_value(ld, k, name, &kv->val);
+	}
+	return r;
+}
+
+static int load_rule(struct load *ld, const struct toml_table *t, size_t index, struct config_rule *rule)
+{
+	char name[256];
+	int r = 0;
+
+	for (size_t i = 0; i < t->len && r == 0; i++) {
+		const struct toml_keyval *kv = &t->items[i];
+		const struct config_key *k = NULL;
+
+		for (size_t j = 0; j < config_rule_key_count() && !k; j++)
+			if (strcmp(config_rule_key_at(j)->name, kv->key) == 0)
+				k = config_rule_key_at(j);
+		snprintf(name, sizeof(name), "build.rules[%zu].%s", index, kv->key);
+		if (!k)
+			unknown_at(ld, kv, name);
+		else
+			r = set_value(ld, k, config_slot(k, rule), name, &kv->val);
+	}
+	return r;
+}
+
+static int load_rules(struct load *ld, const struct toml_value *v)
+{
+	struct config_build *b = &ld->c->build;
+	const struct toml_array *a;
+	struct config_rule *rules;
+	size_t n = 0;
+	int r = 0;
+
+	if (v->type != TOML_ARRAY) {
+		error_type(ld, v, "build.rules", "expected an array of tables ([[build.rules]])");
+		return 0;
+	}
+	a = v->u.arr;
+	rules = calloc(a->len ? a->len : 1, sizeof(*rules));
+	if (!rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->len && r == 0; i++) {
+		const struct toml_value *e = &a->items[i];
+		char name[64];
+
+		if (e->type != TOML_TABLE) {
+			snprintf(name, sizeof(name), "build.rules[%zu]", i);
+			error_type(ld, e, name, "expected a table");
+			continue;
+		}
+		if ((r = config_rule_init(&rules[n])) < 0)
+			break;
+		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
+		r = load_rule(ld, e->u.tab, i, &rules[n++]);
+	}
+	for (size_t i = 0; i < b->nrules; i++)
+		config_rule_free(&b->rules[i]);
+	free(b->rules);
+	b->rules = rules;
+	b->nrules = n;
+	return r;
+}
+
+static int walk_table(struct load *ld, const struct toml_table *t, const char *section)
+{
+	char name[256];
+	int r = 0;
+
+	for (size_t i = 0; i < t->len && r == 0; i++) {
+		const struct toml_keyval *kv = &t->items[i];
+		const struct config_key *k;
+
+		snprintf(name, sizeof(name), "%s%s%s", section ? section : "", section ? "." : "", kv->key);
+		/* A key holding "." or NUL is a quoted key that only looks like one of ours. */
+		k = strchr(kv->key, '.') || strlen(kv->key) != kv->keylen ? NULL : config_key_find(name);
+		if (k) {
+			r = apply_key(ld, k, name, kv);
+		} else if (strcmp(name, "build.rules") == 0) {
+			r = load_rules(ld, &kv->val);
+		} else if (section && strcmp(section, "build") == 0 && is_os_name(kv->key)) {
+			if (kv->val.type != TOML_TABLE)
+				error_type(ld, &kv->val, name, "expected a table");
+			else if (strcmp(kv->key, "linux") == 0)
+				ld->linux_table = kv->val.u.tab;
+			else
+				r = load_os_table(ld, kv->val.u.tab, kv->key, false);
+		} else if (!section && !strchr(kv->key, '.') && is_section(kv->key)) {
+			if (kv->val.type != TOML_TABLE)
+				error_type(ld, &kv->val, name, "expected a table");
+			else
+				r = walk_table(ld, kv->val.u.tab, kv->key);
+		} else {
+			unknown_at(ld, kv, name);
+		}
+	}
+	return r;
+}
+
+static bool is_nsreload_file(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	return len >= 13 && strcmp(base + len - 13, "nsreload.toml") == 0;
+}
+
+int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
+		       const struct config_diag *d)
+{
+	struct load ld = { .c = c, .name = name, .d = d };
+	struct toml_table *root = NULL;
+	struct toml_error err = { 0 };
+	char *copy = strdup(name);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	free(c->file);
+	c->file = copy;
+	c->from_air = !is_nsreload_file(name);
+	r = toml_parse(buf, len, &root, &err);
+	if (r == -EINVAL) {
+		config_report(d, CONFIG_DIAG_ERROR, "%s:%d:%d: %s", name, err.line, err.col, err.msg);
+		return r;
+	}
+	if (r == -E2BIG) {
+		config_report(d, CONFIG_DIAG_ERROR,
+			      "%s: larger than the %u MiB a configuration file may have", name,
+			      TOML_MAX_INPUT >> 20);
+		return r;
+	}
+	if (r < 0) {
+		config_report(d, CONFIG_DIAG_ERROR, "%s: %s", name, strerror(-r));
+		return r;
+	}
+	r = walk_table(&ld, root, NULL);
+	if (r == 0 && ld.linux_table)
+		r = load_os_table(&ld, ld.linux_table, "linux", true);
+	release_diags(&ld);
+	toml_free(root);
+	if (r < 0)
+		return r;
+	return ld.errors ? -EINVAL : 0;
+}
+
+static int read_whole_file(const char *path, char **out, size_t *out_len)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	FILE *f;
+
+	if (!buf)
+		return -ENOMEM;
+	f = fopen(path, "rb");
+	if (!f) {
+		int e = errno;
+		free(buf);
+		return -e;
+	}
+	for (;;) {
+		size_t got;
+		if (len == cap) {
+			char *bigger;
+			/* One byte past the limit is enough for toml_parse() to say it is too big. */
+			if (cap > TOML_MAX_INPUT)
+				break;
+			bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				fclose(f);
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		int e = errno ? errno : EIO;
+		fclose(f);
+		free(buf);
+		return -e;
+	}
+	fclose(f);
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+int config_load(struct config *c, const char *path, const struct config_diag *d)
+{
+	static const char *const candidates[] = { ".nsreload.toml", ".air.toml", ".config/air.toml" };
+	size_t len = 0;
+	char *buf = NULL;
+	int r;
+
+	for (size_t i = 0; !path && i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		FILE *f = fopen(candidates[i], "rb");
+		if (f || errno != ENOENT)
+			path = candidates[i];
+		if (f)
+			fclose(f);
+	}
+	if (!path)
+		return 0;
+	r = read_whole_file(path, &buf, &len);
+	if (r < 0) {
+		config_report(d, CONFIG_DIAG_ERROR, "cannot read %s: %s", path, strerror(-r));
+		return r;
+	}
+	r = config_load_buffer(c, path, buf, len, d);
+	free(buf);
+	return r;
+}
+
+int config_setup(struct config *c, int argc, char **argv, struct config_args *a, const struct config_diag *d)
+{
+	int r = config_init(c);
+
+	if (r < 0)
+		return r;
+	r = config_parse_args(c, argc, argv, a, d);
+	if (r == 0 && !a->help)
+		r = config_load(c, a->file, d);
+	if (r == 0)
+		r = config_finalize(c);
+	if (r < 0)
+		config_free(c);
+	return r;
+}
