@@ -1,0 +1,49 @@
+/*
+ * filter.h - which paths count as source changes.
+ *
+ * A filter answers, for a path relative to the watch root, whether a change
+ * to it should trigger a build, with air's meaning for every key:
+ * include_ext ("*" for all), include_dir, include_file, exclude_dir (exact
+ * relative paths; hidden directories always skipped), exclude_file (globs
+ * with **), exclude_regex (POSIX ERE), plus tmp_dir, testdata_dir and the
+ * built binary, which never trigger. On top of air, .gitignore and .ignore
+ * files (nested, negation, anchoring, directory-only patterns) are honoured
+ * unless disabled, with exactly git check-ignore's result (ignore.h).
+ * exclude_unchanged keeps a content hash per file (filter_content_changed).
+ *
+ * The filter owns no fds and does no I/O except reading ignore files and, for
+ * exclude_unchanged, the file being checked. Functions return 0 or -errno;
+ * the predicates return bool.
+ */
+#ifndef NSRELOAD_FILTER_H
+#define NSRELOAD_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct config;
+struct filter;
+
+struct filter_opts {
+	bool vcs_ignore; /* honour .gitignore/.ignore (default true; --no-vcs-ignore) */
+};
+
+/* Compiles the filter from c (after config_finalize). Bad regexes are reported in err. */
+int filter_new(struct filter **out, const struct config *c, const struct filter_opts *o, char *err,
+	       size_t errsize);
+void filter_free(struct filter *f);
+
+/* Whether the watcher should descend into (and watch) the directory rel ("" is the root). */
+bool filter_watch_dir(struct filter *f, const char *rel);
+/* Whether a change to the file rel triggers a build. */
+bool filter_match_file(struct filter *f, const char *rel);
+/*
+ * exclude_unchanged: whether the content of rel (absolute path abs) differs
+ * from the last time it was seen; always true when the key is off. A file
+ * seen for the first time counts as changed.
+ */
+bool filter_content_changed(struct filter *f, const char *rel, const char *abs);
+/* An ignore file (.gitignore/.ignore) changed or appeared: reload the rules under dir rel. */
+int filter_reload_ignores(struct filter *f, const char *rel);
+
+#endif

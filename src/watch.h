@@ -1,0 +1,52 @@
+/*
+ * watch.h - recursive inotify watching of a source tree.
+ *
+ * The watcher adds one watch per directory the filter admits, walking the
+ * tree at start and each new directory as it appears (the files found in a
+ * new directory count as changes). Watches of deleted or moved directories
+ * are dropped. IN_Q_OVERFLOW rescans the tree and reports one change.
+ * Symlinked directories are followed only with follow_symlink, with loop
+ * detection by (dev, ino). When inotify_add_watch fails with ENOSPC the
+ * watcher reports it once, with fs.inotify.max_user_watches' current value
+ * and how to raise it, and goes on with what it watches.
+ *
+ * It owns one fd (watch_fd) for the caller's epoll loop and never blocks.
+ * Functions return 0 or -errno.
+ */
+#ifndef NSRELOAD_WATCH_H
+#define NSRELOAD_WATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct filter;
+struct watch;
+
+enum watch_event {
+	WATCH_CHANGED,  /* a file the filter admits was created, written, removed or renamed */
+	WATCH_OVERFLOW, /* events were lost: the tree was rescanned; treat as a change */
+	WATCH_WARNING,  /* a message for the user (ENOSPC, a directory that vanished, a symlink loop) */
+};
+
+struct watch_sink {
+	/* path: relative to root for CHANGED; the message for WARNING; NULL for OVERFLOW. */
+	void (*event)(void *data, enum watch_event ev, const char *path);
+	void *data;
+};
+
+struct watch_opts {
+	const char *root;
+	bool follow_symlink;
+	struct filter *filter; /* borrowed; decides which dirs to watch and which files count */
+	struct watch_sink sink;
+};
+
+int watch_new(struct watch **out, const struct watch_opts *o);
+void watch_free(struct watch *w);
+int watch_fd(const struct watch *w);
+/* Reads every pending inotify event and reports through the sink. */
+int watch_process(struct watch *w);
+/* How many directories are watched (for logs and tests). */
+size_t watch_count(const struct watch *w);
+
+#endif
