@@ -333,11 +333,13 @@ static int add_table(struct parser *p, struct toml_table *t, struct keypart *kp,
 	v.u.tab = table_new(line, col, flags);
 	if (!v.u.tab)
 		return nomem(p);
-	*out = v.u.tab;
 	r = tab_add(p, t, kp, &v, NULL);
-	if (r < 0)
+	if (r < 0) {
 		table_free(v.u.tab);
-	return r;
+		return r;
+	}
+	*out = v.u.tab;
+	return 0;
 }
 
 static int array_push(struct parser *p, struct toml_array *a, struct toml_value *v)
@@ -822,9 +824,20 @@ static const char *what_is(const struct toml_value *v)
 			return "an inline table";
 		return "a table";
 	}
-	if (v->type == TOML_ARRAY)
+	switch (v->type) {
+	case TOML_ARRAY:
 		return (v->u.arr->flags & ARR_TABLES) ? "an array of tables" : "an array";
-	return "a value";
+	case TOML_STRING:
+		return "a string";
+	case TOML_INTEGER:
+		return "an integer";
+	case TOML_FLOAT:
+		return "a float";
+	case TOML_BOOL:
+		return "a boolean";
+	default:
+		return "a date/time";
+	}
 }
 
 /* ---- values ---- */
