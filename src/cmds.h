@@ -9,5 +9,7 @@ int cmd_exec(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+/* 'nsreload run', and bare 'nsreload' or 'nsreload -OPTION...' */
+int cmd_run(int argc, char **argv);
 
 #endif

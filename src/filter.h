@@ -45,5 +45,11 @@ bool filter_match_file(struct filter *f, const char *rel);
 bool filter_content_changed(struct filter *f, const char *rel, const char *abs);
 /* An ignore file (.gitignore/.ignore) changed or appeared: reload the rules under dir rel. */
 int filter_reload_ignores(struct filter *f, const char *rel);
+/*
+ * Whether rel names an ignore file the filter reads (.gitignore or .ignore,
+ * when vcs_ignore is on): a change to it calls for filter_reload_ignores()
+ * on its directory, whether or not filter_match_file() admits it.
+ */
+bool filter_is_ignore_file(const struct filter *f, const char *rel);
 
 #endif

@@ -10,8 +10,10 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: nsreload <command> [options]\n"
+	fputs("usage: nsreload [run] [options] [BIN [ARGS...]]\n"
+	      "       nsreload <command> [options]\n"
 	      "\n"
+	      "  run [options] [BIN [ARGS...]]   watch, rebuild and restart in boxes (the default)\n"
 	      "  exec [options] -- cmd args...   run one command in a box, in the foreground\n"
 	      "  doctor [--json]                 which containment rungs work here, and why\n"
 	      "  init [--from-air [FILE]]        write a commented .nsreload.toml\n"
@@ -26,10 +28,15 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	if (!cmd) {
-		usage(stderr);
-		return 2;
+	/* Like air: no command, or options only, means run with the configuration file. */
+	if (!cmd || (cmd[0] == '-' && strcmp(cmd, "--version") != 0 && strcmp(cmd, "--help") != 0 &&
+		     strcmp(cmd, "-h") != 0)) {
+		char *run_argv0 = "run";
+		argv[0] = run_argv0;
+		return cmd_run(argc, argv);
 	}
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "exec") == 0)
 		return cmd_exec(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)

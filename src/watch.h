@@ -23,7 +23,12 @@ struct filter;
 struct watch;
 
 enum watch_event {
-	WATCH_CHANGED,  /* a file the filter admits was created, written, removed or renamed */
+	/*
+	 * A file the filter admits was created, written, removed or renamed. Also
+	 * a watched directory moved away (or a followed symlink to one removed),
+	 * whose files left without events of their own; that path is not filtered.
+	 */
+	WATCH_CHANGED,
 	WATCH_OVERFLOW, /* events were lost: the tree was rescanned; treat as a change */
 	WATCH_WARNING,  /* a message for the user (ENOSPC, a directory that vanished, a symlink loop) */
 };
@@ -48,5 +53,11 @@ int watch_fd(const struct watch *w);
 int watch_process(struct watch *w);
 /* How many directories are watched (for logs and tests). */
 size_t watch_count(const struct watch *w);
+/*
+ * Rescans the tree as after IN_Q_OVERFLOW: watches the directories that are
+ * missing, relinks those that moved, drops those that are gone, and reports
+ * WATCH_OVERFLOW. For a caller that knows events were lost.
+ */
+int watch_rescan(struct watch *w);
 
 #endif

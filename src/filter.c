@@ -1,0 +1,491 @@
+#define _GNU_SOURCE
+#include "filter.h"
+
+#include "config.h"
+#include "glob.h"
+#include "ignore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <search.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct pathlist {
+	char **v;
+	size_t n;
+};
+
+/* What exclude_unchanged remembers of one file. */
+struct seen {
+	char *rel;
+	uint64_t hash;
+	off_t size;
+};
+
+struct filter {
+	bool all_ext;
+	struct pathlist ext;          /* without the dot */
+	struct pathlist skip_dir;     /* exclude_dir, tmp_dir and testdata_dir, cleaned */
+	struct pathlist include_dir;  /* cleaned; those outside root dropped */
+	bool only_include_dir;        /* include_dir was given */
+	struct pathlist include_file; /* cleaned */
+	struct pathlist exclude_file; /* globs, leading "./" dropped */
+	struct pathlist binary;       /* the built binary, cleaned */
+	regex_t *regex;
+	size_t nregex;
+	bool exclude_unchanged;
+	void *seen; /* tsearch root of struct seen */
+	struct ignore *ignore;
+};
+
+/*
+ * Lexically cleans path (relative to root) into a fresh string: no ".",
+ * no empty components, ".." folded. -EINVAL when it is absolute or climbs
+ * out of root, since no path below root can then equal it.
+ */
+static int path_clean(const char *path, char **out)
+{
+	size_t len = strlen(path), n = 0;
+	char *o;
+
+	if (path[0] == '/')
+		return -EINVAL;
+	o = malloc(len + 1);
+	if (!o)
+		return -ENOMEM;
+	for (const char *p = path; *p;) {
+		const char *e = strchrnul(p, '/');
+		size_t cl = (size_t)(e - p);
+
+		if (cl == 0 || (cl == 1 && p[0] == '.')) {
+			/* nothing */
+		} else if (cl == 2 && p[0] == '.' && p[1] == '.') {
+			if (n == 0) {
+				free(o);
+				return -EINVAL;
+			}
+			while (n > 0 && o[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+		} else {
+			if (n)
+				o[n++] = '/';
+			memcpy(o + n, p, cl);
+			n += cl;
+		}
+		p = *e ? e + 1 : e;
+	}
+	o[n] = '\0';
+	*out = o;
+	return 0;
+}
+
+static int pathlist_push(struct pathlist *l, char *s)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v) {
+		free(s);
+		return -ENOMEM;
+	}
+	v[l->n++] = s;
+	l->v = v;
+	return 0;
+}
+
+/* Adds the cleaned form of path; paths outside root are left out (they can never match). */
+static int pathlist_add_clean(struct pathlist *l, const char *path)
+{
+	char *s;
+	int r;
+
+	if (!path || !*path)
+		return 0;
+	r = path_clean(path, &s);
+	if (r == -EINVAL)
+		return 0;
+	if (r < 0)
+		return r;
+	return pathlist_push(l, s);
+}
+
+static void pathlist_free(struct pathlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static bool pathlist_has(const struct pathlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* rel is dir or lies below it; "" is the root, above everything. */
+static bool is_under(const char *rel, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 0)
+		return true;
+	return strncmp(rel, dir, n) == 0 && (rel[n] == '\0' || rel[n] == '/');
+}
+
+static int add_all(struct pathlist *l, const struct config_strlist *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int r = pathlist_add_clean(l, src->v[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_exts(struct filter *f, const struct config_strlist *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const char *e = src->v[i];
+		char *s;
+
+		while (*e == ' ' || *e == '\t')
+			e++;
+		if (strcmp(e, "*") == 0) {
+			f->all_ext = true;
+			continue;
+		}
+		/* air wants "go"; ".go" would match nothing there, which nobody means. */
+		if (*e == '.')
+			e++;
+		s = strdup(e);
+		if (!s)
+			return -ENOMEM;
+		/* air trims spaces around an extension too. */
+		for (size_t n = strlen(s); n && (s[n - 1] == ' ' || s[n - 1] == '\t');)
+			s[--n] = '\0';
+		if (!*s) {
+			free(s);
+			continue;
+		}
+		if (pathlist_push(&f->ext, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_globs(struct pathlist *l, const struct config_strlist *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		const char *g = src->v[i];
+		char *s;
+
+		while (g[0] == '.' && g[1] == '/')
+			g += 2;
+		if (!*g)
+			continue;
+		s = strdup(g);
+		if (!s || pathlist_push(l, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_regexes(struct filter *f, const struct config_strlist *src, char *err, size_t errsize)
+{
+	if (!src->n)
+		return 0;
+	f->regex = calloc(src->n, sizeof(*f->regex));
+	if (!f->regex)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n; i++) {
+		int r = regcomp(&f->regex[i], src->v[i], REG_EXTENDED | REG_NOSUB);
+
+		if (r != 0) {
+			char msg[256];
+
+			regerror(r, &f->regex[i], msg, sizeof(msg));
+			if (err && errsize)
+				snprintf(err, errsize, "build.exclude_regex: \"%s\": %s", src->v[i], msg);
+			return r == REG_ESPACE ? -ENOMEM : -EINVAL;
+		}
+		f->nregex++;
+	}
+	return 0;
+}
+
+/* The app's path as the build writes it: bin, or entrypoint when it names a path rather than a command. */
+static int add_binary(struct filter *f, const struct config *c)
+{
+	int r = pathlist_add_clean(&f->binary, c->build.bin);
+
+	if (r < 0)
+		return r;
+	if (c->build.entrypoint.n && strchr(c->build.entrypoint.v[0], '/'))
+		return pathlist_add_clean(&f->binary, c->build.entrypoint.v[0]);
+	return 0;
+}
+
+int filter_new(struct filter **out, const struct config *c, const struct filter_opts *o, char *err,
+	       size_t errsize)
+{
+	struct filter *f = calloc(1, sizeof(*f));
+	int r;
+
+	if (err && errsize)
+		err[0] = '\0';
+	if (!f)
+		return -ENOMEM;
+	f->exclude_unchanged = c->build.exclude_unchanged;
+	if ((r = add_exts(f, &c->build.include_ext)) < 0 ||
+	    (r = add_all(&f->skip_dir, &c->build.exclude_dir)) < 0 ||
+	    (r = pathlist_add_clean(&f->skip_dir, c->tmp_dir)) < 0 ||
+	    (r = pathlist_add_clean(&f->skip_dir, c->testdata_dir)) < 0 ||
+	    (r = add_all(&f->include_dir, &c->build.include_dir)) < 0 ||
+	    (r = add_all(&f->include_file, &c->build.include_file)) < 0 ||
+	    (r = add_globs(&f->exclude_file, &c->build.exclude_file)) < 0 || (r = add_binary(f, c)) < 0 ||
+	    (r = add_regexes(f, &c->build.exclude_regex, err, errsize)) < 0)
+		goto fail;
+	if (!o || o->vcs_ignore) {
+		r = ignore_new(&f->ignore, c->root && *c->root ? c->root : ".",
+			       IGNORE_GITIGNORE | IGNORE_DOTIGNORE);
+		if (r < 0)
+			goto fail;
+	}
+	/* Entries outside root drop out of include_dir, yet still mean that the rest of root is not watched.
+	 */
+	f->only_include_dir = c->build.include_dir.n > 0;
+	*out = f;
+	return 0;
+fail:
+	filter_free(f);
+	return r;
+}
+
+static void seen_free(void *p)
+{
+	struct seen *s = p;
+
+	free(s->rel);
+	free(s);
+}
+
+void filter_free(struct filter *f)
+{
+	if (!f)
+		return;
+	pathlist_free(&f->ext);
+	pathlist_free(&f->skip_dir);
+	pathlist_free(&f->include_dir);
+	pathlist_free(&f->include_file);
+	pathlist_free(&f->exclude_file);
+	pathlist_free(&f->binary);
+	for (size_t i = 0; i < f->nregex; i++)
+		regfree(&f->regex[i]);
+	free(f->regex);
+	tdestroy(f->seen, seen_free);
+	ignore_free(f->ignore);
+	free(f);
+}
+
+/* air's fixed rules for one directory: hidden, or listed in exclude_dir, tmp_dir or testdata_dir. */
+static bool dir_skipped(const struct filter *f, const char *rel, size_t len)
+{
+	const char *name = rel + len;
+
+	while (name > rel && name[-1] != '/')
+		name--;
+	if (name[0] == '.')
+		return true;
+	for (size_t i = 0; i < f->skip_dir.n; i++)
+		if (strlen(f->skip_dir.v[i]) == len && strncmp(f->skip_dir.v[i], rel, len) == 0)
+			return true;
+	return false;
+}
+
+/* Whether any directory in the first len bytes of rel (a directory path) is skipped by air's rules. */
+static bool any_dir_skipped(const struct filter *f, const char *rel, size_t len)
+{
+	for (size_t i = 0; i <= len; i++)
+		if ((i == len || rel[i] == '/') && i > 0 && dir_skipped(f, rel, i))
+			return true;
+	return false;
+}
+
+/* Some entry of l lies strictly below directory rel, so the watcher must pass through it. */
+static bool leads_to(const struct pathlist *l, const char *rel)
+{
+	size_t n = strlen(rel);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (n == 0 || (strncmp(l->v[i], rel, n) == 0 && l->v[i][n] == '/'))
+			return true;
+	return false;
+}
+
+static bool in_include_dir(const struct filter *f, const char *dir)
+{
+	if (!f->only_include_dir)
+		return true;
+	for (size_t i = 0; i < f->include_dir.n; i++)
+		if (is_under(dir, f->include_dir.v[i]))
+			return true;
+	return false;
+}
+
+bool filter_watch_dir(struct filter *f, const char *rel)
+{
+	if (!*rel)
+		return true;
+	if (any_dir_skipped(f, rel, strlen(rel)))
+		return false;
+	if (leads_to(&f->include_file, rel))
+		return true;
+	if (!in_include_dir(f, rel) && !leads_to(&f->include_dir, rel))
+		return false;
+	return !(f->ignore && ignore_path(f->ignore, rel, true));
+}
+
+static bool ext_included(const struct filter *f, const char *base)
+{
+	const char *dot = strrchr(base, '.');
+
+	if (f->all_ext)
+		return true;
+	if (!dot)
+		return false;
+	return pathlist_has(&f->ext, dot + 1);
+}
+
+bool filter_match_file(struct filter *f, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	size_t dirlen = slash ? (size_t)(slash - rel) : 0;
+
+	if (!*rel || any_dir_skipped(f, rel, dirlen) || pathlist_has(&f->binary, rel))
+		return false;
+	/* As in air, the excludes win over include_file. */
+	for (size_t i = 0; i < f->exclude_file.n; i++)
+		if (glob_match(f->exclude_file.v[i], rel, GLOB_PATHNAME))
+			return false;
+	for (size_t i = 0; i < f->nregex; i++)
+		if (regexec(&f->regex[i], rel, 0, NULL, 0) == 0)
+			return false;
+	/* Naming a file is stronger than a .gitignore: ".env" is listed in most of them. */
+	if (pathlist_has(&f->include_file, rel))
+		return true;
+	if (!ext_included(f, base))
+		return false;
+	if (f->only_include_dir) {
+		char *dir = strndup(rel, dirlen);
+		bool in;
+
+		if (!dir)
+			return false;
+		in = in_include_dir(f, dir);
+		free(dir);
+		if (!in)
+			return false;
+	}
+	return !(f->ignore && ignore_path(f->ignore, rel, false));
+}
+
+static int seen_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct seen *)a)->rel, ((const struct seen *)b)->rel);
+}
+
+/* FNV-1a, 64 bits, over the whole file: cheap, and a collision only costs one missed rebuild. */
+static int hash_file(const char *abs, uint64_t *hash, off_t *size)
+{
+	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	unsigned char buf[65536];
+	uint64_t h = 0xcbf29ce484222325ULL;
+	off_t total = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			h ^= buf[i];
+			h *= 0x100000001b3ULL;
+		}
+		total += n;
+	}
+	close(fd);
+	*hash = h;
+	*size = total;
+	return 0;
+}
+
+bool filter_content_changed(struct filter *f, const char *rel, const char *abs)
+{
+	struct seen key = { .rel = (char *)rel }, *s, **slot;
+	uint64_t hash;
+	off_t size;
+
+	if (!f->exclude_unchanged)
+		return true;
+	slot = tfind(&key, &f->seen, seen_cmp);
+	if (hash_file(abs, &hash, &size) < 0) {
+		/* Gone (or unreadable): a removal is a change, and a file that comes back is new. */
+		if (slot) {
+			s = *slot;
+			tdelete(&key, &f->seen, seen_cmp);
+			seen_free(s);
+		}
+		return true;
+	}
+	if (slot) {
+		s = *slot;
+		if (s->hash == hash && s->size == size)
+			return false;
+		s->hash = hash;
+		s->size = size;
+		return true;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->rel = strdup(rel);
+	if (!s || !s->rel || !tsearch(s, &f->seen, seen_cmp)) {
+		if (s)
+			free(s->rel);
+		free(s);
+		return true;
+	}
+	s->hash = hash;
+	s->size = size;
+	return true;
+}
+
+int filter_reload_ignores(struct filter *f, const char *rel)
+{
+	return f->ignore ? ignore_reload(f->ignore, rel) : 0;
+}
+
+bool filter_is_ignore_file(const struct filter *f, const char *rel)
+{
+	return f->ignore && ignore_is_rules_file(f->ignore, rel);
+}

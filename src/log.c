@@ -1,0 +1,292 @@
+/* nsreload run's log: text with coloured prefixes, or JSON events (log.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "util.h"
+
+struct log {
+	FILE *out;
+	enum log_format format;
+	bool color;
+	bool time;
+	bool silent;
+	bool main_only;
+	const char *sgr[4]; /* the SGR sequence of each source's colour, or "" */
+};
+
+static const char *const source_names[] = { "main", "watcher", "build", "runner" };
+
+/* air's colour names; anything else prints uncoloured rather than failing the run. */
+static const char *sgr_of_color(const char *name)
+{
+	static const struct {
+		const char *name, *sgr;
+	} table[] = {
+		{ "black", "\033[30m" },   { "red", "\033[31m" },       { "green", "\033[32m" },
+		{ "yellow", "\033[33m" },  { "blue", "\033[34m" },      { "magenta", "\033[35m" },
+		{ "cyan", "\033[36m" },    { "white", "\033[37m" },     { "hiblack", "\033[90m" },
+		{ "hired", "\033[91m" },   { "higreen", "\033[92m" },   { "hiyellow", "\033[93m" },
+		{ "hiblue", "\033[94m" },  { "himagenta", "\033[95m" }, { "hicyan", "\033[96m" },
+		{ "hiwhite", "\033[97m" },
+	};
+	if (!name)
+		return "";
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcasecmp(name, table[i].name) == 0)
+			return table[i].sgr;
+	return "";
+}
+
+static bool color_wanted(int mode, FILE *out)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	if (mode == CONFIG_COLOR_ALWAYS)
+		return true;
+	if (mode == CONFIG_COLOR_NEVER)
+		return false;
+	if (no_color && no_color[0])
+		return false;
+	return isatty(fileno(out));
+}
+
+int log_new(struct log **out, const struct config *c, const struct log_opts *o)
+{
+	struct log *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->out = o->out ? o->out : stderr;
+	l->format = o->format;
+	l->color = o->format == LOG_FORMAT_TEXT && color_wanted(o->color_mode, l->out);
+	l->time = c->log.time;
+	l->silent = c->log.silent;
+	l->main_only = c->log.main_only;
+	l->sgr[LOG_MAIN] = sgr_of_color(c->color.main);
+	l->sgr[LOG_WATCHER] = sgr_of_color(c->color.watcher);
+	l->sgr[LOG_BUILD] = sgr_of_color(c->color.build);
+	l->sgr[LOG_RUNNER] = sgr_of_color(c->color.runner);
+	*out = l;
+	return 0;
+}
+
+void log_free(struct log *l)
+{
+	free(l);
+}
+
+static bool text_shown(const struct log *l, enum log_source src)
+{
+	if (l->format != LOG_FORMAT_TEXT || l->silent)
+		return false;
+	return !l->main_only || src == LOG_MAIN;
+}
+
+static void put_text_prefix(struct log *l, enum log_source src)
+{
+	if (l->time) {
+		time_t now = time(NULL);
+		struct tm tm;
+		char hms[16];
+		localtime_r(&now, &tm);
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+		fprintf(l->out, "%s ", hms);
+	}
+	if (l->color && l->sgr[src][0])
+		fprintf(l->out, "%s[%s]\033[0m ", l->sgr[src], source_names[src]);
+	else
+		fprintf(l->out, "[%s] ", source_names[src]);
+}
+
+/* Opens a JSON event: {"time":..., "event":"NAME" — the caller adds fields and calls json_end. */
+static void json_begin(struct log *l, const char *event)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	fprintf(l->out, "{\"time\":%lld.%03ld,\"event\":\"%s\"", (long long)tv.tv_sec,
+		(long)(tv.tv_usec / 1000), event);
+}
+
+static void json_end(struct log *l)
+{
+	fputs("}\n", l->out);
+	fflush(l->out);
+}
+
+static void json_string_field(struct log *l, const char *name, const char *value)
+{
+	fprintf(l->out, ",\"%s\":", name);
+	fput_quoted(l->out, value);
+}
+
+void log_msg(struct log *l, enum log_source src, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+	int n;
+
+	if (l->format == LOG_FORMAT_TEXT && !text_shown(l, src))
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "log");
+		json_string_field(l, "source", source_names[src]);
+		json_string_field(l, "msg", msg);
+		json_end(l);
+	} else {
+		put_text_prefix(l, src);
+		fprintf(l->out, "%s\n", msg);
+		fflush(l->out);
+	}
+	free(msg);
+}
+
+void log_output(struct log *l, enum log_source src, const char *line, size_t len)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		char *copy = strndup(line, len);
+		if (!copy)
+			return;
+		json_begin(l, "output");
+		json_string_field(l, "source", source_names[src]);
+		json_string_field(l, "line", copy);
+		json_end(l);
+		free(copy);
+		return;
+	}
+	if (!text_shown(l, src))
+		return;
+	put_text_prefix(l, src);
+	fwrite(line, 1, len, l->out);
+	fputc('\n', l->out);
+	fflush(l->out);
+}
+
+void log_describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), sig_name(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "wait status %#x", (unsigned)status);
+}
+
+/* The JSON form of a wait status: the exit code, or 128+N for signal N, as shells report it. */
+static int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+void log_change(struct log *l, char *const *paths, size_t n, size_t count)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "change");
+		fputs(",\"paths\":[", l->out);
+		for (size_t i = 0; i < n; i++) {
+			if (i)
+				fputc(',', l->out);
+			fput_quoted(l->out, paths[i]);
+		}
+		fprintf(l->out, "],\"count\":%zu", count);
+		json_end(l);
+		return;
+	}
+	if (count == 0)
+		log_msg(l, LOG_WATCHER, "rebuild requested");
+	else if (count == 1 && n == 1)
+		log_msg(l, LOG_WATCHER, "%s has changed", paths[0]);
+	else if (n >= 1)
+		log_msg(l, LOG_WATCHER, "%s and %zu more have changed", paths[0], count - 1);
+	else
+		log_msg(l, LOG_WATCHER, "%zu files have changed", count);
+}
+
+void log_build_start(struct log *l, size_t changed_count)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "build_start");
+		fprintf(l->out, ",\"changed\":%zu", changed_count);
+		json_end(l);
+		return;
+	}
+	log_msg(l, LOG_MAIN, "building...");
+}
+
+void log_build_end(struct log *l, uint64_t duration_ms, int status)
+{
+	char how[64];
+
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "build_end");
+		fprintf(l->out, ",\"duration_ms\":%llu,\"status\":%d", (unsigned long long)duration_ms,
+			status_code(status));
+		json_end(l);
+		return;
+	}
+	if (status == 0) {
+		log_msg(l, LOG_BUILD, "built in %llu ms", (unsigned long long)duration_ms);
+		return;
+	}
+	log_describe_status(status, how, sizeof(how));
+	/* A failed build is news even when only main is shown. */
+	log_msg(l, LOG_MAIN, "build failed after %llu ms: %s", (unsigned long long)duration_ms, how);
+}
+
+void log_run_start(struct log *l, pid_t pid, const char *rung)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "run_start");
+		fprintf(l->out, ",\"pid\":%d", (int)pid);
+		json_string_field(l, "rung", rung);
+		json_end(l);
+		return;
+	}
+	log_msg(l, LOG_RUNNER, "running (pid %d, box %s)", (int)pid, rung);
+}
+
+void log_run_exit(struct log *l, pid_t pid, int status)
+{
+	char how[64];
+
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "run_exit");
+		fprintf(l->out, ",\"pid\":%d,\"status\":%d", (int)pid, status_code(status));
+		json_end(l);
+		return;
+	}
+	log_describe_status(status, how, sizeof(how));
+	log_msg(l, LOG_RUNNER, "app (pid %d) ended: %s", (int)pid, how);
+}
+
+void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, bool killed)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "run_stop");
+		fprintf(l->out, ",\"pid\":%d", (int)pid);
+		json_string_field(l, "rung", rung);
+		fprintf(l->out, ",\"stop_ms\":%llu,\"killed\":%s", (unsigned long long)stop_ms,
+			killed ? "true" : "false");
+		json_end(l);
+		return;
+	}
+	log_msg(l, LOG_RUNNER, "stopped pid %d in %llu ms%s; its box is empty", (int)pid,
+		(unsigned long long)stop_ms, killed ? " (killed after the stop timeout)" : "");
+}

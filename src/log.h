@@ -1,0 +1,61 @@
+/*
+ * log.h - what 'nsreload run' tells the user: air-style coloured prefixes
+ * for main, watcher, build and runner in text form, or one JSON object per
+ * event (--log-format=json) for CI.
+ *
+ * THE CONTRACT
+ *  - One struct log per run, made from the configuration after
+ *    config_finalize(): [color] names the prefix colours, [log] time adds an
+ *    HH:MM:SS prefix, silent hides everything, main_only hides everything but
+ *    main. JSON events ignore silent and main_only: CI asked for them.
+ *  - Colour: LOG_COLOR_ALWAYS and NEVER are final; AUTO colours only when the
+ *    output is a terminal and NO_COLOR is unset or empty (no-color.org).
+ *  - Everything goes to the FILE given (stderr for run, as air), one line per
+ *    call, flushed, so that it interleaves sanely with the app's own output.
+ *  - Nothing here fails: a log that cannot be written is not worth stopping
+ *    the loop for. log_new() returns 0 or -ENOMEM.
+ */
+#ifndef NSRELOAD_LOG_H
+#define NSRELOAD_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct config;
+struct log;
+
+enum log_source { LOG_MAIN, LOG_WATCHER, LOG_BUILD, LOG_RUNNER };
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+struct log_opts {
+	FILE *out;
+	enum log_format format;
+	int color_mode; /* enum config_color_mode */
+};
+
+int log_new(struct log **out, const struct config *c, const struct log_opts *o);
+void log_free(struct log *l);
+
+/* A message from nsreload itself (JSON: {"event":"log","source":...,"msg":...}). */
+void log_msg(struct log *l, enum log_source src, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* One line of a command's output (build, pre_cmd, post_cmd), without its newline. */
+void log_output(struct log *l, enum log_source src, const char *line, size_t len);
+
+/* The changed paths that start a build (count may exceed n when the list was cut). */
+void log_change(struct log *l, char *const *paths, size_t n, size_t count);
+void log_build_start(struct log *l, size_t changed_count);
+/* status is a wait status; duration in ms from build_start. */
+void log_build_end(struct log *l, uint64_t duration_ms, int status);
+void log_run_start(struct log *l, pid_t pid, const char *rung);
+/* The app's main process ended by itself (not stopped by us), with its wait status. */
+void log_run_exit(struct log *l, pid_t pid, int status);
+void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, bool killed);
+
+/* "exit status 2", "killed by signal 9 (KILL)". */
+void log_describe_status(int status, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,197 @@
+#!/bin/sh
+# nsreload run end to end, without Go: a project whose build copies a shell
+# script and whose app leaves 'setsid sleep' grandchildren behind. On the
+# cgroup2, pidns and pgroup rungs: the first build and run; one edit gives
+# one rebuild and restart; a burst of 200 writes gives one build; a failing
+# build keeps the old run serving; after 20 restarts and after SIGTERM no
+# process is left, found by a token in /proc/*/environ.
+# Usage: run_basic.sh NSRELOAD [FIXTURE_DIR]
+set -u
+NSR=$1
+# The runs cd into their project: the binary's path must not be relative.
+case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
+if [ ! -x "$NSR" ]; then
+	echo "$NSR: not an executable"
+	exit 2
+fi
+pass=0
+fail=0
+tok_base="nsrrun$$"
+parent=""
+work=$(mktemp -d /tmp/nsreload-run-basic.XXXXXX)
+nsr_pid=""
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# Processes whose environment holds exactly VAR=VALUE ($1).
+count_env() {
+	n=0
+	for e in /proc/[0-9]*/environ; do
+		if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qxF "$1"; then
+			n=$((n + 1))
+		fi
+	done
+	echo "$n"
+}
+
+# wait_for MS COMMAND...: true as soon as COMMAND succeeds, false after MS milliseconds.
+wait_for() {
+	deadline=$(($(date +%s%N) / 1000000 + $1))
+	shift
+	while ! "$@"; do
+		[ $(($(date +%s%N) / 1000000)) -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+events() { grep -c "\"event\":\"$1\"" "$log" 2>/dev/null || true; }
+events_at_least() { [ "$(events "$1")" -ge "$2" ]; }
+file_exists() { [ -e "$1" ]; }
+pid_alive() { kill -0 "$1" 2>/dev/null; }
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+none_with_env() { [ "$(count_env "$1")" = 0 ]; }
+
+# The app of generation $1: it names itself in its environment, so that old generations can be counted.
+write_app() {
+	cat >"$proj/src/app.sh" <<APP
+export NSRT_GEN=$tok-$1
+echo "APP generation $1"
+echo \$\$ >"$ctl/pid.$1"
+setsid sleep 1000 &
+exec sleep 1000
+APP
+}
+
+v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$v2" ] && mkdir "$v2/nsreload-test-run.$$" 2>/dev/null; then
+	parent="$v2/nsreload-test-run.$$"
+fi
+cleanup() {
+	[ -n "$nsr_pid" ] && kill -KILL "$nsr_pid" 2>/dev/null
+	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+run_rung() {
+	rung=$1
+	tok="$tok_base-$rung"
+	proj="$work/$rung/proj"
+	ctl="$work/$rung/ctl"
+	log="$work/$rung/log.json"
+	mkdir -p "$proj/src" "$ctl"
+	write_app 1
+	# The build fails while $ctl/fail exists; ctl is outside the watched tree.
+	build="test ! -e $ctl/fail && mkdir -p tmp && cp src/app.sh tmp/app.sh"
+
+	if [ "$rung" = cgroup2 ] && [ -z "$parent" ]; then
+		echo "skip $rung: no writable cgroup v2"
+		return
+	fi
+	(
+		cd "$proj" || exit 125
+		[ "$rung" = cgroup2 ] && export NSRELOAD_CGROUP_PARENT="$parent"
+		NSRELOAD_TEST_TOKEN=$tok exec "$NSR" run --log-format=json --color=never --box=$rung \
+			--build.cmd="$build" --build.full_bin='sh tmp/app.sh' --build.include_ext=sh \
+			--build.delay=200 --stop-timeout=2s </dev/null >"$work/$rung/out.txt" 2>"$log"
+	) &
+	nsr_pid=$!
+
+	# 1. The first build, then the first run.
+	if wait_for 10000 file_exists "$ctl/pid.1" && [ "$(events build_start)" = 1 ] &&
+		wait_for 5000 events_at_least run_start 1; then
+		ok "$rung: first build and run"
+	else
+		bad "$rung: first build and run (builds $(events build_start), runs $(events run_start))"
+	fi
+
+	# 2. One edit: exactly one rebuild, and the old generation is gone when the new one starts.
+	write_app 2
+	if wait_for 10000 file_exists "$ctl/pid.2"; then
+		sleep 0.5
+		b=$(events build_start)
+		old=$(count_env "NSRT_GEN=$tok-1")
+		[ "$b" = 2 ] && [ "$old" = 0 ] && ok "$rung: one edit, one rebuild and restart, old run gone" ||
+			bad "$rung: one edit gave $b builds in all, $old processes of the old run left"
+	else
+		bad "$rung: the edit did not restart the app"
+	fi
+
+	# 3. A burst of 200 writes: one build.
+	before=$(events build_start)
+	i=0
+	while [ $i -lt 200 ]; do
+		echo "# $i" >>"$proj/src/app.sh"
+		i=$((i + 1))
+	done
+	wait_for 10000 events_at_least build_start $((before + 1))
+	sleep 0.8
+	b=$(($(events build_start) - before))
+	[ "$b" = 1 ] && ok "$rung: 200 writes, 1 build" || bad "$rung: 200 writes gave $b builds"
+	wait_for 5000 events_at_least run_start 3
+
+	# 4. A failing build keeps the old run serving, and the error goes to tmp/build-errors.log.
+	gen=3
+	write_app $gen
+	wait_for 10000 file_exists "$ctl/pid.$gen"
+	serving=$(cat "$ctl/pid.$gen" 2>/dev/null)
+	touch "$ctl/fail"
+	ends=$(events build_end)
+	write_app 99
+	wait_for 10000 events_at_least build_end $((ends + 1))
+	sleep 0.3
+	if grep -q '"event":"build_end".*"status":[1-9]' "$log" && pid_alive "$serving" &&
+		[ -s "$proj/tmp/build-errors.log" ] && [ ! -e "$ctl/pid.99" ]; then
+		ok "$rung: a failing build keeps the old run serving"
+	else
+		bad "$rung: failing build: old run alive? $(pid_alive "$serving" && echo yes || echo no)"
+	fi
+	rm -f "$ctl/fail"
+
+	# 5. Twenty restarts: after each, nothing of the previous generation is left.
+	left=0
+	k=0
+	while [ $k -lt 20 ]; do
+		prev=$gen
+		gen=$((gen + 1))
+		write_app $gen
+		if ! wait_for 10000 file_exists "$ctl/pid.$gen"; then
+			bad "$rung: restart $k did not happen"
+			break
+		fi
+		s=$(count_env "NSRT_GEN=$tok-$prev")
+		left=$((left + s))
+		k=$((k + 1))
+	done
+	[ $k = 20 ] && [ $left = 0 ] && ok "$rung: 20 restarts, 0 survivors of old runs" ||
+		bad "$rung: $k restarts, $left survivors of old runs"
+
+	# 6. SIGTERM: nsreload exits 0 and nothing of it is left.
+	kill -TERM "$nsr_pid"
+	if wait_for 10000 pid_gone "$nsr_pid"; then
+		wait "$nsr_pid"
+		rc=$?
+		nsr_pid=""
+		wait_for 2000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+		s=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
+		[ "$rc" = 0 ] && [ "$s" = 0 ] && ok "$rung: SIGTERM: exit 0, 0 survivors" ||
+			bad "$rung: SIGTERM: rc=$rc, $s survivors"
+	else
+		bad "$rung: nsreload did not exit within 10 s of SIGTERM"
+		kill -KILL "$nsr_pid" 2>/dev/null
+		nsr_pid=""
+	fi
+	if [ "$fail" != 0 ]; then
+		echo "---- $rung log"
+		tail -n 40 "$log"
+	fi
+}
+
+for rung in cgroup2 pidns pgroup; do
+	run_rung $rung
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
