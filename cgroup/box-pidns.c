@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,6 +37,20 @@ static void write_int(int fd, int v)
 	do
 		r = write(fd, &v, sizeof(v));
 	while (r < 0 && errno == EINTR);
+}
+
+/*
+ * Gives the namespace a /proc of its own. With the host's, a pid seen inside
+ * (the target is 2) names another process in /proc: debuggers such as dlv
+ * and tools that read /proc/<pid> would act on a stranger. Our mount
+ * namespace is a slave of the host's, so host mounts still appear and ours
+ * never leaks out. Failure leaves the host's /proc, as before.
+ */
+static void mount_own_proc(void)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return;
+	(void)mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
 static __attribute__((noreturn)) void run_init(const struct init_args *a)
@@ -70,6 +85,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 		}
 		close(a->child.procs_fd);
 	}
+	mount_own_proc();
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);
@@ -155,7 +171,7 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 	int errp[2] = { -1, -1 }, statusp[2] = { -1, -1 }, syncp[2] = { -1, -1 };
 	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
 	bool userns = geteuid() != 0;
-	uint64_t flags = CLONE_NEWPID | (userns ? CLONE_NEWUSER : 0);
+	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0);
 	char **env;
 	pid_t pid;
 
