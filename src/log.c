@@ -20,6 +20,8 @@ struct log {
 	bool time;
 	bool silent;
 	bool main_only;
+	bool clear_on_rebuild; /* [screen] clear_on_rebuild, only when the log is a terminal */
+	bool keep_scroll;
 	const char *sgr[4]; /* the SGR sequence of each source's colour, or "" */
 };
 
@@ -71,6 +73,9 @@ int log_new(struct log **out, const struct config *c, const struct log_opts *o)
 	l->time = c->log.time;
 	l->silent = c->log.silent;
 	l->main_only = c->log.main_only;
+	l->clear_on_rebuild =
+		c->screen.clear_on_rebuild && o->format == LOG_FORMAT_TEXT && isatty(fileno(l->out));
+	l->keep_scroll = c->screen.keep_scroll;
 	l->sgr[LOG_MAIN] = sgr_of_color(c->color.main);
 	l->sgr[LOG_WATCHER] = sgr_of_color(c->color.watcher);
 	l->sgr[LOG_BUILD] = sgr_of_color(c->color.build);
@@ -227,6 +232,9 @@ void log_build_start(struct log *l, size_t changed_count)
 		json_end(l);
 		return;
 	}
+	/* As air: ESC[2J keeps the scrollback, ESC c (a full reset) drops it. */
+	if (l->clear_on_rebuild && changed_count > 0)
+		fputs(l->keep_scroll ? "\033[2J\033[H" : "\033c", l->out);
 	log_msg(l, LOG_MAIN, "building...");
 }
 
