@@ -36,8 +36,8 @@ static const struct config_key keys[] = {
 	{ "env_files", CONFIG_T_LIST, 0, AT(env_files), "", NULL, "same (air's example file has [\".env\"])",
 	  "dotenv files loaded before each build and run; variables already in the environment win." },
 	{ "on_busy", CONFIG_T_CHOICE, 0, AT(on_busy), "queue", on_busy_choices, NULL,
-	  "What a change does while a build or run is starting: queue (run again once it is done), restart "
-	  "(stop it and start over), do-nothing, or signal (send box.stop_signal to the app)." },
+	  "What a change does while a build is running: queue (build again once it is done), restart "
+	  "(kill the build and start over), do-nothing, or signal (send box.stop_signal to the app)." },
 
 	/* [build]: commands */
 	{ "build.pre_cmd", CONFIG_T_LIST, CONFIG_K_PER_OS, AT(build.pre_cmd), "", NULL, SAME,

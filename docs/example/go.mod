@@ -1,0 +1,3 @@
+module example.com/nsreload-example
+
+go 1.19
