@@ -39,16 +39,17 @@ enum toml_type {
 	TOML_TABLE,
 };
 
-/* "string", "integer", "float", "bool", "datetime", "datetime-local", "date-local", "time-local", "array", "table" */
+/* "string", "integer", "float", "bool", "datetime", "datetime-local", "date-local", "time-local", "array",
+ * "table" */
 const char *toml_type_name(enum toml_type type);
 
 struct toml_datetime {
-	int year, month, day;          /* valid for DATETIME, DATETIME_LOCAL, DATE_LOCAL */
-	int hour, minute, second;      /* valid for DATETIME, DATETIME_LOCAL, TIME_LOCAL */
-	int nanosecond;                /* fractional seconds, truncated past 9 digits */
-	int frac_digits;               /* how many fractional digits were written (0: none) */
-	int offset_minutes;            /* DATETIME only: +01:30 is 90, Z is 0 */
-	bool offset_z;                 /* DATETIME only: written as Z */
+	int year, month, day;     /* valid for DATETIME, DATETIME_LOCAL, DATE_LOCAL */
+	int hour, minute, second; /* valid for DATETIME, DATETIME_LOCAL, TIME_LOCAL */
+	int nanosecond;           /* fractional seconds, truncated past 9 digits */
+	int frac_digits;          /* how many fractional digits were written (0: none) */
+	int offset_minutes;       /* DATETIME only: +01:30 is 90, Z is 0 */
+	bool offset_z;            /* DATETIME only: written as Z */
 };
 
 struct toml_table;
@@ -72,7 +73,7 @@ struct toml_value {
 };
 
 struct toml_keyval {
-	char *key;     /* NUL-terminated; may hold NUL, see keylen */
+	char *key; /* NUL-terminated; may hold NUL, see keylen */
 	size_t keylen;
 	int line, col; /* where the key was written (for dotted or [table] keys: the part that named it) */
 	struct toml_value val;

@@ -97,8 +97,8 @@ int main(int argc, char **argv)
 		}
 		qsort(tp, (size_t)runs, sizeof(double), cmp_double);
 		qsort(cp, (size_t)runs, sizeof(double), cmp_double);
-		printf("%-28s %6zu %12.1f %10.1f %12.1f %10.1f\n", name, lines, tp[runs / 2], tp[runs * 95 / 100],
-		       cp[runs / 2], cp[runs * 95 / 100]);
+		printf("%-28s %6zu %12.1f %10.1f %12.1f %10.1f\n", name, lines, tp[runs / 2],
+		       tp[runs * 95 / 100], cp[runs / 2], cp[runs * 95 / 100]);
 		free(tp);
 		free(cp);
 		free(buf);
