@@ -2,7 +2,7 @@
 # nsreload run end to end, without Go: a project whose build copies a shell
 # script and whose app leaves 'setsid sleep' grandchildren behind. On the
 # cgroup2, pidns and pgroup rungs: the first build and run; one edit gives
-# one rebuild and restart; a burst of 200 writes gives one build; a failing
+# one rebuild and restart; a burst of 5,000 writes gives one build; a failing
 # build keeps the old run serving; after 20 restarts and after SIGTERM no
 # process is left, found by a token in /proc/*/environ.
 # Usage: run_basic.sh NSRELOAD [FIXTURE_DIR]
@@ -119,17 +119,17 @@ run_rung() {
 		bad "$rung: the edit did not restart the app"
 	fi
 
-	# 3. A burst of 200 writes: one build.
+	# 3. A burst of 5,000 writes: one build.
 	before=$(events build_start)
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt 5000 ]; do
 		echo "# $i" >>"$proj/src/app.sh"
 		i=$((i + 1))
 	done
 	wait_for 10000 events_at_least build_start $((before + 1))
 	sleep 0.8
 	b=$(($(events build_start) - before))
-	[ "$b" = 1 ] && ok "$rung: 200 writes, 1 build" || bad "$rung: 200 writes gave $b builds"
+	[ "$b" = 1 ] && ok "$rung: 5000 writes, 1 build" || bad "$rung: 5000 writes gave $b builds"
 	wait_for 5000 events_at_least run_start 3
 
 	# 4. A failing build keeps the old run serving, and the error goes to tmp/build-errors.log.
