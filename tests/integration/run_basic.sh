@@ -2,7 +2,8 @@
 # nsreload run end to end, without Go: a project whose build copies a shell
 # script and whose app leaves 'setsid sleep' grandchildren behind. On the
 # cgroup2, pidns and pgroup rungs: the first build and run; one edit gives
-# one rebuild and restart; a burst of 5,000 writes gives one build; a failing
+# one rebuild and restart; a burst of 5,000 writes gives one build; an atomic
+# save and a new directory give one build each; a failing
 # build keeps the old run serving; after 20 restarts and after SIGTERM no
 # process is left, found by a token in /proc/*/environ.
 # Usage: run_basic.sh NSRELOAD [FIXTURE_DIR]
@@ -131,6 +132,31 @@ run_rung() {
 	b=$(($(events build_start) - before))
 	[ "$b" = 1 ] && ok "$rung: 5000 writes, 1 build" || bad "$rung: 5000 writes gave $b builds"
 	wait_for 5000 events_at_least run_start 3
+
+	# 3b. An editor's atomic save (a temp file renamed over the original) is one build; so is a
+	# new directory with a file in it, and the new directory is watched from then on.
+	before=$(events build_start)
+	cp "$proj/src/app.sh" "$proj/src/.app.sh.swp-tmp"
+	echo "# atomic" >>"$proj/src/.app.sh.swp-tmp"
+	mv "$proj/src/.app.sh.swp-tmp" "$proj/src/app.sh"
+	wait_for 10000 events_at_least build_start $((before + 1))
+	sleep 0.6
+	b=$(($(events build_start) - before))
+	[ "$b" = 1 ] && ok "$rung: atomic save, 1 build" || bad "$rung: atomic save gave $b builds"
+	before=$(events build_start)
+	mkdir -p "$proj/src/new/deeper"
+	echo "# new" >"$proj/src/new/deeper/extra.sh"
+	wait_for 10000 events_at_least build_start $((before + 1))
+	sleep 0.6
+	b=$(($(events build_start) - before))
+	before=$(events build_start)
+	echo "# more" >>"$proj/src/new/deeper/extra.sh"
+	if [ "$b" = 1 ] && wait_for 10000 events_at_least build_start $((before + 1)); then
+		ok "$rung: new directory, 1 build, then watched"
+	else
+		bad "$rung: new directory gave $b builds, or a later write in it none"
+	fi
+	sleep 0.6
 
 	# 4. A failing build keeps the old run serving, and the error goes to tmp/build-errors.log.
 	gen=3
