@@ -33,6 +33,9 @@ cleanup() {
 	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
 }
 trap cleanup EXIT
+# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
+trap "exit 130" INT
+trap "exit 143" TERM
 
 # --timeout stops the command with the stop signal and exits 124, leaving nothing.
 t="${tok_base}-timeout"

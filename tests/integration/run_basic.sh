@@ -49,6 +49,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
+trap "exit 130" INT
+trap "exit 143" TERM
 
 run_rung() {
 	rung=$1

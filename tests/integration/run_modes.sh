@@ -21,6 +21,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
+trap "exit 130" INT
+trap "exit 143" TERM
 
 # start NAME OPTIONS...: a project whose build takes 0.8 s and whose app writes
 # its generation into ctl/gen, then sleeps (or exits, with EXIT=1 in app.env).
