@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -519,6 +520,19 @@ int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 		if (all[i].fd >= 0)
 			fds[n++] = all[i];
 	return n;
+}
+
+int box_epoll_add(const struct box *b, int ep, uint64_t tag)
+{
+	struct pollfd fds[BOX_MAX_FDS];
+	int n = box_fds(b, fds);
+
+	for (int i = 0; i < n; i++) {
+		struct epoll_event ev = { .events = (uint32_t)fds[i].events, .data.u64 = tag };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i].fd, &ev) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
 }
 
 static int update_rung(struct box *b)

@@ -127,6 +127,13 @@ int box_kill(struct box *b);
 
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 
+/*
+ * Adds every fd of box_fds() to the epoll set ep with its events and
+ * data.u64 = tag; fds already there are left alone. Call it after
+ * box_spawn(). Returns 0 or -errno.
+ */
+int box_epoll_add(const struct box *b, int ep, uint64_t tag);
+
 enum {
 	BOX_EV_MAIN_EXITED = 1 << 0, /* the main process has ended (once) */
 	BOX_EV_EMPTY = 1 << 1,       /* the box is empty (once) */

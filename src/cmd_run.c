@@ -135,16 +135,6 @@ static int epoll_add_tag(int ep, int fd, uint32_t events, uint64_t tag)
 	return 0;
 }
 
-static int epoll_add_box(int ep, const struct box *b)
-{
-	struct pollfd fds[BOX_MAX_FDS];
-	int n = box_fds(b, fds), r;
-	for (int i = 0; i < n; i++)
-		if ((r = epoll_add_tag(ep, fds[i].fd, (uint32_t)fds[i].events, TAG_BOX)) < 0 && r != -EEXIST)
-			return r;
-	return 0;
-}
-
 /* Frees a box, taking its fds out of our epoll set first so that no stale registration survives. */
 static void release_box(struct reload *st, struct box **bp)
 {
@@ -446,7 +436,7 @@ static int job_start(struct reload *st, struct job *j, const char *kind, const c
 	close(pfd[1]);
 	j->out_fd = pfd[0];
 	if ((r = epoll_add_tag(st->ep, j->out_fd, EPOLLIN, j->tag)) < 0 ||
-	    (r = epoll_add_box(st->ep, j->box)) < 0)
+	    (r = box_epoll_add(j->box, st->ep, TAG_BOX)) < 0)
 		return r; /* the job is live: the caller's reset cleans it */
 	return 0;
 fail:
@@ -518,7 +508,7 @@ static int spawn_run(struct reload *st)
 	st->run_stopping = false;
 	st->run_pid = box_main_pid(st->run);
 	log_run_start(st->log, st->run_pid, box_rung_name(box_rung_of(st->run)));
-	r = epoll_add_box(st->ep, st->run);
+	r = box_epoll_add(st->run, st->ep, TAG_BOX);
 out:
 	envp_free(envp);
 	config_argv_free(argv);

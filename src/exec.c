@@ -147,21 +147,14 @@ static int exit_code_of(int status)
 	return EXIT_OWN_FAILURE;
 }
 
-static int epoll_add(int ep, int fd, uint32_t events)
+/* What an epoll event is about. */
+enum { TAG_SIGNAL = 1, TAG_TIMEOUT, TAG_BOX };
+
+static int epoll_add(int ep, int fd, uint64_t tag)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	return 0;
-}
-
-static int epoll_add_box(int ep, const struct box *b)
-{
-	struct pollfd fds[BOX_MAX_FDS];
-	int n = box_fds(b, fds), r;
-	for (int i = 0; i < n; i++)
-		if ((r = epoll_add(ep, fds[i].fd, (uint32_t)fds[i].events)) < 0)
-			return r;
 	return 0;
 }
 
@@ -216,12 +209,12 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 			return -errno;
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.fd == st->sigfd) {
+			if (evs[i].data.u64 == TAG_SIGNAL) {
 				struct signalfd_siginfo si;
 				while (read(st->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 					if ((r = on_signal(st, o, &si)) < 0 && r != -ESRCH)
 						return r;
-			} else if (evs[i].data.fd == st->timerfd) {
+			} else if (evs[i].data.u64 == TAG_TIMEOUT) {
 				uint64_t x;
 				if (read(st->timerfd, &x, sizeof(x)) == (ssize_t)sizeof(x) && !st->stopping) {
 					st->timed_out = true;
@@ -283,7 +276,7 @@ int cmd_exec(int argc, char **argv)
 	}
 	st.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (st.sigfd < 0 || ep < 0 || epoll_add(ep, st.sigfd, EPOLLIN) < 0) {
+	if (st.sigfd < 0 || ep < 0 || epoll_add(ep, st.sigfd, TAG_SIGNAL) < 0) {
 		perror("nsreload exec: signalfd/epoll");
 		goto out;
 	}
@@ -313,7 +306,7 @@ int cmd_exec(int argc, char **argv)
 							.tv_nsec = (long)(o.timeout_ms % 1000) * 1000000L } };
 		st.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (st.timerfd < 0 || timerfd_settime(st.timerfd, 0, &its, NULL) < 0 ||
-		    epoll_add(ep, st.timerfd, EPOLLIN) < 0) {
+		    epoll_add(ep, st.timerfd, TAG_TIMEOUT) < 0) {
 			perror("nsreload exec: timerfd");
 			goto out;
 		}
@@ -339,7 +332,7 @@ int cmd_exec(int argc, char **argv)
 		code = spawn_error_exit(o.argv[0], r);
 		goto out;
 	}
-	r = epoll_add_box(ep, st.box);
+	r = box_epoll_add(st.box, ep, TAG_BOX);
 	if (r < 0) {
 		fprintf(stderr, "nsreload exec: epoll: %s\n", strerror(-r));
 		goto out;

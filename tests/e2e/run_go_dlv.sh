@@ -32,27 +32,10 @@ fi
 export GOCACHE="$work/gocache" GOPATH="$work/gopath" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
 export HOME="${HOME:-$work}"
 
-count_env() {
-	n=0
-	for e in /proc/[0-9]*/environ; do
-		if { tr '\0' '\n' <"$e"; } 2>/dev/null | grep -qxF "$1"; then
-			n=$((n + 1))
-		fi
-	done
-	echo "$n"
-}
-wait_for() {
-	local deadline=$(($(date +%s%N) / 1000000 + $1))
-	shift
-	while ! "$@"; do
-		[ $(($(date +%s%N) / 1000000)) -ge "$deadline" ] && return 1
-		sleep 0.1
-	done
-}
+# count_env, wait_for, pid_gone and none_with_env.
+. "$(dirname "$0")/../lib/testlib.sh"
 answers() { [ "$(curl -s --max-time 1 "http://127.0.0.1:$app_port/")" = "$1" ]; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pid_gone() { ! kill -0 "$1" 2>/dev/null; }
-none_with_env() { [ "$(count_env "$1")" = 0 ]; }
 free_port() { echo $((20000 + (RANDOM % 20000))); }
 
 write_server() {
