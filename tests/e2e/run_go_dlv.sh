@@ -17,7 +17,6 @@ EDITS=${2:-20}
 pass=0
 fail=0
 tok_base="nsrgo$$"
-parent=""
 nsr_pid=""
 work=$(mktemp -d /tmp/nsreload-go-dlv.XXXXXX)
 
@@ -60,19 +59,8 @@ func main() {
 GO
 }
 
-v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-if [ -n "$v2" ] && mkdir "$v2/nsreload-test-go.$$" 2>/dev/null; then
-	parent="$v2/nsreload-test-go.$$"
-fi
-cleanup() {
-	[ -n "$nsr_pid" ] && kill -KILL "$nsr_pid" 2>/dev/null
-	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
-trap "exit 130" INT
-trap "exit 143" TERM
+make_cgroup_parent nsreload-test-go
+install_cleanup
 
 run_rung() {
 	rung=$1

@@ -18,7 +18,6 @@ fi
 pass=0
 fail=0
 tok_base="nsrrun$$"
-parent=""
 work=$(mktemp -d /tmp/nsreload-run-basic.XXXXXX)
 nsr_pid=""
 
@@ -39,19 +38,8 @@ exec sleep 1000
 APP
 }
 
-v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-if [ -n "$v2" ] && mkdir "$v2/nsreload-test-run.$$" 2>/dev/null; then
-	parent="$v2/nsreload-test-run.$$"
-fi
-cleanup() {
-	[ -n "$nsr_pid" ] && kill -KILL "$nsr_pid" 2>/dev/null
-	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
-trap "exit 130" INT
-trap "exit 143" TERM
+make_cgroup_parent nsreload-test-run
+install_cleanup
 
 run_rung() {
 	rung=$1

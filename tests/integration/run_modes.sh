@@ -16,14 +16,7 @@ ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 . "$(dirname "$0")/../lib/testlib.sh"
 
-cleanup() {
-	[ -n "$nsr_pid" ] && kill -KILL "$nsr_pid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-# A signal must still run the cleanup, so that no nsreload of ours outlives the test.
-trap "exit 130" INT
-trap "exit 143" TERM
+install_cleanup
 
 # start NAME OPTIONS...: a project whose build takes 0.8 s and whose app writes
 # its generation into ctl/gen, then sleeps (or exits, with EXIT=1 in app.env).

@@ -29,3 +29,32 @@ file_exists() { [ -e "$1" ]; }
 pid_alive() { kill -0 "$1" 2>/dev/null; }
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 none_with_env() { [ "$(count_env "$1")" = 0 ]; }
+
+# make_cgroup_parent NAME: a fresh cgroup v2 directory of the test's own, in
+# $parent ("" where there is no writable cgroup2), so that no box ever lands
+# next to the test runner.
+make_cgroup_parent() {
+	parent=""
+	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	if [ -n "$v2" ] && mkdir "$v2/$1.$$" 2>/dev/null; then
+		parent="$v2/$1.$$"
+	fi
+}
+
+# Stops the nsreload in $nsr_pid (TERM first, so that it empties its boxes),
+# removes $parent and $work. install_cleanup runs it on exit, and makes INT
+# and TERM exit too, so that no nsreload of ours outlives the test.
+test_cleanup() {
+	if [ -n "${nsr_pid:-}" ]; then
+		kill -TERM "$nsr_pid" 2>/dev/null
+		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
+	fi
+	[ -n "${parent:-}" ] && rmdir "$parent" 2>/dev/null
+	rm -rf "$work"
+}
+install_cleanup() {
+	trap test_cleanup EXIT
+	# dash does not run the EXIT trap after an exit from a signal trap: clean up here too.
+	trap 'test_cleanup; exit 130' INT
+	trap 'test_cleanup; exit 143' TERM
+}
