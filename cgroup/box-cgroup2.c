@@ -99,6 +99,49 @@ static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_o
 	closedir(d);
 }
 
+/*
+ * Moving a process from our cgroup into a box needs write access to
+ * cgroup.procs of their common ancestor, for clone3(CLONE_INTO_CGROUP) and the
+ * cgroup.procs fallback alike. A delegation that chowned the directory but not
+ * that file makes every spawn fail with EACCES: say so before creating
+ * anything. Returns 0 when it is writable or cannot be told.
+ */
+static int check_procs_writable(struct box_ctx *ctx, const char *parent)
+{
+	struct cg_mounts *m = calloc(1, sizeof(*m));
+	char own[PATH_MAX], anc[PATH_MAX], file[PATH_MAX + 16];
+	size_t i = 0, cut = 0;
+	int r;
+
+	if (!m)
+		return 0;
+	r = cg_find_own_dir(m, own, sizeof(own));
+	free(m);
+	if (r < 0)
+		return 0;
+	/* The longest common prefix that ends at a path component. */
+	while (own[i] && own[i] == parent[i]) {
+		i++;
+		if ((own[i] == '/' || !own[i]) && (parent[i] == '/' || !parent[i]))
+			cut = i;
+	}
+	if (cut == 0)
+		return 0;
+	snprintf(anc, sizeof(anc), "%.*s", (int)cut, own);
+	snprintf(file, sizeof(file), "%s/cgroup.procs", anc);
+	if (faccessat(AT_FDCWD, file, W_OK, AT_EACCESS) == 0 || errno == ENOENT)
+		return 0;
+	r = -errno;
+	snprintf(ctx->why, sizeof(ctx->why),
+		 "cgroup2: no process can be put into a box under %.400s: moving one from nsreload's cgroup "
+		 "%.400s needs write access to %.400s (their common ancestor), and uid %d has none (%s). "
+		 "When delegating "
+		 "a cgroup, chown its cgroup.procs too (the files in /sys/kernel/cgroup/delegate), start "
+		 "nsreload inside the delegated cgroup, or use --box=pidns",
+		 parent, own, file, (int)geteuid(), strerror(-r));
+	return r;
+}
+
 int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts)
 {
 	char name[64];
@@ -111,6 +154,11 @@ int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_c
 		return r;
 	}
 	sweep_stale(parentfd, parent, opts);
+	r = check_procs_writable(ctx, parent);
+	if (r < 0) {
+		close(parentfd);
+		return r;
+	}
 	snprintf(name, sizeof(name), CTX_PREFIX "%d", (int)getpid());
 	if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
@@ -136,25 +184,26 @@ int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_c
 	return 0;
 }
 
-void cgroup2_ctx_fini(struct box_ctx *ctx)
+int cgroup2_ctx_fini(struct box_ctx *ctx)
 {
 	char parent[PATH_MAX], *slash;
-	int parentfd;
+	int parentfd, r = 0;
 
 	if (ctx->dirfd < 0)
-		return;
+		return 0;
 	snprintf(parent, sizeof(parent), "%s", ctx->dir);
 	slash = strrchr(parent, '/');
 	if (slash) {
 		*slash = '\0';
 		parentfd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (parentfd >= 0) {
-			(void)cg_remove_tree(parentfd, slash + 1);
+			r = cg_remove_tree(parentfd, slash + 1);
 			close(parentfd);
 		}
 	}
 	close(ctx->dirfd);
 	ctx->dirfd = -1;
+	return r;
 }
 
 int cgroup2_box_create(struct box *b)

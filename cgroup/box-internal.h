@@ -106,7 +106,7 @@ int cgroup2_box_kill(struct box *b);
 int cgroup2_box_update(struct box *b); /* sets b->empty */
 int cgroup2_box_destroy(struct box *b);
 int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts);
-void cgroup2_ctx_fini(struct box_ctx *ctx);
+int cgroup2_ctx_fini(struct box_ctx *ctx); /* -errno when the directory stays */
 
 int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd);
 int pidns_box_signal_main(struct box *b, int sig);

@@ -71,6 +71,28 @@ static bool rung_uses_cgroup(enum box_rung r)
 	return r == BOX_RUNG_CGROUP2 || r == BOX_RUNG_CGROUP2_PIDNS;
 }
 
+/*
+ * The probe found the cgroup rungs usable but the context could not be set
+ * up (ctx->why says why): auto takes the next rung that works, keeping the
+ * reason in why.
+ */
+static int fall_back_from_cgroup(struct box_ctx *ctx, struct box_probe *probe, enum box_rung *rung)
+{
+	static const enum box_rung next[] = { BOX_RUNG_PIDNS, BOX_RUNG_PGROUP };
+	char reason[sizeof(ctx->why)], skip[256];
+
+	snprintf(reason, sizeof(reason), "%s", ctx->why);
+	for (unsigned i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+		if (!box_rung_works(probe, next[i], skip, sizeof(skip)))
+			continue;
+		*rung = next[i];
+		snprintf(ctx->why, sizeof(ctx->why), "%.1900s; took %s instead", reason,
+			 box_rung_name(next[i]));
+		return 0;
+	}
+	return -ENOTSUP;
+}
+
 int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 {
 	struct box_ctx *ctx;
@@ -98,8 +120,11 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 		else if (!box_rung_works(probe, rung, ctx->why, sizeof(ctx->why)))
 			r = -ENOTSUP;
 	}
-	if (r == 0 && rung_uses_cgroup(rung))
+	if (r == 0 && rung_uses_cgroup(rung)) {
 		r = cgroup2_ctx_init(ctx, probe->cgroup_dir, opts);
+		if (r < 0 && opts->rung == BOX_RUNG_AUTO)
+			r = fall_back_from_cgroup(ctx, probe, &rung);
+	}
 	free(probe);
 	if (r < 0) {
 		/* Keep the reason for the caller's message. */
@@ -124,14 +149,22 @@ const char *box_ctx_why(const struct box_ctx *ctx)
 	return ctx->why;
 }
 
-void box_ctx_free(struct box_ctx *ctx)
+const char *box_ctx_cgroup_dir(const struct box_ctx *ctx)
 {
+	return ctx->dir;
+}
+
+int box_ctx_free(struct box_ctx *ctx)
+{
+	int r;
+
 	if (!ctx)
-		return;
+		return 0;
 	while (ctx->boxes)
 		(void)box_free(ctx->boxes);
-	cgroup2_ctx_fini(ctx);
+	r = cgroup2_ctx_fini(ctx);
 	free(ctx);
+	return r;
 }
 
 int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
@@ -405,7 +438,11 @@ int box_spawn(struct box *b, const struct box_spawn *sp)
 	default:
 		r = -EINVAL;
 	}
-	if (r < 0 && b->pid > 0) {
+	if (r < 0 && b->pid <= 0) {
+		/* Nothing was started: the box is empty, and no kill may ever see pid -1 (kill(-1) is
+		 * everyone). */
+		b->empty = true;
+	} else if (r < 0) {
 		/* The exec failed: the box must be left empty, so finish it here. */
 		(void)box_kill(b);
 		for (int i = 0; i < 1000 && !box_is_empty(b); i++) {
@@ -436,7 +473,7 @@ int box_signal_main(struct box *b, int sig)
 
 int box_signal_all(struct box *b, int sig)
 {
-	if (b->empty)
+	if (b->empty || (b->pid <= 0 && !rung_uses_cgroup(b->rung)))
 		return -ESRCH;
 	switch (b->rung) {
 	case BOX_RUNG_CGROUP2:
@@ -466,6 +503,11 @@ int box_kill(struct box *b)
 
 	if (b->empty || !b->spawned)
 		return 0;
+	if (b->pid <= 0 && !rung_uses_cgroup(b->rung)) {
+		/* Never kill(-1) or kill(1): a box without a process has nothing to kill. */
+		b->empty = true;
+		return 0;
+	}
 	mark_stopping(b);
 	b->killed = true;
 	switch (b->rung) {

@@ -71,8 +71,13 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts);
 enum box_rung box_ctx_rung(const struct box_ctx *ctx);
 /* Why the rungs above the chosen one were skipped (auto), or "" */
 const char *box_ctx_why(const struct box_ctx *ctx);
-/* Removes the nsreload.<pid> directory. Every box must be freed first. */
-void box_ctx_free(struct box_ctx *ctx);
+/* The nsreload.<pid> directory on the cgroup rungs, else "". */
+const char *box_ctx_cgroup_dir(const struct box_ctx *ctx);
+/*
+ * Frees every box left and removes the nsreload.<pid> directory. Returns 0,
+ * or -EBUSY when that directory could not be removed (bounded retries).
+ */
+int box_ctx_free(struct box_ctx *ctx);
 
 struct box;
 

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -46,6 +47,12 @@ extern char **environ;
 /* How much of a build's output is kept for build-errors.log. */
 #define CAPTURE_MAX  (256 * 1024)
 #define LINE_MAX_LEN 4096
+/*
+ * What nsreload needs open at once at its peak: the loop's own fds, the
+ * watcher's, and a build, a run and a post_cmd box being spawned. Below it,
+ * start-up fails with a message rather than builds failing at random later.
+ */
+#define MIN_OPEN_FILES 32
 
 enum ep_tag {
 	TAG_SIGNAL = 1,
@@ -117,6 +124,9 @@ struct reload {
 	bool run_wanted;   /* spawn a run as soon as the old box is empty */
 	bool have_good_build;
 
+	bool root_gone; /* the watched root was deleted: no builds until it is back */
+	char *cwd;      /* where we started: re-entered when the root is back (. was the old inode) */
+
 	bool quitting;
 	struct job post;
 	size_t post_step;
@@ -139,6 +149,7 @@ static int epoll_add_tag(int ep, int fd, uint32_t events, uint64_t tag)
 static void release_box(struct reload *st, struct box **bp)
 {
 	struct pollfd fds[BOX_MAX_FDS];
+	char dir[PATH_MAX + 64];
 	int n, r;
 
 	if (!*bp)
@@ -146,9 +157,17 @@ static void release_box(struct reload *st, struct box **bp)
 	n = box_fds(*bp, fds);
 	for (int i = 0; i < n; i++)
 		(void)epoll_ctl(st->ep, EPOLL_CTL_DEL, fds[i].fd, NULL);
+	snprintf(dir, sizeof(dir), "%s", box_cgroup_path(*bp) ? box_cgroup_path(*bp) : "");
 	r = box_free(*bp);
-	if (r < 0)
-		log_msg(st->log, LOG_MAIN, "a box could not be removed: %s", strerror(-r));
+	if (r < 0 && dir[0])
+		log_msg(st->log, LOG_MAIN,
+			"cannot remove the box's cgroup %s: %s, still after retries for about a second. "
+			"nsreload "
+			"goes on; the directory is left behind, and the next nsreload start with this "
+			"cgroup parent removes it",
+			dir, strerror(-r));
+	else if (r < 0)
+		log_msg(st->log, LOG_MAIN, "a box could not be emptied: %s", strerror(-r));
 	*bp = NULL;
 }
 
@@ -195,6 +214,30 @@ static int mkdir_parents(const char *dir)
 	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+/*
+ * strerror(err) plus what to do about the errors a user can fix: out of file
+ * descriptors, a full disk. Returns buf.
+ */
+static const char *explain_errno(int err, char *buf, size_t size)
+{
+	struct rlimit rl = { 0 };
+
+	if (err == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		snprintf(buf, size,
+			 "%s: out of file descriptors (ulimit -n is %llu); raise it with 'ulimit -n 4096' "
+			 "before "
+			 "starting nsreload",
+			 strerror(err), (unsigned long long)rl.rlim_cur);
+	else if (err == ENFILE)
+		snprintf(buf, size, "%s: the whole system is out of file descriptors (fs.file-max)",
+			 strerror(err));
+	else if (err == ENOSPC || err == EDQUOT)
+		snprintf(buf, size, "%s: its file system is full; free some space there", strerror(err));
+	else
+		snprintf(buf, size, "%s", strerror(err));
+	return buf;
 }
 
 /* ---- the set of changed paths ---------------------------------------------------------------- */
@@ -475,7 +518,7 @@ static bool job_update(struct reload *st, struct job *j, int *status)
 
 static int spawn_run(struct reload *st)
 {
-	char **argv = NULL, **envp = NULL;
+	char **argv = NULL, **envp = NULL, why[256];
 	int r;
 
 	st->run_wanted = false;
@@ -490,7 +533,9 @@ static int spawn_run(struct reload *st)
 		goto out;
 	r = box_new(st->ctx, "run", &st->run);
 	if (r < 0) {
-		log_msg(st->log, LOG_MAIN, "cannot create a run box: %s", strerror(-r));
+		log_msg(st->log, LOG_MAIN,
+			"cannot create a box for the app: %s; nothing runs until the next build",
+			explain_errno(-r, why, sizeof(why)));
 		goto out;
 	}
 	r = box_spawn(st->run, &(struct box_spawn){ .argv = argv,
@@ -501,7 +546,8 @@ static int spawn_run(struct reload *st)
 						    .stderr_fd = -1,
 						    .tty_fd = -1 });
 	if (r < 0) {
-		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s", argv[0], strerror(-r));
+		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s; nothing runs until the next build",
+			argv[0], explain_errno(-r, why, sizeof(why)));
 		release_box(st, &st->run);
 		goto out;
 	}
@@ -581,21 +627,26 @@ static void run_update(struct reload *st)
 
 static void append_build_log(struct reload *st, const char *cmd, int status)
 {
-	char *dir = path_under_root(st->c, st->c->tmp_dir), *path = NULL, how[64], when[32];
+	char *dir = path_under_root(st->c, st->c->tmp_dir), *path = NULL, how[64], when[32], why[256];
 	time_t now = time(NULL);
 	struct tm tm;
 	FILE *f;
+	int r;
 
 	if (!dir)
 		return;
-	if (mkdir_parents(dir) < 0 || asprintf(&path, "%s/%s", dir, st->c->build.log) < 0) {
+	if ((r = mkdir_parents(dir)) < 0 || asprintf(&path, "%s/%s", dir, st->c->build.log) < 0) {
+		if (r < 0)
+			log_msg(st->log, LOG_MAIN, "cannot create tmp_dir %s for the build log: %s", dir,
+				explain_errno(-r, why, sizeof(why)));
 		free(dir);
 		return;
 	}
 	free(dir);
 	f = fopen(path, "ae");
 	if (!f) {
-		log_msg(st->log, LOG_MAIN, "cannot append to %s: %s", path, strerror(errno));
+		log_msg(st->log, LOG_MAIN, "cannot append to the build log %s: %s", path,
+			explain_errno(errno, why, sizeof(why)));
 		free(path);
 		return;
 	}
@@ -605,13 +656,38 @@ static void append_build_log(struct reload *st, const char *cmd, int status)
 	fprintf(f, "%s: %s: %s\n", when, cmd, how);
 	if (st->build.capture_len)
 		fwrite(st->build.capture, 1, st->build.capture_len, f);
-	fclose(f);
+	/* A full disk shows at the flush: the error sticks to the stream until fclose. */
+	r = ferror(f) ? (errno ? errno : EIO) : 0;
+	if (fclose(f) != 0 && r == 0)
+		r = errno;
+	if (r)
+		log_msg(st->log, LOG_MAIN,
+			"cannot write the build log %s: %s; the build output above is all there is", path,
+			explain_errno(r, why, sizeof(why)));
 	free(path);
 }
 
 static const char *build_step_cmd(const struct reload *st, size_t step)
 {
 	return step < st->c->build.pre_cmd.n ? st->c->build.pre_cmd.v[step] : st->c->build.cmd;
+}
+
+/* Writes all of buf; -errno (with errno set) on failure, -ENOSPC for a write that stops short. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 /* NSRELOAD_CHANGED_PATHS, or NSRELOAD_CHANGED_FILE when the list is too big for the environment. */
@@ -640,23 +716,32 @@ static int changed_env_entry(struct reload *st, char **entry)
 		return n < 0 ? -ENOMEM : 0;
 	}
 	if (!st->changed_file) {
-		char *dir = path_under_root(st->c, st->c->tmp_dir);
+		char *dir = path_under_root(st->c, st->c->tmp_dir), why[256];
 		int fd, r = 0;
-		if (!dir || mkdir_parents(dir) < 0 ||
+		size_t len = strlen(joined);
+
+		if (!dir || (r = mkdir_parents(dir)) < 0 ||
 		    asprintf(&st->changed_file, "%s/nsreload-changed.%d", dir, (int)getpid()) < 0) {
+			log_msg(st->log, LOG_MAIN,
+				"cannot create tmp_dir %s for the list of changed paths: %s", dir ? dir : "?",
+				explain_errno(r < 0 ? -r : ENOMEM, why, sizeof(why)));
 			st->changed_file = NULL;
 			free(dir);
 			free(joined);
-			return -EIO;
+			return r < 0 ? r : -ENOMEM;
 		}
 		free(dir);
 		fd = open(st->changed_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write(fd, joined, strlen(joined)) != (ssize_t)strlen(joined) ||
-		    write(fd, "\n", 1) != 1)
-			r = -EIO;
-		if (fd >= 0)
-			close(fd);
+		if (fd < 0 || write_all(fd, joined, len) < 0 || write_all(fd, "\n", 1) < 0)
+			r = -errno;
+		if (fd >= 0 && close(fd) < 0 && r == 0)
+			r = -errno;
 		if (r < 0) {
+			log_msg(st->log, LOG_MAIN, "cannot write the list of %zu changed paths to %s: %s",
+				st->build_npaths, st->changed_file, explain_errno(-r, why, sizeof(why)));
+			(void)unlink(st->changed_file);
+			free(st->changed_file);
+			st->changed_file = NULL;
 			free(joined);
 			return r;
 		}
@@ -672,15 +757,59 @@ static int changed_env_entry(struct reload *st, char **entry)
 
 static void start_build(struct reload *st);
 
+/*
+ * True when the app is build.bin (no full_bin, no entrypoint) given as a path
+ * and that file is not there after a build: *path gets it.
+ */
+static bool app_missing(struct reload *st, char *path, size_t size)
+{
+	const char *bin = st->c->build.bin;
+	size_t len = strcspn(bin, " \t");
+	char word[PATH_MAX], *abs;
+	struct stat sb;
+	bool missing;
+
+	if (st->c->build.full_bin[0] || st->c->build.entrypoint.n || !bin[0] || len >= sizeof(word) ||
+	    !memchr(bin, '/', len))
+		return false;
+	memcpy(word, bin, len);
+	word[len] = '\0';
+	abs = path_under_root(st->c, word);
+	if (!abs)
+		return false;
+	missing = stat(abs, &sb) < 0 && errno == ENOENT;
+	snprintf(path, size, "%s", word);
+	free(abs);
+	return missing;
+}
+
 static void build_finished(struct reload *st, int status, bool cancelled)
 {
 	uint64_t ms = (box_now_ns() - st->build_start_ns) / 1000000;
 	const char *cmd = build_step_cmd(st, st->build_step);
+	char missing[PATH_MAX];
+
+	bool bin_missing = !cancelled && status == 0 && app_missing(st, missing, sizeof(missing));
 
 	if (cancelled) {
 		log_msg(st->log, LOG_BUILD, "build cancelled");
 	} else {
 		log_build_end(st->log, ms, status);
+		/* Restarting would stop a working app for one that cannot start: no restart. */
+		if (bin_missing)
+			log_msg(st->log, LOG_MAIN,
+				"the build succeeded but %s does not exist: build.cmd must write it "
+				"(build.bin = "
+				"'%s')%s",
+				missing, st->c->build.bin, st->run ? "; the old run keeps serving" : "");
+		if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126))
+			log_msg(st->log, LOG_MAIN,
+				"'%s' exited with %d: the shell %s (its message is above); fix build.cmd or "
+				"PATH%s",
+				cmd, WEXITSTATUS(status),
+				WEXITSTATUS(status) == 127 ? "did not find the command"
+							   : "could not execute it",
+				st->run ? "; the old run keeps serving" : "");
 		if (status != 0) {
 			append_build_log(st, cmd, status);
 			if (st->c->build.stop_on_error) {
@@ -699,7 +828,7 @@ static void build_finished(struct reload *st, int status, bool cancelled)
 		free(st->changed_file);
 		st->changed_file = NULL;
 	}
-	if (!cancelled && status == 0) {
+	if (!cancelled && status == 0 && !bin_missing) {
 		st->have_good_build = true;
 		restart_run(st);
 	}
@@ -712,7 +841,7 @@ static void build_finished(struct reload *st, int status, bool cancelled)
 /* Starts the current step, skipping empty commands; finishes the build when none is left. */
 static void build_next_step(struct reload *st)
 {
-	char *extra[1] = { NULL }, **envp = NULL;
+	char *extra[1] = { NULL }, **envp = NULL, why[256];
 	int r;
 
 	while (st->build_step <= st->c->build.pre_cmd.n) {
@@ -722,14 +851,21 @@ static void build_next_step(struct reload *st)
 			continue;
 		}
 		r = changed_env_entry(st, &extra[0]);
-		if (r == 0)
-			r = make_envp(st, extra, 1, &envp);
+		if (r < 0) {
+			log_msg(st->log, LOG_BUILD, "build skipped: '%s' would not know what changed%s", cmd,
+				st->run ? "; the old run keeps serving" : "");
+			build_finished(st, W_EXITCODE(125, 0), false);
+			return;
+		}
+		r = make_envp(st, extra, 1, &envp);
 		if (r == 0)
 			r = job_start(st, &st->build, "build", cmd, envp);
 		free(extra[0]);
 		envp_free(envp);
 		if (r < 0) {
-			log_msg(st->log, LOG_BUILD, "cannot start '%s': %s", cmd, strerror(-r));
+			log_msg(st->log, LOG_BUILD, "cannot start '%s': %s%s", cmd,
+				explain_errno(-r, why, sizeof(why)),
+				st->run ? "; the old run keeps serving" : "");
 			build_finished(st, W_EXITCODE(125, 0), false);
 		}
 		return;
@@ -775,8 +911,8 @@ static void build_update(struct reload *st)
 static void changes_settled(struct reload *st)
 {
 	st->change_pending = false;
-	if (st->quitting)
-		return;
+	if (st->quitting || st->root_gone)
+		return; /* the changes wait: the root's return starts a build */
 	log_change(st->log, st->changed.v, st->changed.n < 100 ? st->changed.n : 100, st->changed.n);
 	if (!st->building) {
 		start_build(st);
@@ -814,6 +950,18 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 	case WATCH_WARNING:
 		log_msg(st->log, LOG_WATCHER, "%s", path);
 		return;
+	case WATCH_ROOT_GONE:
+		log_msg(st->log, LOG_WATCHER, "%s", path);
+		st->root_gone = true;
+		return;
+	case WATCH_ROOT_BACK:
+		log_msg(st->log, LOG_WATCHER, "%s", path);
+		st->root_gone = false;
+		/* With root ".", our cwd is still the deleted directory: enter the new one by its path. */
+		if (st->cwd && chdir(st->cwd) < 0)
+			log_msg(st->log, LOG_MAIN, "cannot enter %s again: %s", st->cwd, strerror(errno));
+		st->overflowed = true;
+		break;
 	case WATCH_OVERFLOW:
 		st->overflowed = true;
 		break;
@@ -1113,6 +1261,21 @@ static void report_stale(const char *path, void *data)
 	log_msg(st->log, LOG_MAIN, "removed stale box %s left by a supervisor that died", path);
 }
 
+/* Fails with a message when ulimit -n is too low for nsreload to work at all. */
+static int check_open_files(struct reload *st)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MIN_OPEN_FILES)
+		return 0;
+	log_msg(st->log, LOG_MAIN,
+		"ulimit -n is %llu: nsreload needs at least %d open files (its event loop, the watcher and "
+		"three boxes); raise it with 'ulimit -n 4096' and start again",
+		(unsigned long long)rl.rlim_cur, MIN_OPEN_FILES);
+	return -EMFILE;
+}
+
 static int open_loop_fds(struct reload *st, const sigset_t *mask)
 {
 	int r;
@@ -1170,10 +1333,21 @@ static void teardown(struct reload *st)
 	job_reset(st, &st->post);
 	release_box(st, &st->run);
 	if (st->ctx) {
+		char dir[PATH_MAX];
+
 		(void)box_ctx_reap(st->ctx);
-		box_ctx_free(st->ctx);
+		snprintf(dir, sizeof(dir), "%s", box_ctx_cgroup_dir(st->ctx));
+		if (box_ctx_free(st->ctx) < 0)
+			log_msg(st->log, LOG_MAIN,
+				"cannot remove nsreload's cgroup %s: still busy after retries for about a "
+				"second; it "
+				"is left behind, and the next nsreload start with this cgroup parent removes "
+				"it",
+				dir);
 		st->ctx = NULL;
 	}
+	free(st->cwd);
+	st->cwd = NULL;
 	if (st->watch)
 		watch_free(st->watch);
 	if (st->filter)
@@ -1242,9 +1416,14 @@ int cmd_run(int argc, char **argv)
 		perror("nsreload run: sigprocmask");
 		goto out_log;
 	}
+	r = check_open_files(&st);
+	if (r < 0)
+		goto out;
+	st.cwd = getcwd(NULL, 0);
 	r = open_loop_fds(&st, &mask);
 	if (r < 0) {
-		log_msg(st.log, LOG_MAIN, "cannot set up the event loop: %s", strerror(-r));
+		log_msg(st.log, LOG_MAIN, "cannot set up the event loop: %s",
+			explain_errno(-r, why, sizeof(why)));
 		goto out;
 	}
 	r = box_supervisor_init();
@@ -1263,6 +1442,8 @@ int cmd_run(int argc, char **argv)
 		log_msg(st.log, LOG_MAIN,
 			"box %s is not available here: %s; run 'nsreload doctor' for details",
 			box_rung_name((enum box_rung)c.box.mode), why[0] ? why : strerror(-r));
+		/* As nsreload exec: 125 is "nsreload itself could not do its job". */
+		code = 125;
 		goto out;
 	}
 	log_msg(st.log, LOG_MAIN, "box: %s%s%s", box_rung_name(box_ctx_rung(st.ctx)),

@@ -79,7 +79,9 @@ struct watch {
 	int fd;
 	bool follow;
 	bool overflow;
-	bool warned_nospc, warned_nofile, warned_root;
+	bool warned_nospc, warned_nofile;
+	bool incomplete; /* a directory could not be read for lack of fds: rescan on the next call */
+	int parent_wd;   /* while the root is gone: the watch on its parent, else -1 */
 	struct filter *filter;
 	struct watch_sink sink;
 	char *root;
@@ -158,12 +160,12 @@ static void warn_limit(struct watch *w, int err, const char *what)
 		warnf(w,
 		      "inotify watch limit reached at %s after %u directories: fs.inotify.max_user_watches "
 		      "is %ld%s, "
-		      "shared by every inotify user of this uid. Changes in the directories not watched will "
-		      "be "
-		      "missed. Raise it with 'sudo sysctl fs.inotify.max_user_watches=524288', and for good "
+		      "shared by every inotify user of this uid. nsreload goes on, but changes in the "
+		      "directories not watched will be missed. Raise it with 'sudo sysctl "
+		      "fs.inotify.max_user_watches=524288', and for good "
 		      "with "
 		      "the line 'fs.inotify.max_user_watches=524288' in a file in /etc/sysctl.d/ "
-		      "(e.g. /etc/sysctl.d/60-inotify.conf)",
+		      "(e.g. /etc/sysctl.d/60-inotify.conf), or exclude directories (exclude_dir)",
 		      what, w->live, v, ns);
 	} else if (err == EMFILE && !what) {
 		warnf(w,
@@ -175,18 +177,24 @@ static void warn_limit(struct watch *w, int err, const char *what)
 	} else if (err == EMFILE || err == ENFILE) {
 		struct rlimit rl = { 0 };
 
+		w->incomplete = true;
 		if (w->warned_nofile)
 			return;
 		w->warned_nofile = true;
 		getrlimit(RLIMIT_NOFILE, &rl);
 		if (err == EMFILE)
 			warnf(w,
-			      "out of file descriptors reading %s (ulimit -n is %llu): raise it with 'ulimit "
-			      "-n'",
-			      what, (unsigned long long)rl.rlim_cur);
+			      "out of file descriptors (ulimit -n is %llu) while watching %s: it and what is "
+			      "below it are not watched for now; nsreload goes on and tries again on the "
+			      "next "
+			      "change. Raise the limit with 'ulimit -n 4096' before starting nsreload",
+			      (unsigned long long)rl.rlim_cur, what);
 		else
-			warnf(w, "the system is out of file descriptors reading %s (fs.file-max is %ld)",
-			      what, read_long("/proc/sys/fs/file-max"));
+			warnf(w,
+			      "the system is out of file descriptors (fs.file-max is %ld) while watching %s: "
+			      "it is not watched for now; nsreload goes on and tries again on the next "
+			      "change",
+			      read_long("/proc/sys/fs/file-max"), what);
 	} else if (err != ENOENT && err != ENOTDIR) {
 		/* ENOENT and ENOTDIR: the directory went away meanwhile; its parent's event says so. */
 		warnf(w, "cannot watch %s: %s", what, strerror(err));
@@ -788,6 +796,8 @@ static int rescan(struct watch *w)
 {
 	int r;
 
+	if (w->parent_wd >= 0)
+		return 0; /* the root is gone: its return is a walk of its own */
 	w->gen++;
 	r = walk(w, NONE, "", false, WALK_RESCAN);
 	if (r < 0)
@@ -865,6 +875,82 @@ static int handle_dir_event(struct watch *w, uint32_t n, const struct inotify_ev
 	return batch_note(w, w->tmp, K_VANISH, true);
 }
 
+static void sink_send(struct watch *w, enum watch_event ev, const char *msg)
+{
+	if (w->sink.event)
+		w->sink.event(w->sink.data, ev, msg);
+}
+
+/* Writes the root's parent directory into w->tmp and returns the root's name; NULL when the root is "/". */
+static const char *root_parent(struct watch *w)
+{
+	const char *slash = strrchr(w->root, '/');
+	size_t len;
+
+	if (!slash || !slash[1])
+		return NULL;
+	len = slash == w->root ? 1 : (size_t)(slash - w->root);
+	memcpy(w->tmp, w->root, len);
+	w->tmp[len] = '\0';
+	return slash + 1;
+}
+
+/*
+ * The root was deleted or moved away: drop every watch and wait, on its
+ * parent, for a directory of its name to appear. A root moved away is not
+ * followed: the project is the path, not the inode.
+ */
+static int root_lost(struct watch *w, const char *how)
+{
+	char msg[PATH_MAX + 256];
+	const char *name;
+
+	if (w->root_node != NONE)
+		subtree_drop(w, w->root_node);
+	w->overflow = false;
+	w->incomplete = false;
+	if (w->parent_wd >= 0)
+		return 0;
+	name = root_parent(w);
+	if (name)
+		w->parent_wd = inotify_add_watch(w->fd, w->tmp, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	if (w->parent_wd >= 0)
+		snprintf(msg, sizeof(msg),
+			 "the watched root %s was %s: nsreload keeps the current run, builds nothing and "
+			 "waits for %s to appear again",
+			 w->root, how, w->root);
+	else
+		snprintf(msg, sizeof(msg),
+			 "the watched root %s was %s, and its parent cannot be watched (%s): nsreload keeps "
+			 "the current run but cannot see the root come back; restart nsreload",
+			 w->root, how, strerror(name ? errno : EINVAL));
+	sink_send(w, WATCH_ROOT_GONE, msg);
+	return 0;
+}
+
+/* An event on the root's parent while the root is gone: take the root up again when it is back. */
+static int root_event(struct watch *w, const struct inotify_event *ev)
+{
+	char msg[PATH_MAX + 128];
+	const char *name = root_parent(w);
+	int r;
+
+	if (!name || !ev->len || strcmp(ev->name, name) != 0 || !(ev->mask & IN_ISDIR) ||
+	    !(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+		return 0;
+	r = walk(w, NONE, "", false, WALK_INIT);
+	if (r < 0)
+		return r;
+	if (w->root_node == NONE)
+		return 0; /* gone again already, or not readable: the next event tries again */
+	inotify_rm_watch(w->fd, w->parent_wd);
+	w->parent_wd = -1;
+	snprintf(msg, sizeof(msg), "the watched root %s is back: watching %u directories again", w->root,
+		 w->live);
+	sink_send(w, WATCH_ROOT_BACK, msg);
+	return 0;
+}
+
 static int handle_event(struct watch *w, const struct inotify_event *ev)
 {
 	uint32_t n;
@@ -875,20 +961,21 @@ static int handle_event(struct watch *w, const struct inotify_event *ev)
 		w->overflow = true;
 		return 0;
 	}
+	if (w->parent_wd >= 0 && ev->wd == w->parent_wd)
+		return root_event(w, ev);
 	n = wd_find(w, ev->wd);
 	if (n == NONE)
 		return 0; /* a watch already dropped: late events and its IN_IGNORED */
 	if (ev->mask & IN_IGNORED) {
+		if (n == w->root_node)
+			return root_lost(w, "deleted");
 		subtree_drop(w, n);
 		return 0;
 	}
 	if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
 		/* Below the root, the parent's IN_DELETE or IN_MOVED_FROM does the work. */
-		if (n == w->root_node && !w->warned_root) {
-			w->warned_root = true;
-			warnf(w, "the watched root %s was %s", w->root,
-			      ev->mask & IN_DELETE_SELF ? "deleted" : "moved away");
-		}
+		if (n == w->root_node)
+			return root_lost(w, ev->mask & IN_DELETE_SELF ? "deleted" : "moved away");
 		return 0;
 	}
 	if (!ev->len || !ev->name[0])
@@ -965,6 +1052,18 @@ int watch_process(struct watch *w)
 	}
 	if (r == 0 && w->nreload)
 		r = reload_ignores(w);
+	if (r == 0 && w->incomplete && !w->overflow && w->root_node != NONE) {
+		/* Retry what could not be opened for lack of fds; a rescan reports no files by itself. */
+		uint32_t before = w->live;
+
+		w->incomplete = false;
+		r = rescan(w);
+		if (r == 0 && !w->incomplete) {
+			w->warned_nofile = false;
+			warnf(w, "file descriptors are available again: watching %u directories (%u more)",
+			      w->live, w->live > before ? w->live - before : 0);
+		}
+	}
 	overflowed = w->overflow;
 	if (r == 0 && overflowed) {
 		r = rescan(w);
@@ -1014,6 +1113,7 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 	w->filter = o->filter;
 	w->sink = o->sink;
 	w->root_node = w->free_head = NONE;
+	w->parent_wd = -1;
 	w->root = realpath(o->root, NULL);
 	if (!w->root) {
 		r = -errno;

@@ -8,7 +8,11 @@
  * Symlinked directories are followed only with follow_symlink, with loop
  * detection by (dev, ino). When inotify_add_watch fails with ENOSPC the
  * watcher reports it once, with fs.inotify.max_user_watches' current value
- * and how to raise it, and goes on with what it watches.
+ * and how to raise it, and goes on with what it watches. When a directory
+ * cannot be opened for lack of file descriptors (EMFILE, ENFILE) it says so
+ * once and rescans on the next event, until the rescan gets everything.
+ * When the root itself is deleted or moved away, the watcher watches its
+ * parent and takes the root up again when a directory of that name appears.
  *
  * It owns one fd (watch_fd) for the caller's epoll loop and never blocks.
  * Functions return 0 or -errno.
@@ -31,6 +35,14 @@ enum watch_event {
 	WATCH_CHANGED,
 	WATCH_OVERFLOW, /* events were lost: the tree was rescanned; treat as a change */
 	WATCH_WARNING,  /* a message for the user (ENOSPC, a directory that vanished, a symlink loop) */
+	/*
+	 * The root was deleted or moved away: nothing is watched any more but its
+	 * parent, for the root's name to appear again. path is the message.
+	 */
+	WATCH_ROOT_GONE,
+	/* The root is back and watched again (its files were not reported one by one). path is the message.
+	 */
+	WATCH_ROOT_BACK,
 };
 
 struct watch_sink {

@@ -31,6 +31,7 @@ struct rec {
 	char *paths[256];
 	size_t n;
 	int overflows;
+	int root_gone, root_back;
 	char warnings[4096];
 	int nwarn;
 };
@@ -47,6 +48,13 @@ static void on_event(void *data, enum watch_event ev, const char *path)
 	case WATCH_OVERFLOW:
 		r->overflows++;
 		break;
+	case WATCH_ROOT_GONE:
+	case WATCH_ROOT_BACK:
+		if (ev == WATCH_ROOT_GONE)
+			r->root_gone++;
+		else
+			r->root_back++;
+		__attribute__((fallthrough)); /* the path is the message */
 	case WATCH_WARNING:
 		r->nwarn++;
 		strncat(r->warnings, path, sizeof(r->warnings) - strlen(r->warnings) - 2);
@@ -537,6 +545,41 @@ static int enospc_child(const char *root)
 	return ok ? 0 : 1;
 }
 
+/* The root deleted: one ROOT_GONE, no watch left; recreated: one ROOT_BACK and its new tree watched. */
+static void test_root_deleted_and_back(void **state)
+{
+	struct fx *f = *state;
+	const char *later[] = { "d/y.go" };
+
+	mk(f->root, "d");
+	put(f->root, "d/x.go", "x");
+	assert_int_equal(start(f, false), 0);
+	assert_int_equal(watch_count(f->w), 2);
+
+	rm_tree(f->root);
+	process(f);
+	assert_int_equal(f->rec.root_gone, 1);
+	assert_int_equal(watch_count(f->w), 0);
+	assert_non_null(strstr(f->rec.warnings, "waits for"));
+
+	assert_int_equal(mkdir(f->root, 0755), 0);
+	mk(f->root, "d");
+	process(f);
+	assert_int_equal(f->rec.root_back, 1);
+	assert_true(watch_count(f->w) >= 1);
+	put(f->root, "d/y.go", "x");
+	process(f);
+	if (watch_count(f->w) == 2)
+		expect_only(&f->rec, later, 1);
+	/* Gone a second time: said again. */
+	rm_tree(f->root);
+	process(f);
+	assert_int_equal(f->rec.root_gone, 1);
+	assert_int_equal(mkdir(f->root, 0755), 0);
+	process(f);
+	assert_int_equal(f->rec.root_back, 1);
+}
+
 static void test_enospc(void **state)
 {
 	struct fx *f = *state;
@@ -646,6 +689,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_real_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rescan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_deleted_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
