@@ -81,7 +81,8 @@ struct watch {
 	bool overflow;
 	bool warned_nospc, warned_nofile;
 	bool incomplete; /* a directory could not be read for lack of fds: rescan on the next call */
-	int parent_wd;   /* while the root is gone: the watch on its parent, else -1 */
+	int parent_wd;   /* the watch on the root's parent (for the root's name), or -1 */
+	bool root_gone;
 	struct filter *filter;
 	struct watch_sink sink;
 	char *root;
@@ -640,6 +641,11 @@ static int add_dir(struct watch *w, uint32_t parent, const char *name, const cha
 		warn_limit(w, errno, w->abs);
 		return 0;
 	}
+	if (wd == w->parent_wd) {
+		/* A symlink back to the root's parent: a loop, and its events are the parent watch's. */
+		warnf(w, "symlink loop: %s leads to the parent of the root; not followed", rel);
+		return 0;
+	}
 	e = wd_find(w, wd);
 	if (e != NONE) {
 		struct node *x = &w->nodes[e];
@@ -796,8 +802,8 @@ static int rescan(struct watch *w)
 {
 	int r;
 
-	if (w->parent_wd >= 0)
-		return 0; /* the root is gone: its return is a walk of its own */
+	if (w->root_gone)
+		return 0; /* its return is a walk of its own */
 	w->gen++;
 	r = walk(w, NONE, "", false, WALK_RESCAN);
 	if (r < 0)
@@ -896,24 +902,38 @@ static const char *root_parent(struct watch *w)
 }
 
 /*
- * The root was deleted or moved away: drop every watch and wait, on its
- * parent, for a directory of its name to appear. A root moved away is not
+ * The root's parent is watched for the root's name from the start: the
+ * root's own IN_DELETE_SELF waits until nobody holds the directory, and
+ * nsreload's cwd and the app's usually do. Returns 0 or -errno.
+ */
+static int watch_root_parent(struct watch *w)
+{
+	const char *name = root_parent(w);
+
+	if (!name)
+		return -EINVAL;
+	w->parent_wd = inotify_add_watch(w->fd, w->tmp,
+					 IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |
+						 IN_MASK_ADD);
+	return w->parent_wd < 0 ? -errno : 0;
+}
+
+/*
+ * The root was deleted or moved away: drop every watch and wait for a
+ * directory of its name to appear in its parent. A root moved away is not
  * followed: the project is the path, not the inode.
  */
 static int root_lost(struct watch *w, const char *how)
 {
 	char msg[PATH_MAX + 256];
-	const char *name;
 
+	if (w->root_gone)
+		return 0;
+	w->root_gone = true;
 	if (w->root_node != NONE)
 		subtree_drop(w, w->root_node);
 	w->overflow = false;
 	w->incomplete = false;
-	if (w->parent_wd >= 0)
-		return 0;
-	name = root_parent(w);
-	if (name)
-		w->parent_wd = inotify_add_watch(w->fd, w->tmp, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 	if (w->parent_wd >= 0)
 		snprintf(msg, sizeof(msg),
 			 "the watched root %s was %s: nsreload keeps the current run, builds nothing and "
@@ -921,30 +941,32 @@ static int root_lost(struct watch *w, const char *how)
 			 w->root, how, w->root);
 	else
 		snprintf(msg, sizeof(msg),
-			 "the watched root %s was %s, and its parent cannot be watched (%s): nsreload keeps "
-			 "the current run but cannot see the root come back; restart nsreload",
-			 w->root, how, strerror(name ? errno : EINVAL));
+			 "the watched root %s was %s, and its parent cannot be watched: nsreload keeps the "
+			 "current run but cannot see the root come back; restart nsreload",
+			 w->root, how);
 	sink_send(w, WATCH_ROOT_GONE, msg);
 	return 0;
 }
 
-/* An event on the root's parent while the root is gone: take the root up again when it is back. */
+/* An event in the root's parent: the root deleted or moved away, or back. */
 static int root_event(struct watch *w, const struct inotify_event *ev)
 {
 	char msg[PATH_MAX + 128];
 	const char *name = root_parent(w);
 	int r;
 
-	if (!name || !ev->len || strcmp(ev->name, name) != 0 || !(ev->mask & IN_ISDIR) ||
-	    !(ev->mask & (IN_CREATE | IN_MOVED_TO)))
+	if (!name || !ev->len || strcmp(ev->name, name) != 0)
+		return 0;
+	if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+		return root_lost(w, ev->mask & IN_DELETE ? "deleted" : "moved away");
+	if (!w->root_gone || !(ev->mask & IN_ISDIR) || !(ev->mask & (IN_CREATE | IN_MOVED_TO)))
 		return 0;
 	r = walk(w, NONE, "", false, WALK_INIT);
 	if (r < 0)
 		return r;
 	if (w->root_node == NONE)
 		return 0; /* gone again already, or not readable: the next event tries again */
-	inotify_rm_watch(w->fd, w->parent_wd);
-	w->parent_wd = -1;
+	w->root_gone = false;
 	snprintf(msg, sizeof(msg), "the watched root %s is back: watching %u directories again", w->root,
 		 w->live);
 	sink_send(w, WATCH_ROOT_BACK, msg);
@@ -1134,6 +1156,8 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 	r = walk(w, NONE, "", false, WALK_INIT);
 	if (r < 0)
 		goto fail;
+	/* Without it, only the root's own IN_DELETE_SELF and IN_MOVE_SELF tell; never fatal. */
+	(void)watch_root_parent(w);
 	*out = w;
 	return 0;
 fail:
