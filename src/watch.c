@@ -805,9 +805,13 @@ static int rescan(struct watch *w)
 	if (w->root_gone)
 		return 0; /* its return is a walk of its own */
 	w->gen++;
+	w->incomplete = false;
 	r = walk(w, NONE, "", false, WALK_RESCAN);
 	if (r < 0)
 		return r;
+	/* A directory that could not be read hides what is below it: keep those watches. */
+	if (w->incomplete)
+		return 0;
 	/* What the rescan did not reach is gone (its IN_IGNORED may have been among the lost events). */
 	for (uint32_t i = 0; i < w->nnodes; i++)
 		if (w->nodes[i].name && w->nodes[i].gen != w->gen)

@@ -201,10 +201,13 @@ case_emfile() {
 	first_run || bad "emfile: first run"
 	old=$(sed -n 's/^Max open files *\([0-9a-z]*\) *\([0-9a-z]*\).*/\1:\2/p' "/proc/$nsr_pid/limits")
 	lim=$(lowest_free_fd "$nsr_pid")
-	prlimit --pid "$nsr_pid" --nofile="$lim:$lim"
+	# Only the soft limit: raising a hard one back needs CAP_SYS_RESOURCE, which a container may lack.
+	prlimit --pid "$nsr_pid" --nofile="$lim:${old#*:}"
 	mkdir -p "$work/newtree/a/b"
 	echo "# x" >"$work/newtree/a/b/x.sh"
 	mv "$work/newtree" "$proj/src/newtree"
+	sleep 0.1
+	echo "# edit" >>"$proj/src/app.sh"
 	wait_for 5000 eval 'has "cannot start"'
 	check "emfile: mid-run: the watcher and the build say out of file descriptors, the old run serves" \
 		eval 'has "out of file descriptors (ulimit -n is $lim) while watching $proj/src/newtree" &&
@@ -416,20 +419,20 @@ case_fulldisk() {
 	sleep 0.3
 	check "fulldisk: the build fails, build-errors.log cannot be written: said, the old run serves" \
 		eval 'grep -q "\"event\":\"build_end\".*\"status\":[1-9]" "$log" &&
-		has "cannot write the build log $proj/tmp/build-errors.log: No space left on device: its file system is full" &&
+		has "cannot write the build log tmp/build-errors.log: No space left on device: its file system is full" &&
 		alive_gen 1 && [ ! -e "$ctl/pid.2" ] && pid_alive "$nsr_pid"'
 	# More than 64 KiB of changed paths go through a file in tmp_dir.
 	mkdir "$case_dir/many"
 	i=0
-	while [ $i -lt 600 ]; do
-		: >"$case_dir/many/a-changed-path-long-enough-that-six-hundred-of-them-need-a-file-rather-than-the-environment-$i.sh"
+	while [ $i -lt 700 ]; do
+		: >"$case_dir/many/a-changed-path-long-enough-that-seven-hundred-of-them-need-a-file-rather-than-the-environment-$i.sh"
 		i=$((i + 1))
 	done
 	b=$(events build_end)
 	mv "$case_dir/many" "$proj/src/many"
 	wait_for 10000 events_at_least build_end $((b + 1))
 	check "fulldisk: the changed-paths file cannot be written: said, build skipped, the old run serves" \
-		eval 'has "changed paths to $proj/tmp/nsreload-changed." && has "build skipped" && alive_gen 1 &&
+		eval 'has "changed paths to tmp/nsreload-changed." && has "build skipped" && alive_gen 1 &&
 		[ -z "$(nsenter -t "$nsr_pid" -m sh -c "ls $proj/tmp | grep nsreload-changed")" ]'
 	nsenter -t "$nsr_pid" -m rm -f "$proj/tmp/fill"
 	APP_EXTRA=""
