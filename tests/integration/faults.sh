@@ -57,8 +57,8 @@ check() { # check NAME COND...: ok or FAIL by the exit status of COND
 	shift
 	if "$@"; then ok "$name"; else bad "$name"; fi
 }
-has() { grep -qF -- "$1" "$log"; }
-lacks() { ! grep -qF -- "$1" "$log"; }
+has() { grep -qF -- "$1" "$log" 2>/dev/null; }
+lacks() { ! grep -qF -- "$1" "$log" 2>/dev/null; }
 subdirs() { find "$1" -mindepth 1 -type d 2>/dev/null | wc -l; }
 no_subdirs() { [ "$(subdirs "$1")" = 0 ]; }
 
