@@ -73,8 +73,8 @@ int main(int argc, char **argv)
 		sigset_t none;
 		sigemptyset(&none);
 		close(master);
-		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
-		    dup2(slave, 2) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
+		if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 ||
+		    dup2(slave, 1) < 0 || dup2(slave, 2) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
 			perror("ptyhup: child");
 			_exit(126);
 		}

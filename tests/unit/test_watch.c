@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -580,6 +581,53 @@ static void test_root_deleted_and_back(void **state)
 	assert_int_equal(f->rec.root_back, 1);
 }
 
+/* The lowest fd number not in use: a soft RLIMIT_NOFILE of it makes the next open fail with EMFILE. */
+static int lowest_free_fd(void)
+{
+	int fd = 0;
+
+	while (fcntl(fd, F_GETFD) >= 0)
+		fd++;
+	return fd;
+}
+
+/*
+ * Out of fds while a new tree appears: said once, nothing dropped; with fds
+ * back, the next event rescans and the tree is watched.
+ */
+static void test_emfile_then_retry(void **state)
+{
+	struct fx *f = *state;
+	const char *later[] = { "n/a/x.go" };
+	struct rlimit old, low;
+	char p[512];
+
+	mk(f->root, "d");
+	assert_int_equal(start(f, false), 0);
+	assert_int_equal(watch_count(f->w), 2);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest_free_fd();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	mk(f->root, "n");
+	mk(f->root, "n/a");
+	process(f);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_non_null(strstr(f->rec.warnings, "out of file descriptors"));
+	/* n itself is watched (no fd needed), what is below it could not be read. */
+	assert_int_equal(watch_count(f->w), 3);
+
+	put(f->root, "d/y.go", "x");
+	process(f);
+	assert_non_null(strstr(f->rec.warnings, "file descriptors are available again"));
+	assert_int_equal(watch_count(f->w), 4);
+	put(f->root, "n/a/x.go", "x");
+	process(f);
+	expect_only(&f->rec, later, 1);
+	path_of(f, "n", p, sizeof(p));
+	rm_tree(p);
+}
+
 static void test_enospc(void **state)
 {
 	struct fx *f = *state;
@@ -690,6 +738,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rescan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_deleted_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emfile_then_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
