@@ -135,9 +135,8 @@ static int check_procs_writable(struct box_ctx *ctx, const char *parent)
 	snprintf(ctx->why, sizeof(ctx->why),
 		 "cgroup2: no process can be put into a box under %.400s: moving one from nsreload's cgroup "
 		 "%.400s needs write access to %.400s (their common ancestor), and uid %d has none (%s). "
-		 "When delegating "
-		 "a cgroup, chown its cgroup.procs too (the files in /sys/kernel/cgroup/delegate), start "
-		 "nsreload inside the delegated cgroup, or use --box=pidns",
+		 "When delegating a cgroup, chown its cgroup.procs too (the files in "
+		 "/sys/kernel/cgroup/delegate), or use --box=pidns",
 		 parent, own, file, (int)geteuid(), strerror(-r));
 	return r;
 }

@@ -162,9 +162,8 @@ static void release_box(struct reload *st, struct box **bp)
 	if (r < 0 && dir[0])
 		log_msg(st->log, LOG_MAIN,
 			"cannot remove the box's cgroup %s: %s, still after retries for about a second. "
-			"nsreload "
-			"goes on; the directory is left behind, and the next nsreload start with this "
-			"cgroup parent removes it",
+			"nsreload goes on; the directory is left behind, and the next nsreload start with "
+			"this cgroup parent removes it",
 			dir, strerror(-r));
 	else if (r < 0)
 		log_msg(st->log, LOG_MAIN, "a box could not be emptied: %s", strerror(-r));
@@ -227,8 +226,7 @@ static const char *explain_errno(int err, char *buf, size_t size)
 	if (err == EMFILE && getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		snprintf(buf, size,
 			 "%s: out of file descriptors (ulimit -n is %llu); raise it with 'ulimit -n 4096' "
-			 "before "
-			 "starting nsreload",
+			 "before starting nsreload",
 			 strerror(err), (unsigned long long)rl.rlim_cur);
 	else if (err == ENFILE)
 		snprintf(buf, size, "%s: the whole system is out of file descriptors (fs.file-max)",
@@ -799,8 +797,7 @@ static void build_finished(struct reload *st, int status, bool cancelled)
 		if (bin_missing)
 			log_msg(st->log, LOG_MAIN,
 				"the build succeeded but %s does not exist: build.cmd must write it "
-				"(build.bin = "
-				"'%s')%s",
+				"(build.bin = '%s')%s",
 				missing, st->c->build.bin, st->run ? "; the old run keeps serving" : "");
 		if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126))
 			log_msg(st->log, LOG_MAIN,
@@ -1340,9 +1337,8 @@ static void teardown(struct reload *st)
 		if (box_ctx_free(st->ctx) < 0)
 			log_msg(st->log, LOG_MAIN,
 				"cannot remove nsreload's cgroup %s: still busy after retries for about a "
-				"second; it "
-				"is left behind, and the next nsreload start with this cgroup parent removes "
-				"it",
+				"second; it is left behind, and the next nsreload start with this cgroup "
+				"parent removes it",
 				dir);
 		st->ctx = NULL;
 	}

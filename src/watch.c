@@ -160,19 +160,16 @@ static void warn_limit(struct watch *w, int err, const char *what)
 				 " (this user namespace allows %ld: /proc/sys/user/max_inotify_watches)", u);
 		warnf(w,
 		      "inotify watch limit reached at %s after %u directories: fs.inotify.max_user_watches "
-		      "is %ld%s, "
-		      "shared by every inotify user of this uid. nsreload goes on, but changes in the "
-		      "directories not watched will be missed. Raise it with 'sudo sysctl "
-		      "fs.inotify.max_user_watches=524288', and for good "
-		      "with "
-		      "the line 'fs.inotify.max_user_watches=524288' in a file in /etc/sysctl.d/ "
-		      "(e.g. /etc/sysctl.d/60-inotify.conf), or exclude directories (exclude_dir)",
+		      "is %ld%s, shared by every inotify user of this uid. nsreload goes on, but changes in "
+		      "the directories not watched will be missed. Raise it with 'sudo sysctl "
+		      "fs.inotify.max_user_watches=524288', and for good with the line "
+		      "'fs.inotify.max_user_watches=524288' in a file in /etc/sysctl.d/ (e.g. "
+		      "/etc/sysctl.d/60-inotify.conf), or exclude directories (exclude_dir)",
 		      what, w->live, v, ns);
 	} else if (err == EMFILE && !what) {
 		warnf(w,
 		      "too many inotify instances: fs.inotify.max_user_instances is %ld, shared by every "
-		      "inotify "
-		      "user of this uid. Close other watchers or raise it with 'sudo sysctl "
+		      "inotify user of this uid. Close other watchers or raise it with 'sudo sysctl "
 		      "fs.inotify.max_user_instances=1024' (for good, in a file in /etc/sysctl.d/)",
 		      read_long("/proc/sys/fs/inotify/max_user_instances"));
 	} else if (err == EMFILE || err == ENFILE) {
@@ -187,8 +184,7 @@ static void warn_limit(struct watch *w, int err, const char *what)
 			warnf(w,
 			      "out of file descriptors (ulimit -n is %llu) while watching %s: it and what is "
 			      "below it are not watched for now; nsreload goes on and tries again on the "
-			      "next "
-			      "change. Raise the limit with 'ulimit -n 4096' before starting nsreload",
+			      "next change. Raise the limit with 'ulimit -n 4096' before starting nsreload",
 			      (unsigned long long)rl.rlim_cur, what);
 		else
 			warnf(w,
