@@ -16,7 +16,9 @@
  *   NSRELOAD_TEST_KILL_CYCLES   SIGKILL-nsreload cycles per pidns rung x fixture (default 10)
  *   NSRELOAD_TEST_STOP_TIMEOUT  --stop-timeout of the stop cycles (default 1s, "" for nsreload's default)
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available, comma separated
- *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated
+ *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated; "auto" (never a default) runs
+ *                               nsreload without --box and --cgroup-parent, as a user would
+ *   NSRELOAD_TEST_EXTRAS        0: only the cycles, no exit-code and PID 1 cases (scripts/envmatrix)
  *   NSRELOAD_TEST_FIXTURES      only these fixtures, comma separated
  *   NSRELOAD_TEST_VERBOSE       1: print nsreload's stderr of every run
  */
@@ -75,10 +77,8 @@ struct rung {
 };
 
 static struct rung rungs[] = {
-	{ "cgroup2", true, false },
-	{ "pidns", false, true },
-	{ "cgroup2+pidns", true, true },
-	{ "pgroup", false, false },
+	{ "cgroup2", true, false }, { "pidns", false, true }, { "cgroup2+pidns", true, true },
+	{ "pgroup", false, false }, { "auto", false, false },
 };
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
 
@@ -88,6 +88,11 @@ static const char *const fixtures[] = {
 };
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 static bool fixture_selected[NFIXTURES];
+
+static bool rung_is_auto(const struct rung *r)
+{
+	return strcmp(r->name, "auto") == 0;
+}
 
 static bool fixture_wanted(const char *name)
 {
@@ -900,6 +905,8 @@ static void argv_exec(struct argv_buf *a, const struct rung *r, bool with_parent
 {
 	argv_add(a, nsreload_path);
 	argv_add(a, "exec");
+	if (r && rung_is_auto(r))
+		return;
 	if (r) {
 		snprintf(a->box, sizeof(a->box), "--box=%s", r->name);
 		argv_add(a, a->box);
@@ -1481,6 +1488,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	long long t0 = now_ms();
 	int noexec_fd;
+	bool want_parent = false;
+	bool extras = env_int("NSRELOAD_TEST_EXTRAS", 1) > 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s <path-to-nsreload> <fixtures-dir>\n", argv[0]);
@@ -1509,7 +1518,14 @@ int main(int argc, char **argv)
 	       fixtures_dir, cycles, kill_cycles,
 	       stop_timeout_opt ? stop_timeout_opt : "default stop timeout");
 
-	if (find_cgroup2_mount(cg_mount, sizeof(cg_mount))) {
+	for (size_t r = 0; r < NRUNGS; r++) {
+		rungs[r].selected =
+			only_rungs ? in_list(only_rungs, rungs[r].name) : !rung_is_auto(&rungs[r]);
+		want_parent |= rungs[r].selected && rungs[r].cgroup;
+	}
+	if (!want_parent) {
+		printf("no cgroup rung selected: no cgroup parent made\n");
+	} else if (find_cgroup2_mount(cg_mount, sizeof(cg_mount))) {
 		if ((size_t)snprintf(cg_parent, sizeof(cg_parent), "%s/nsreload-test.%d", cg_mount,
 				     (int)getpid()) >= sizeof(cg_parent))
 			errno = ENAMETOOLONG;
@@ -1543,7 +1559,6 @@ int main(int argc, char **argv)
 	for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
 		struct rung *rg = &rungs[r];
 
-		rg->selected = !only_rungs || in_list(only_rungs, rg->name);
 		if (!rg->selected)
 			continue;
 		probe_rung(rg);
@@ -1589,6 +1604,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (!extras)
+		goto summary;
 	printf("\n== exit codes ==\n");
 	noexec_fd = mkstemp(noexec_path);
 	if (noexec_fd >= 0) {
@@ -1620,6 +1637,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+summary:
 	if (interrupted)
 		verdict(false, "interrupted by a signal");
 
