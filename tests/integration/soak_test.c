@@ -803,7 +803,8 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 {
 	struct result *res = &results[nresults++];
 	bool is_dlv = strcmp(fixture, "dlv") == 0;
-	int warmup = cycles / 10 < 5 ? (cycles < 10 ? cycles / 2 : 5) : cycles / 10;
+	/* Long enough for the heap and the touched code pages to settle; at most half of the cycles. */
+	int warmup = cycles / 10 > 10 ? cycles / 10 : (cycles < 20 ? cycles / 2 : 10);
 	int app_port = is_dlv ? free_port() : 0, dlv_port = is_dlv ? free_port() : 0;
 	struct case_dirs d;
 	struct snapshot snap;
