@@ -262,18 +262,7 @@ static int run_start(struct run *r, char *const argv[], const char *token)
 	}
 	r->pid = fork();
 	if (r->pid == 0) {
-		sigset_t none;
-		int null = open("/dev/null", O_RDONLY);
-
-		/* Its own group, as a shell job: a broken kill(-pgrp) in nsreload must not hit us. */
-		setpgid(0, 0);
-		/* Our ignored SIGPIPE and masks would be inherited through exec and change what is tested. */
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
+		pt_child_prepare();
 		dup2(outp[1], STDOUT_FILENO);
 		dup2(r->err, STDERR_FILENO);
 		execvpe(argv[0], argv, envp);

@@ -330,19 +330,9 @@ static int nsr_start(struct nsr *n, const struct rung *rg, const char *dir, cons
 	envp = pt_envp_new(add);
 	n->pid = envp ? fork() : -1;
 	if (n->pid == 0) {
-		sigset_t none;
-		int null = open("/dev/null", O_RDONLY);
-
-		/* Its own group, as a shell job: a broken kill(-pgrp) in nsreload must not hit us. */
-		setpgid(0, 0);
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		pt_child_prepare();
 		if (chdir(dir) < 0)
 			_exit(126);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
 		dup2(outp[1], STDOUT_FILENO);
 		dup2(errp[1], STDERR_FILENO);
 		execve(argv[0], argv, envp);
@@ -481,21 +471,19 @@ static bool snapshot_has(const struct snapshot *s, const char *name)
 	return false;
 }
 
-/* Cgroups under our parent that were not in before; with remove, reports and removes them. */
+/* Cgroups under our parent that were not in before, counted recursively; with remove, reported and removed.
+ */
 static int new_cgroups(const struct snapshot *before, bool remove)
 {
-	DIR *d = cg.parent[0] ? opendir(cg.parent) : NULL;
-	struct dirent *de;
+	static struct snapshot now;
 	int n = 0;
 
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
+	snapshot_take(&now);
+	for (int i = 0; i < now.n; i++) {
 		char sub[PATH_MAX];
 
-		if (de->d_type != DT_DIR || de->d_name[0] == '.' || snapshot_has(before, de->d_name))
-			continue;
-		if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", cg.parent, de->d_name) >= sizeof(sub))
+		if (snapshot_has(before, now.names[i]) ||
+		    fmt_to(sub, sizeof(sub), "%s/%s", cg.parent, now.names[i]) < 0)
 			continue;
 		n += 1 + count_cgroups(sub);
 		if (remove) {
@@ -504,7 +492,6 @@ static int new_cgroups(const struct snapshot *before, bool remove)
 			pt_cgroup_remove_tree(&pbuf, &cg, sub);
 		}
 	}
-	closedir(d);
 	return n;
 }
 

@@ -105,6 +105,25 @@ int pt_pidfd_send_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+void pt_child_prepare(void)
+{
+	sigset_t none;
+	int null = open("/dev/null", O_RDONLY);
+
+	setpgid(0, 0);
+	/* The harness's ignored SIGPIPE and masks would be inherited through exec and change what is tested.
+	 */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		if (null != STDIN_FILENO)
+			close(null);
+	}
+}
+
 /* The length of the name part of "NAME=value", with the '='. */
 static size_t env_name_len(const char *entry)
 {

@@ -47,6 +47,12 @@ void pt_describe_status(int status, char *buf, size_t size);
 /* argv[0]-style lookup in PATH; buf on success, NULL if not found. */
 const char *pt_find_in_path(const char *prog, char *buf, size_t size);
 int pt_pidfd_open(pid_t pid);
+/*
+ * In a forked child before it execs nsreload: a process group of its own (a
+ * broken kill(-pgrp) in nsreload must not hit the harness), default signal
+ * dispositions and an empty mask, stdin on /dev/null.
+ */
+void pt_child_prepare(void);
 int pt_pidfd_send_signal(int pidfd, int sig);
 
 /* A copy of environ without the variables named in add, then add ("VAR=value" each, NULL-ended). */
