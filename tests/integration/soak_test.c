@@ -109,7 +109,7 @@ static int nfixtures;
 
 /* The Go server of the dlv case, built once. */
 static struct {
-	bool wanted, available;
+	bool wanted, installed, available;
 	char dlv[PATH_MAX], bin[PATH_MAX];
 	char why[256];
 } dlv;
@@ -291,11 +291,10 @@ static void nsr_pump(struct nsr *n, int ms)
 	}
 }
 
-static void nsr_tail(struct nsr *n, const char *path)
+static void show_tail(const char *path)
 {
 	char cmd[PATH_MAX + 64];
 
-	(void)n;
 	printf("      ---- last lines of nsreload's output (%s):\n", path);
 	fflush(stdout);
 	snprintf(cmd, sizeof(cmd), "tail -n 25 '%s' | sed 's/^/      | /'", path);
@@ -653,6 +652,7 @@ static void dlv_prepare(void)
 		snprintf(dlv.why, sizeof(dlv.why), "go and dlv are not both installed");
 		return;
 	}
+	dlv.installed = true;
 	if (fmt_to(dir, sizeof(dir), "%s/goserver", work_root) < 0 ||
 	    fmt_to(dlv.bin, sizeof(dlv.bin), "%s/server", dir) < 0 ||
 	    fmt_to(log_path, sizeof(log_path), "%s/build.log", dir) < 0 ||
@@ -807,7 +807,7 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 	bool is_dlv = strcmp(fixture, "dlv") == 0;
 	/* Long enough for the heap and the touched code pages to settle; at most half of the cycles. */
 	int warmup = cycles / 10 > 10 ? cycles / 10 : (cycles < 20 ? cycles / 2 : 10);
-	int app_port = is_dlv ? free_port() : 0, dlv_port = is_dlv ? free_port() : 0;
+	int app_port = is_dlv ? free_port() : 0, dlv_port = app_port;
 	struct case_dirs d;
 	struct snapshot snap;
 	struct nsr n;
@@ -816,6 +816,9 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 	long long t0 = pt_now_ms();
 	int cg_at_warmup = 0, r;
 
+	/* Two different ports; a port from the kernel's pool is free right now, which is all we need. */
+	for (int i = 0; is_dlv && dlv_port == app_port && i < 10; i++)
+		dlv_port = free_port();
 	memset(res, 0, sizeof(*res));
 	res->rung = rg->name;
 	res->ok = true;
@@ -836,6 +839,7 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 	r = nsr_start(&n, rg, d.proj, token, d.log);
 	if (r < 0) {
 		fail(res, "cannot start nsreload: %s", strerror(-r));
+		nsr_close(&n);
 		return;
 	}
 
@@ -926,7 +930,7 @@ stop:
 		printf("    note [%s %s]: %d restart(s) more than triggered\n", rg->name, fixture,
 		       res->extra_starts);
 	if (!res->ok || verbose)
-		nsr_tail(&n, d.log);
+		show_tail(d.log);
 	printf("  %s x %s: %d cycles in %.1f s (%.0f ms/cycle), %s\n", rg->name, fixture, res->cycles,
 	       res->seconds, res->cycles ? res->seconds * 1000 / res->cycles : 0.0,
 	       res->ok ? "ok" : "FAILED");
@@ -1028,7 +1032,10 @@ static void print_table(void)
 		const struct result *r = &results[i];
 		char fds[32], rss[64];
 
-		snprintf(fds, sizeof(fds), "%d/%d", r->fds_before, r->fds_after);
+		if (r->fds_before >= 0 && r->fds_after >= 0)
+			snprintf(fds, sizeof(fds), "%d/%d", r->fds_before, r->fds_after);
+		else
+			snprintf(fds, sizeof(fds), "-");
 		if (r->rss_before > 0 && r->rss_after > 0)
 			snprintf(rss, sizeof(rss), "%ld/%ld (%+.2f%%)%s", r->rss_before, r->rss_after,
 				 (r->rss_after - r->rss_before) * 100.0 / r->rss_before,
@@ -1101,8 +1108,25 @@ int main(int argc, char **argv)
 	dlv.wanted = !only_fixtures || pt_in_list(only_fixtures, "dlv");
 	if (dlv.wanted) {
 		dlv_prepare();
-		if (!dlv.available)
+		if (!dlv.available && dlv.installed) {
+			printf("FAIL: the dlv case: %s\n", dlv.why);
+			nfail++;
+		} else if (!dlv.available) {
 			printf("SKIP: the dlv case: %s\n", dlv.why);
+		}
+	}
+	for (const char *p = only_fixtures; p && *p;) {
+		const char *end = strchr(p, ',');
+		int len = end ? (int)(end - p) : (int)strlen(p);
+		bool known = len == 3 && strncmp(p, "dlv", 3) == 0;
+
+		for (int f = 0; f < nfixtures && !known; f++)
+			known = (int)strlen(fixtures[f]) == len && strncmp(fixtures[f], p, (size_t)len) == 0;
+		if (!known && len > 0) {
+			printf("FAIL: fixture %.*s not found in %s\n", len, p, fixtures_dir);
+			nfail++;
+		}
+		p = end ? end + 1 : NULL;
 	}
 	if (nfixtures == 0 && !dlv.available) {
 		printf("FAIL: no fixture to run in %s\n", fixtures_dir);
