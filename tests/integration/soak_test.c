@@ -246,8 +246,10 @@ static bool nsr_read(struct nsr *n, int fd, struct lines *l, bool is_err)
 		return errno == EINTR || errno == EAGAIN;
 	if (got == 0)
 		return false;
-	if (n->log >= 0 && write(n->log, l->buf + l->len, (size_t)got) < 0)
+	if (n->log >= 0 && write(n->log, l->buf + l->len, (size_t)got) < 0) {
+		close(n->log);
 		n->log = -1;
+	}
 	l->len += (size_t)got;
 	l->buf[l->len] = '\0';
 	start = l->buf;
