@@ -876,6 +876,8 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 			cg_at_warmup = new_cgroups(&snap, false);
 		}
 	}
+	if (interrupted)
+		fail(res, "interrupted after %d of %d cycles", res->cycles, cycles);
 	if (res->cycles == cycles && !interrupted) {
 		int cg_now = new_cgroups(&snap, false);
 
@@ -1059,7 +1061,6 @@ int main(int argc, char **argv)
 	const char *st_env = getenv("NSRELOAD_SOAK_STOP_TIMEOUT");
 	const char *asan_opts;
 	int cycles = pt_env_int(PROG, "NSRELOAD_SOAK_CYCLES", 50);
-	struct sigaction sa = { .sa_handler = on_signal };
 	char nsr_abs[PATH_MAX], fix_abs[PATH_MAX];
 	long long t0 = pt_now_ms();
 	int nfail = 0, r;
@@ -1079,12 +1080,7 @@ int main(int argc, char **argv)
 	if (st_env && *st_env)
 		stop_timeout = st_env;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	/* No SA_RESTART: an interrupted poll must return so that every loop can notice and clean up. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	pt_catch_stop_signals(on_signal);
 
 	sanitizer_build = binary_is_sanitized(nsreload_path);
 	asan_opts = getenv("ASAN_OPTIONS");
