@@ -1001,7 +1001,6 @@ int main(int argc, char **argv)
 	char stop_opt[128], noexec_path[] = "/tmp/contain-test-noexec.XXXXXX";
 	char unshare_buf[PATH_MAX];
 	const char *unshare_path;
-	struct sigaction sa = { .sa_handler = on_signal };
 	long long t0 = pt_now_ms();
 	int noexec_fd, cgr;
 	bool want_parent = false;
@@ -1016,12 +1015,7 @@ int main(int argc, char **argv)
 	verbose = pt_env_int("contain_test", "NSRELOAD_TEST_VERBOSE", 0) > 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	/* No SA_RESTART: an interrupted poll must return so that every loop can notice and clean up. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	pt_catch_stop_signals(on_signal);
 
 	if (!st_env)
 		st_env = "1s";

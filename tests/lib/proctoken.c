@@ -124,6 +124,17 @@ void pt_child_prepare(void)
 	}
 }
 
+void pt_catch_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* The length of the name part of "NAME=value", with the '='. */
 static size_t env_name_len(const char *entry)
 {

@@ -53,6 +53,12 @@ int pt_pidfd_open(pid_t pid);
  * dispositions and an empty mask, stdin on /dev/null.
  */
 void pt_child_prepare(void);
+/*
+ * INT, TERM and HUP call handler, without SA_RESTART: an interrupted poll or
+ * sleep returns, so that every loop of a harness can notice and clean up.
+ * SIGPIPE is ignored.
+ */
+void pt_catch_stop_signals(void (*handler)(int));
 int pt_pidfd_send_signal(int pidfd, int sig);
 
 /* A copy of environ without the variables named in add, then add ("VAR=value" each, NULL-ended). */
