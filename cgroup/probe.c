@@ -26,13 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "box-internal.h"
 #include "pin.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-#ifndef SYS_clone3
-#define SYS_clone3 435
+#ifndef CAP_SYS_ADMIN
+#define CAP_SYS_ADMIN 21
 #endif
 
 /* mountinfo grows with every mount; stop doubling the buffer somewhere sane. */
@@ -155,6 +156,42 @@ static long read_sysctl_long(const char *path)
 	return v;
 }
 
+/* CapEff and Seccomp from /proc/self/status: what a uid alone does not tell. */
+static void probe_credentials(struct box_probe *p)
+{
+	char *text = NULL, *line;
+	unsigned long long eff;
+
+	p->is_root = geteuid() == 0;
+	p->cap_sys_admin = p->is_root;
+	p->seccomp_mode = 0;
+	if (read_proc_file("/proc/self/status", &text) < 0)
+		return;
+	for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			p->cap_sys_admin = (eff >> CAP_SYS_ADMIN) & 1;
+		else
+			(void)sscanf(line, "Seccomp: %d", &p->seccomp_mode);
+	}
+	free(text);
+}
+
+/*
+ * ENOSYS from clone3 on a kernel that has it (5.3+) is a seccomp profile
+ * answering for it, as Docker's default does without CAP_SYS_ADMIN so that
+ * libc falls back to clone.
+ */
+static void describe_clone3_enosys(const struct box_probe *p, char *buf, size_t size)
+{
+	if (kernel_before(p->kernel, 5, 3))
+		snprintf(buf, size, "clone3 missing (ENOSYS): kernel older than 5.3");
+	else
+		snprintf(buf, size,
+			 "clone3 refused with ENOSYS on kernel %.64s, which has it: a seccomp profile%s answers "
+			 "for it (Docker's default does without CAP_SYS_ADMIN)",
+			 p->kernel, p->seccomp_mode == 2 ? " (a filter is loaded here)" : "");
+}
+
 static int wait_for_pid(pid_t pid, int *status)
 {
 	for (;;) {
@@ -174,31 +211,23 @@ static void sleep_ms(unsigned ms)
 }
 
 /*
- * clone3 a child that exits at once, and reap it. The same call the rungs
- * make (box_clone), so that a failure here is the failure they would meet.
- * The child is a copy of us, like after fork, and only exits.
+ * Clones a child that exits at once, and reaps it, through box_clone(): the
+ * call the rungs make, with the same fallbacks, so that a failure here is the
+ * failure they would meet. The child is a copy of us, like after fork, and
+ * only exits.
  */
 static int clone3_exit_and_reap(uint64_t flags, int cgroup_fd)
 {
-	struct clone_args args;
 	int pidfd = -1, status, r;
-	long pid;
+	pid_t pid;
 
-	memset(&args, 0, sizeof(args));
-	args.flags = flags | CLONE_PIDFD;
-	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	args.exit_signal = SIGCHLD;
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	pid = syscall(SYS_clone3, &args, sizeof(args));
+	pid = box_clone(flags, cgroup_fd, &pidfd);
 	if (pid < 0)
-		return -errno;
+		return pid;
 	if (pid == 0)
 		/* The first child in a new PID namespace is its init, or there was no namespace. */
 		_exit((flags & CLONE_NEWPID) && getpid() != 1 ? 1 : 0);
-	r = wait_for_pid((pid_t)pid, &status);
+	r = wait_for_pid(pid, &status);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (r < 0)
@@ -510,10 +539,12 @@ static void describe_clone_into_cgroup(struct box_probe *p, int r)
 	if (r == 0)
 		item_set(&p->clone_into_cgroup, true, 0,
 			 "clone3(CLONE_INTO_CGROUP) placed a child in a fresh cgroup");
-	else if (r == -ENOSYS)
-		item_set(&p->clone_into_cgroup, false, ENOSYS,
-			 "clone3 missing (ENOSYS): kernel older than 5.3; %s", fallback);
-	else if ((r == -EINVAL || r == -E2BIG) && kernel_before(p->kernel, 5, 7))
+	else if (r == -ENOSYS) {
+		char why[384];
+
+		describe_clone3_enosys(p, why, sizeof(why));
+		item_set(&p->clone_into_cgroup, false, ENOSYS, "%s; %s", why, fallback);
+	} else if ((r == -EINVAL || r == -E2BIG) && kernel_before(p->kernel, 5, 7))
 		item_set(&p->clone_into_cgroup, false, -r,
 			 "clone3(CLONE_INTO_CGROUP) failed: %s (kernel older than 5.7); %s", errno_name(-r),
 			 fallback);
@@ -523,6 +554,27 @@ static void describe_clone_into_cgroup(struct box_probe *p, int r)
 	else
 		item_set(&p->clone_into_cgroup, false, -r, "clone3(CLONE_INTO_CGROUP) failed: %s; %s",
 			 errno_name(-r), fallback);
+}
+
+/* Why no cgroup could be made where our boxes would go. */
+static void describe_mkdir_failure(struct box_probe *p, int dirfd, int err)
+{
+	struct stat st;
+
+	if (err == EROFS)
+		item_set(&p->cgroup_writable, false, err,
+			 "cannot create a cgroup in %s: EROFS: the cgroup file system is mounted read-only "
+			 "here (as in a container)",
+			 p->cgroup_dir);
+	else if ((err == EACCES || err == EPERM) && !p->is_root && fstat(dirfd, &st) == 0 &&
+		 st.st_uid != geteuid())
+		item_set(&p->cgroup_writable, false, err,
+			 "cannot create a cgroup in %s: %s: not root, and the directory belongs to uid %u, "
+			 "not to us (uid %u): no delegated subtree here",
+			 p->cgroup_dir, errno_name(err), (unsigned)st.st_uid, (unsigned)geteuid());
+	else
+		item_set(&p->cgroup_writable, false, err, "cannot create a cgroup in %s: %s", p->cgroup_dir,
+			 errno_name(err));
 }
 
 /* The experiments that need a cgroup of our own: create it, look inside, clone into it, remove it. */
@@ -550,8 +602,7 @@ static void probe_cgroup_child(struct box_probe *p)
 	}
 	r = make_probe_cgroup(dirfd, name, sizeof(name));
 	if (r < 0) {
-		item_set(&p->cgroup_writable, false, -r, "cannot create a cgroup in %s: %s", p->cgroup_dir,
-			 errno_name(-r));
+		describe_mkdir_failure(p, dirfd, -r);
 		goto out;
 	}
 
@@ -597,19 +648,32 @@ static void probe_pidns(struct box_probe *p)
 		item_set_child_failure(&p->pidns, "CLONE_NEWPID", r, &rep);
 		return;
 	}
-	if (rep.err == 0)
+	if (rep.err == 0) {
 		item_set(&p->pidns, true, 0, "clone3(CLONE_NEWPID) works");
-	else if (rep.err == EPERM && !p->is_root)
+	} else if (rep.err == EPERM && !p->is_root) {
 		item_set(&p->pidns, false, EPERM,
 			 "clone3(CLONE_NEWPID) failed: EPERM (needs root; without it the pidns rung uses a "
 			 "user namespace)");
-	else if (rep.err == ENOSYS)
-		item_set(&p->pidns, false, ENOSYS, "clone3 missing (ENOSYS): kernel older than 5.3");
-	else if (rep.err == EPROTO)
+	} else if (rep.err == ENOSYS) {
+		char why[384];
+
+		describe_clone3_enosys(p, why, sizeof(why));
+		item_set(&p->pidns, false, ENOSYS, "%s", why);
+	} else if (rep.err == EPROTO) {
 		item_set(&p->pidns, false, EPROTO, "clone3(CLONE_NEWPID) made a child that was not PID 1");
-	else
+	} else if (rep.err == EPERM && !p->cap_sys_admin) {
+		item_set(&p->pidns, false, EPERM,
+			 "clone3(CLONE_NEWPID) failed: EPERM: uid 0 without CAP_SYS_ADMIN (capabilities "
+			 "dropped, as in a container)%s",
+			 p->seccomp_mode == 2 ? ", under a seccomp filter" : "");
+	} else if (rep.err == EPERM && p->seccomp_mode == 2) {
+		item_set(&p->pidns, false, EPERM,
+			 "clone3(CLONE_NEWPID) failed: EPERM: the seccomp filter of this process refuses "
+			 "namespaces (as Docker's default profile does)");
+	} else {
 		item_set(&p->pidns, false, rep.err, "clone3(CLONE_NEWPID) failed: %s%s", errno_name(rep.err),
-			 rep.err == EPERM ? " (a seccomp profile or an LSM forbids it)" : "");
+			 rep.err == EPERM ? " (an LSM forbids it)" : "");
+	}
 }
 
 /* Why a user namespace could not be made, from the errno and the sysctls that govern it. */
@@ -620,11 +684,20 @@ static void explain_userns_failure(struct box_probe *p, int err)
 	long apparmor = read_sysctl_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
 	struct probe_item *it = &p->userns;
 
-	if (max_userns == 0)
-		item_set(it, false, err, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
+	if (err == ENOSYS) {
+		char why[384];
+
+		describe_clone3_enosys(p, why, sizeof(why));
+		item_set(it, false, err, "%s", why);
+	} else if (max_userns == 0)
+		item_set(it, false, err,
+			 "clone3(CLONE_NEWUSER) failed: %s: user namespaces disabled: "
+			 "/proc/sys/user/max_user_namespaces is 0",
+			 errno_name(err));
 	else if (err == ENOSPC)
 		item_set(it, false, err,
-			 "user namespace limit reached: /proc/sys/user/max_user_namespaces is %ld",
+			 "clone3(CLONE_NEWUSER) failed: ENOSPC: user namespace limit reached: "
+			 "/proc/sys/user/max_user_namespaces is %ld",
 			 max_userns);
 	else if (err == EPERM && !p->is_root && unpriv == 0)
 		item_set(it, false, err,
@@ -634,9 +707,13 @@ static void explain_userns_failure(struct box_probe *p, int err)
 		item_set(it, false, err,
 			 "clone3(CLONE_NEWUSER) failed: EPERM "
 			 "(kernel.apparmor_restrict_unprivileged_userns=1)");
+	else if (err == EPERM && p->seccomp_mode == 2)
+		item_set(it, false, err,
+			 "clone3(CLONE_NEWUSER) failed: EPERM: the seccomp filter of this process refuses "
+			 "namespaces (as Docker's default profile does)");
 	else if (err == EPERM)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EPERM (a seccomp profile, an LSM, a chroot or "
+			 "clone3(CLONE_NEWUSER) failed: EPERM (an LSM, a chroot or "
 			 "kernel.unprivileged_userns_clone=0)");
 	else if (err == EUSERS)
 		item_set(it, false, err,
@@ -644,8 +721,6 @@ static void explain_userns_failure(struct box_probe *p, int err)
 	else if (err == EINVAL)
 		item_set(it, false, err,
 			 "clone3(CLONE_NEWUSER) failed: EINVAL (a kernel without user namespaces?)");
-	else if (err == ENOSYS)
-		item_set(it, false, err, "clone3 missing (ENOSYS): kernel older than 5.3");
 	else if (err == EPROTO)
 		item_set(it, false, err,
 			 "clone3(CLONE_NEWUSER|CLONE_NEWPID) made a child that was not PID 1");
@@ -754,7 +829,7 @@ int box_probe(struct box_probe *p, const char *cgroup_parent)
 		snprintf(p->kernel, sizeof(p->kernel), "%s", u.release);
 	else
 		snprintf(p->kernel, sizeof(p->kernel), "unknown");
-	p->is_root = geteuid() == 0;
+	probe_credentials(p);
 	p->is_pid1 = getpid() == 1;
 
 	/* Each step below overwrites what it learns; these say why a step never ran. */

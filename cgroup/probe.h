@@ -23,7 +23,9 @@ struct probe_item {
 
 struct box_probe {
 	char kernel[128];
-	bool is_root;
+	bool is_root;       /* euid 0: the pidns rung then makes no user namespace */
+	bool cap_sys_admin; /* in the effective set: uid 0 without it is a container's root */
+	int seccomp_mode;   /* of this process: 0 none, 1 strict, 2 filter (Docker's profile, a pin) */
 	bool is_pid1;
 	struct cg_mounts mounts;
 	char own_cgroup[4096];               /* from the 0:: line, "" if none */

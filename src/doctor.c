@@ -49,6 +49,11 @@ static const enum box_rung doctor_rungs[] = {
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
+static const char *seccomp_mode_name(int mode)
+{
+	return mode == 0 ? "none" : mode == 1 ? "strict" : "filter";
+}
+
 static const struct probe_item *probe_item_at(const struct box_probe *p, size_t offset)
 {
 	return (const struct probe_item *)((const char *)p + offset);
@@ -123,6 +128,10 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 	fput_quoted(f, p->kernel);
 	json_put_key(f, "root", false);
 	fputs(p->is_root ? "true" : "false", f);
+	json_put_key(f, "cap_sys_admin", false);
+	fputs(p->cap_sys_admin ? "true" : "false", f);
+	json_put_key(f, "seccomp", false);
+	fput_quoted(f, seccomp_mode_name(p->seccomp_mode));
 
 	json_put_key(f, "cgroup", false);
 	fputc('{', f);
@@ -212,6 +221,8 @@ static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_
 	fputs("\nFindings:\n", f);
 	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
 		p->is_pid1 ? ", as PID 1" : "");
+	fprintf(f, "  %-19s CAP_SYS_ADMIN %s, seccomp %s\n", "privileges", p->cap_sys_admin ? "yes" : "no",
+		seccomp_mode_name(p->seccomp_mode));
 	fprintf(f, "  %-19s %s", "cgroup mode", cg_mode_name(p->mounts.mode));
 	if (p->mounts.v2_path[0])
 		fprintf(f, ", cgroup2 at %s", p->mounts.v2_path);

@@ -16,7 +16,9 @@
  *   NSRELOAD_TEST_KILL_CYCLES   SIGKILL-nsreload cycles per pidns rung x fixture (default 10)
  *   NSRELOAD_TEST_STOP_TIMEOUT  --stop-timeout of the stop cycles (default 1s, "" for nsreload's default)
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available, comma separated
- *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated
+ *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated; "auto" (never a default) runs
+ *                               nsreload without --box and --cgroup-parent, as a user would
+ *   NSRELOAD_TEST_EXTRAS        0: only the cycles, no exit-code and PID 1 cases (scripts/envmatrix)
  *   NSRELOAD_TEST_FIXTURES      only these fixtures, comma separated
  *   NSRELOAD_TEST_VERBOSE       1: print nsreload's stderr of every run
  */
@@ -42,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/proctoken.h"
+
 #define TOKEN_VAR         "NSRELOAD_TEST_TOKEN"
 #define READY_TIMEOUT_MS  20000
 #define EXIT_TIMEOUT_MS   30000
@@ -58,8 +62,6 @@ extern char **environ;
 
 static const char *nsreload_path;
 static const char *fixtures_dir;
-static char cg_mount[PATH_MAX];
-static char cg_parent[PATH_MAX];     /* "" when there is no writable cgroup2 */
 static const char *stop_timeout_opt; /* "--stop-timeout=..." or NULL */
 static bool verbose;
 static int npass, nfail;
@@ -75,10 +77,8 @@ struct rung {
 };
 
 static struct rung rungs[] = {
-	{ "cgroup2", true, false },
-	{ "pidns", false, true },
-	{ "cgroup2+pidns", true, true },
-	{ "pgroup", false, false },
+	{ "cgroup2", true, false }, { "pidns", false, true }, { "cgroup2+pidns", true, true },
+	{ "pgroup", false, false }, { "auto", false, false },
 };
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
 
@@ -88,6 +88,11 @@ static const char *const fixtures[] = {
 };
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 static bool fixture_selected[NFIXTURES];
+
+static bool rung_is_auto(const struct rung *r)
+{
+	return strcmp(r->name, "auto") == 0;
+}
 
 static bool fixture_wanted(const char *name)
 {
@@ -120,21 +125,6 @@ static struct cell table[NRUNGS][NFIXTURES];
 static char stale[MAX_STALE][64];
 static int nstale;
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
 static void verdict(bool ok, const char *fmt, ...)
 {
 	va_list ap;
@@ -150,445 +140,35 @@ static void verdict(bool ok, const char *fmt, ...)
 		nfail++;
 }
 
-static bool in_list(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (const char *p = list; p && *p;) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-
-		if (n == len && strncmp(p, name, n) == 0)
-			return true;
-		p = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
-static int env_int(const char *name, int def)
-{
-	const char *s = getenv(name);
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return def;
-	v = strtol(s, &end, 10);
-	if (*end || v < 0 || v > 100000) {
-		fprintf(stderr, "contain_test: ignoring bad %s=%s\n", name, s);
-		return def;
-	}
-	return (int)v;
-}
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
 }
 
-static int sys_pidfd_open(pid_t pid)
-{
-	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
-
-static void describe_status(int status, char *buf, size_t size)
-{
-	if (status < 0)
-		snprintf(buf, size, "not reaped");
-	else if (WIFEXITED(status))
-		snprintf(buf, size, "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, size, "killed by %s", sigabbrev_np(WTERMSIG(status)) ?: "?");
-	else
-		snprintf(buf, size, "status %#x", status);
-}
-
 /* ---- finding survivors ---------------------------------------------------------------------- */
 
-static char *env_buf;
-static size_t env_cap;
-
-/* Reads a whole /proc file; -errno on failure. A zombie or a leader thread that has exited reads empty. */
-static ssize_t read_proc_file(const char *path)
-{
-	size_t len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 > env_cap) {
-			size_t cap = env_cap ? env_cap * 2 : 65536;
-			char *p = realloc(env_buf, cap);
-
-			if (!p) {
-				close(fd);
-				return -ENOMEM;
-			}
-			env_buf = p;
-			env_cap = cap;
-		}
-		n = read(fd, env_buf + len, env_cap - len);
-		if (n < 0) {
-			int err = errno;
-
-			if (err == EINTR)
-				continue;
-			close(fd);
-			return -err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	return (ssize_t)len;
-}
-
-static bool buf_has_entry(size_t len, const char *entry, size_t elen)
-{
-	const char *p = env_buf;
-	const char *end = env_buf + len;
-
-	while (p < end) {
-		const char *hit = memmem(p, (size_t)(end - p), entry, elen);
-
-		if (!hit)
-			return false;
-		if (hit == env_buf || hit[-1] == '\0')
-			return true;
-		p = hit + 1;
-	}
-	return false;
-}
-
-/*
- * /proc/P/environ goes through the thread group leader's mm: once the main
- * thread has exited (thread_fork) it reads empty or fails, while the process
- * lives on. The other threads' task/T/environ still read fine.
- */
-static bool pid_has_entry(pid_t pid, const char *entry, size_t elen)
-{
-	char path[96];
-	ssize_t n;
-	DIR *d;
-	struct dirent *de;
-	bool found = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	n = read_proc_file(path);
-	if (n > 0)
-		return buf_has_entry((size_t)n, entry, elen);
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		long tid = strtol(de->d_name, NULL, 10);
-
-		if (tid <= 0 || tid == pid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%ld/environ", (int)pid, tid);
-		n = read_proc_file(path);
-		if (n > 0)
-			found = buf_has_entry((size_t)n, entry, elen);
-	}
-	closedir(d);
-	return found;
-}
-
-/* The "NAME=value" entry with its NUL, so that a token never matches a longer one. */
-static size_t token_entry(const char *token, char *entry, size_t size)
-{
-	int n = snprintf(entry, size, "%s=%s", TOKEN_VAR, token);
-
-	return (size_t)n + 1;
-}
+static struct pt_buf pbuf;
+static struct pt_cgroup cg;
 
 /* Returns how many processes carry the token; stores up to max of them. */
 static int find_survivors(const char *token, pid_t *pids, int max)
 {
-	char entry[256];
-	size_t elen = token_entry(token, entry, sizeof(entry));
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int count = 0;
+	struct pt_match m;
 
-	if (!d)
-		return 0;
-	while ((de = readdir(d))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 0 || pid == getpid())
-			continue;
-		if (pid_has_entry((pid_t)pid, entry, elen)) {
-			if (count < max)
-				pids[count] = (pid_t)pid;
-			count++;
-		}
-	}
-	closedir(d);
-	return count;
+	pt_match_exact(&m, TOKEN_VAR, token);
+	return pt_find(&pbuf, &m, pids, max);
 }
 
-static void print_process(pid_t pid)
-{
-	char path[64], comm[64] = "?", nspid[128] = "";
-	char state = '?';
-	int ppid = 0;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_proc_file(path);
-	if (n > 0) {
-		char *lp, *rp;
-
-		env_buf[n] = '\0';
-		lp = strchr(env_buf, '(');
-		rp = strrchr(env_buf, ')');
-		if (lp && rp && rp > lp) {
-			snprintf(comm, sizeof(comm), "%.*s", (int)(rp - lp - 1), lp + 1);
-			sscanf(rp + 1, " %c %d", &state, &ppid);
-		}
-	}
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	n = read_proc_file(path);
-	if (n > 0) {
-		char *p;
-
-		env_buf[n] = '\0';
-		p = strstr(env_buf, "NSpid:");
-		if (p) {
-			char *nl = strchr(p, '\n');
-
-			snprintf(nspid, sizeof(nspid), " %.*s", nl ? (int)(nl - p) : 40, p);
-			for (char *t = nspid; *t; t++) {
-				if (*t == '\t')
-					*t = ' ';
-			}
-		}
-	}
-	printf("      survivor pid %d ppid %d state %c comm %s%s\n", (int)pid, ppid, state, comm, nspid);
-}
-
-/*
- * Kills one process that carries the token. The pidfd pins the process
- * first and the token is checked again through it, so a pid recycled since
- * the scan can never be hit.
- */
-static void kill_token_pid(pid_t pid, const char *entry, size_t elen)
-{
-	int pfd = sys_pidfd_open(pid);
-
-	if (pfd < 0) {
-		if (errno == ENOSYS && pid_has_entry(pid, entry, elen))
-			kill(pid, SIGKILL);
-		return;
-	}
-	if (pid_has_entry(pid, entry, elen))
-		sys_pidfd_send_signal(pfd, SIGKILL);
-	close(pfd);
-}
-
-/* Kills every process with the token, round after round: a fork storm forks between rounds. */
 static int kill_survivors(const char *token)
 {
-	static pid_t pids[MAX_SURVIVORS];
-	char entry[256];
-	size_t elen = token_entry(token, entry, sizeof(entry));
-	int total = 0;
+	struct pt_match m;
 
-	for (int round = 0; round < 500; round++) {
-		int n = find_survivors(token, pids, MAX_SURVIVORS);
-
-		if (n == 0)
-			return total;
-		if (n > MAX_SURVIVORS)
-			n = MAX_SURVIVORS;
-		for (int i = 0; i < n; i++)
-			kill_token_pid(pids[i], entry, elen);
-		total += n;
-		sleep_ms(1);
-	}
-	printf("      WARNING: processes with token %s still exist after 500 kill rounds\n", token);
-	return total;
+	pt_match_exact(&m, TOKEN_VAR, token);
+	return pt_kill_all(&pbuf, &m);
 }
 
 /* ---- cgroups --------------------------------------------------------------------------------- */
-
-static void unescape_mountinfo(char *s)
-{
-	char *w = s;
-
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
-		    r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-}
-
-/* The cgroup2 mount point from /proc/self/mountinfo; false if there is none. */
-static bool find_cgroup2_mount(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[8192];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *fields[6] = { 0 };
-		char *sep = strstr(line, " - ");
-		char *save = NULL, *tok, fstype[64];
-		int i = 0;
-
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
-			continue;
-		*sep = '\0';
-		for (tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
-			fields[i++] = tok;
-		if (i < 5)
-			continue;
-		unescape_mountinfo(fields[4]);
-		snprintf(out, size, "%s", fields[4]);
-		found = true;
-	}
-	fclose(f);
-	return found;
-}
-
-/* Our own cgroup as an absolute directory, read fresh each time: it is what must never be killed. */
-static bool own_cgroup_dir(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	char line[PATH_MAX + 16];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::", 3) == 0) {
-			line[strcspn(line, "\n")] = '\0';
-			found = (size_t)snprintf(out, size, "%s%s", cg_mount,
-						 strcmp(line + 3, "/") == 0 ? "" : line + 3) < size;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-static bool path_is_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
-}
-
-/*
- * The only cgroups the harness may kill: strictly below our own parent,
- * without "..", and not holding the harness (our own cgroup is neither it nor
- * below it).
- */
-static bool cgroup_safe_to_kill(const char *path)
-{
-	char own[PATH_MAX + 64];
-	size_t n = strlen(cg_parent);
-
-	if (!cg_parent[0] || strncmp(path, cg_parent, n) != 0 || path[n] != '/' || strstr(path, "/.."))
-		return false;
-	if (!own_cgroup_dir(own, sizeof(own)))
-		return false;
-	return !path_is_under(own, path);
-}
-
-static int cg_populated(const char *dir)
-{
-	char path[PATH_MAX + 32];
-	ssize_t n;
-	char *p;
-
-	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
-	n = read_proc_file(path);
-	if (n < 0)
-		return (int)n;
-	env_buf[n] = '\0';
-	p = strstr(env_buf, "populated ");
-	return p ? p[10] == '1' : -EINVAL;
-}
-
-static void cg_kill(const char *dir)
-{
-	char path[PATH_MAX + 32];
-	int fd;
-
-	if (!cgroup_safe_to_kill(dir)) {
-		printf("      refusing to kill cgroup %s\n", dir);
-		return;
-	}
-	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (write(fd, "1", 1) < 0)
-		printf("      writing %s: %s\n", path, strerror(errno));
-	close(fd);
-}
-
-/* Kills and removes a leaked cgroup tree below our parent, depth first, with bounded retries. */
-static int cg_remove_tree(const char *dir)
-{
-	DIR *d;
-	struct dirent *de;
-	int err = 0;
-
-	if (!cgroup_safe_to_kill(dir))
-		return -EPERM;
-	if (cg_populated(dir) == 1) {
-		long long deadline = now_ms() + 2000;
-
-		cg_kill(dir);
-		while (cg_populated(dir) == 1 && now_ms() < deadline)
-			sleep_ms(1);
-	}
-	d = opendir(dir);
-	if (d) {
-		while ((de = readdir(d))) {
-			char sub[PATH_MAX + 256];
-
-			if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name);
-			cg_remove_tree(sub);
-		}
-		closedir(d);
-	}
-	for (int i = 0; i < 100; i++) {
-		if (rmdir(dir) == 0 || errno == ENOENT)
-			return 0;
-		err = -errno;
-		if (err != -EBUSY)
-			break;
-		cg_kill(dir);
-		sleep_ms(10);
-	}
-	printf("      could not remove %s: %s\n", dir, strerror(-err));
-	return err;
-}
 
 static bool is_stale(const char *name)
 {
@@ -610,9 +190,9 @@ static int check_cgroup_leaks(const char *context)
 	struct dirent *de;
 	int leaks = 0;
 
-	if (!cg_parent[0])
+	if (!cg.parent[0])
 		return 0;
-	d = opendir(cg_parent);
+	d = opendir(cg.parent);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
@@ -622,9 +202,10 @@ static int check_cgroup_leaks(const char *context)
 			continue;
 		if (is_stale(de->d_name))
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", cg_parent, de->d_name);
-		printf("      leaked cgroup after %s: %s (populated %d)\n", context, sub, cg_populated(sub));
-		cg_remove_tree(sub);
+		snprintf(sub, sizeof(sub), "%s/%s", cg.parent, de->d_name);
+		printf("      leaked cgroup after %s: %s (populated %d)\n", context, sub,
+		       pt_cgroup_populated(&pbuf, sub));
+		pt_cgroup_remove_tree(&pbuf, &cg, sub);
 		leaks++;
 	}
 	closedir(d);
@@ -644,52 +225,20 @@ struct run {
 	char token[160];
 };
 
-static char **make_env(const char *token)
-{
-	size_t n = 0, k = 0;
-	char **envp;
-
-	while (environ[n])
-		n++;
-	envp = calloc(n + 2, sizeof(*envp));
-	if (!envp)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (strncmp(environ[i], TOKEN_VAR "=", sizeof(TOKEN_VAR)) != 0)
-			envp[k++] = environ[i];
-	}
-	if (token && asprintf(&envp[k++], "%s=%s", TOKEN_VAR, token) < 0) {
-		free(envp);
-		return NULL;
-	}
-	return envp;
-}
-
-static void free_env(char **envp, const char *token)
-{
-	if (!envp)
-		return;
-	if (token) {
-		for (size_t i = 0; envp[i]; i++) {
-			if (strncmp(envp[i], TOKEN_VAR "=", sizeof(TOKEN_VAR)) == 0)
-				free(envp[i]);
-		}
-	}
-	free(envp);
-}
-
 static void new_token(char *buf, size_t size, const char *rung, const char *what, int cycle)
 {
 	uint32_t rnd = 0;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint32_t)now_ms() ^ (uint32_t)rand();
+		rnd = (uint32_t)pt_now_ms() ^ (uint32_t)rand();
 	snprintf(buf, size, "%d-%s-%s-%d-%08x", (int)getpid(), rung, what, cycle, rnd);
 }
 
 /* Starts argv (argv[0] looked up in PATH) with the token; its stdout comes back on r->out. */
 static int run_start(struct run *r, char *const argv[], const char *token)
 {
+	char tok_entry[256];
+	char *add[] = { tok_entry, NULL };
 	int outp[2];
 	char **envp;
 
@@ -709,7 +258,8 @@ static int run_start(struct run *r, char *const argv[], const char *token)
 		r->err = -1;
 		return -1;
 	}
-	envp = make_env(token);
+	snprintf(tok_entry, sizeof(tok_entry), "%s=%s", TOKEN_VAR, token);
+	envp = pt_envp_new(add);
 	if (!envp) {
 		close(outp[0]);
 		close(outp[1]);
@@ -717,25 +267,14 @@ static int run_start(struct run *r, char *const argv[], const char *token)
 	}
 	r->pid = fork();
 	if (r->pid == 0) {
-		sigset_t none;
-		int null = open("/dev/null", O_RDONLY);
-
-		/* Its own group, as a shell job: a broken kill(-pgrp) in nsreload must not hit us. */
-		setpgid(0, 0);
-		/* Our ignored SIGPIPE and masks would be inherited through exec and change what is tested. */
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
+		pt_child_prepare();
 		dup2(outp[1], STDOUT_FILENO);
 		dup2(r->err, STDERR_FILENO);
 		execvpe(argv[0], argv, envp);
 		dprintf(STDERR_FILENO, "contain_test: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
-	free_env(envp, token);
+	pt_envp_free(envp);
 	close(outp[1]);
 	if (r->pid < 0) {
 		perror("contain_test: fork");
@@ -743,18 +282,18 @@ static int run_start(struct run *r, char *const argv[], const char *token)
 		return -1;
 	}
 	r->out = outp[0];
-	r->pidfd = sys_pidfd_open(r->pid);
+	r->pidfd = pt_pidfd_open(r->pid);
 	return 0;
 }
 
 /* 1 once "READY\n" has been read, 0 on timeout or interruption, -1 on EOF. */
 static int run_wait_ready(struct run *r, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = pt_now_ms() + timeout_ms;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = r->out, .events = POLLIN };
-		long long left = deadline - now_ms();
+		long long left = deadline - pt_now_ms();
 		ssize_t n;
 
 		if (memmem(r->obuf, r->olen, "READY\n", 6))
@@ -782,12 +321,12 @@ static int run_wait_ready(struct run *r, int timeout_ms)
  * interrupted. */
 static bool wait_exit(struct run *r, int timeout_ms, bool interruptible)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = pt_now_ms() + timeout_ms;
 
 	while (r->status < 0) {
 		int st;
 		pid_t got = waitpid(r->pid, &st, WNOHANG);
-		long long left = deadline - now_ms();
+		long long left = deadline - pt_now_ms();
 
 		if (got == r->pid) {
 			r->status = st;
@@ -804,7 +343,7 @@ static bool wait_exit(struct run *r, int timeout_ms, bool interruptible)
 
 			poll(&pfd, 1, left > 100 ? 100 : (int)left);
 		} else {
-			sleep_ms(1);
+			pt_sleep_ms(1);
 		}
 	}
 	return true;
@@ -900,13 +439,15 @@ static void argv_exec(struct argv_buf *a, const struct rung *r, bool with_parent
 {
 	argv_add(a, nsreload_path);
 	argv_add(a, "exec");
+	if (r && rung_is_auto(r))
+		return;
 	if (r) {
 		snprintf(a->box, sizeof(a->box), "--box=%s", r->name);
 		argv_add(a, a->box);
 	}
 	/* Only where a cgroup may be made: the other rungs need no parent and might reject one. */
-	if (with_parent && cg_parent[0] && (!r || r->cgroup)) {
-		snprintf(a->parent, sizeof(a->parent), "--cgroup-parent=%s", cg_parent);
+	if (with_parent && cg.parent[0] && (!r || r->cgroup)) {
+		snprintf(a->parent, sizeof(a->parent), "--cgroup-parent=%s", cg.parent);
 		argv_add(a, a->parent);
 	}
 }
@@ -925,25 +466,25 @@ struct outcome {
 static int collect_survivors(const char *token, int wait_ms)
 {
 	static pid_t pids[MAX_SURVIVORS];
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = pt_now_ms() + wait_ms;
 	int n;
 
 	for (;;) {
 		n = find_survivors(token, pids, MAX_SURVIVORS);
-		if (n == 0 || now_ms() >= deadline || interrupted)
+		if (n == 0 || pt_now_ms() >= deadline || interrupted)
 			break;
-		sleep_ms(5);
+		pt_sleep_ms(5);
 	}
 	if (n == 0)
 		return 0;
 	printf("      %d survivor(s) with token %s:\n", n, token);
 	for (int i = 0; i < n && i < 10; i++)
-		print_process(pids[i]);
+		pt_print_process(&pbuf, pids[i]);
 	if (n > 10)
 		printf("      ... and %d more\n", n - 10);
-	deadline = now_ms() + LATE_CHECK_MS;
-	while (find_survivors(token, pids, 1) > 0 && now_ms() < deadline)
-		sleep_ms(5);
+	deadline = pt_now_ms() + LATE_CHECK_MS;
+	while (find_survivors(token, pids, 1) > 0 && pt_now_ms() < deadline)
+		pt_sleep_ms(5);
 	if (find_survivors(token, pids, 1) == 0)
 		printf("      (they were only late: gone within %d ms by themselves)\n", LATE_CHECK_MS);
 	else
@@ -959,7 +500,7 @@ static void note_stale(pid_t pid)
 	struct stat st;
 
 	snprintf(name, sizeof(name), "nsreload.%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/%s", cg_parent, name);
+	snprintf(path, sizeof(path), "%s/%s", cg.parent, name);
 	if (nstale < MAX_STALE && !is_stale(name) && stat(path, &st) == 0)
 		snprintf(stale[nstale++], sizeof(stale[0]), "%s", name);
 }
@@ -1017,7 +558,7 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 			char st[64];
 
 			run_wait_exit(&r, 0);
-			describe_status(r.status, st, sizeof(st));
+			pt_describe_status(r.status, st, sizeof(st));
 			printf("    FAIL %s: %s before READY (nsreload: %s)\n", ctx,
 			       ready == 0 ? "timed out" : "EOF", st);
 			run_print_stderr(&r, "no READY");
@@ -1038,18 +579,18 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 	 * The box must really be a cgroup under the parent we passed, or the rung was not honoured.
 	 * Not checkable when the main process exits by itself: nsreload may be done already.
 	 */
-	if (rg->cgroup && cg_parent[0] && how != STOP_MAIN_EXIT) {
+	if (rg->cgroup && cg.parent[0] && how != STOP_MAIN_EXIT) {
 		char path[PATH_MAX + 64];
 		struct stat st;
 
-		snprintf(path, sizeof(path), "%s/nsreload.%d", cg_parent, (int)r.pid);
+		snprintf(path, sizeof(path), "%s/nsreload.%d", cg.parent, (int)r.pid);
 		if (stat(path, &st) < 0) {
 			printf("    FAIL %s: no %s while the box runs\n", ctx, path);
 			o.ok = false;
 		}
 	}
 
-	t_stop = now_ms();
+	t_stop = pt_now_ms();
 	if (stop_signal(how) != 0)
 		kill(r.pid, stop_signal(how));
 	if (!run_wait_exit(&r, EXIT_TIMEOUT_MS) && interrupted) {
@@ -1063,13 +604,13 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 		printf("    FAIL %s: nsreload still running %d s after the stop; box holds %d process(es):\n",
 		       ctx, EXIT_TIMEOUT_MS / 1000, n);
 		for (int i = 0; i < n && i < 10; i++)
-			print_process(pids[i]);
+			pt_print_process(&pbuf, pids[i]);
 		run_print_stderr(&r, "hung");
 		o.ok = false;
 		o.hung = true;
 		run_force_end(&r);
 	}
-	o.stop_ms = now_ms() - t_stop;
+	o.stop_ms = pt_now_ms() - t_stop;
 	o.status = r.status;
 
 	/* After a hang the status is our own SIGKILL, already reported. */
@@ -1077,7 +618,7 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 		char st[64];
 		bool bad = false;
 
-		describe_status(r.status, st, sizeof(st));
+		pt_describe_status(r.status, st, sizeof(st));
 		if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125)
 			bad = true;
 		/* Dying of the signal it was sent is a legal way to say 128+sig; any other is a crash. */
@@ -1145,7 +686,7 @@ static void hist_print(const struct status_hist *h, const char *label)
 	for (int i = 0; i < h->n; i++) {
 		char st[64];
 
-		describe_status(h->status[i], st, sizeof(st));
+		pt_describe_status(h->status[i], st, sizeof(st));
 		printf(" %s x%u%s", st, h->count[i], i + 1 < h->n ? "," : "");
 	}
 	putchar('\n');
@@ -1156,7 +697,7 @@ static void case_stop_cycles(size_t ri, size_t fi, int cycles)
 	const struct rung *rg = &rungs[ri];
 	struct cell *c = &table[ri][fi];
 	struct status_hist hist[NSTOP_ROTATION] = { 0 };
-	long long t0 = now_ms(), worst = 0;
+	long long t0 = pt_now_ms(), worst = 0;
 	int failures = 0;
 
 	c->run = true;
@@ -1180,7 +721,7 @@ static void case_stop_cycles(size_t ri, size_t fi, int cycles)
 		hist_print(&hist[h], stop_names[h]);
 	verdict(!c->failed,
 		"%s x %s: %u cycles, %u survivors, %d failed cycles, slowest stop %lld ms, %.1f s", rg->name,
-		fixtures[fi], c->cycles, c->survivors, failures, worst, (now_ms() - t0) / 1000.0);
+		fixtures[fi], c->cycles, c->survivors, failures, worst, (pt_now_ms() - t0) / 1000.0);
 }
 
 /* The box must be emptied by the kill after a short stop timeout, even though nothing obeys SIGTERM. */
@@ -1216,7 +757,7 @@ static void case_kill_cycles(size_t ri, size_t fi, int cycles)
 {
 	const struct rung *rg = &rungs[ri];
 	struct cell *c = &table[ri][fi];
-	long long t0 = now_ms();
+	long long t0 = pt_now_ms();
 	int failures = 0;
 
 	c->kill_run = true;
@@ -1233,7 +774,7 @@ static void case_kill_cycles(size_t ri, size_t fi, int cycles)
 	}
 	c->kill_failed = failures > 0 || interrupted;
 	verdict(!c->kill_failed, "%s x %s, SIGKILL to nsreload: %u cycles, %u survivors, %.1f s", rg->name,
-		fixtures[fi], c->kill_cycles, c->kill_survivors, (now_ms() - t0) / 1000.0);
+		fixtures[fi], c->kill_cycles, c->kill_survivors, (pt_now_ms() - t0) / 1000.0);
 }
 
 /* Runs a short command under nsreload and returns its wait status, or -1. */
@@ -1281,7 +822,7 @@ static void probe_rung(struct rung *rg)
 	struct run r;
 	int status;
 
-	if (rg->cgroup && !cg_parent[0]) {
+	if (rg->cgroup && !cg.parent[0]) {
 		snprintf(rg->why, sizeof(rg->why), "no writable cgroup2 mount");
 		return;
 	}
@@ -1291,7 +832,7 @@ static void probe_rung(struct rung *rg)
 	} else {
 		char st[64], line[160];
 
-		describe_status(status, st, sizeof(st));
+		pt_describe_status(status, st, sizeof(st));
 		run_first_stderr_line(&r, line, sizeof(line));
 		snprintf(rg->why, sizeof(rg->why), "%s: %.150s", st, line);
 	}
@@ -1326,7 +867,7 @@ static void case_exit_codes(const struct rung *rg, const char *noexec_path)
 			  survivors == 0;
 		char st[64];
 
-		describe_status(status, st, sizeof(st));
+		pt_describe_status(status, st, sizeof(st));
 		if (!ok)
 			run_print_stderr(&r, checks[i].what);
 		run_close(&r);
@@ -1375,7 +916,7 @@ static void case_pid1(const struct rung *rg, const char *unshare_path)
 		ok = false;
 		run_force_end(&r);
 	}
-	describe_status(r.status, st, sizeof(st));
+	pt_describe_status(r.status, st, sizeof(st));
 	if (r.status < 0 || (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125) || WIFSIGNALED(r.status))
 		ok = false;
 	survivors = collect_survivors(token, 0);
@@ -1403,10 +944,10 @@ static void case_stale_sweep(struct rung *rg)
 	for (int i = 0; i < nstale; i++) {
 		char path[PATH_MAX + 64];
 
-		snprintf(path, sizeof(path), "%s/%s", cg_parent, stale[i]);
+		snprintf(path, sizeof(path), "%s/%s", cg.parent, stale[i]);
 		if (access(path, F_OK) == 0) {
 			printf("      not swept: %s\n", path);
-			cg_remove_tree(path);
+			pt_cgroup_remove_tree(&pbuf, &cg, path);
 			left++;
 		}
 	}
@@ -1417,24 +958,6 @@ static void case_stale_sweep(struct rung *rg)
 }
 
 /* ---- main ------------------------------------------------------------------------------------ */
-
-static const char *find_in_path(const char *prog, char *buf, size_t size)
-{
-	const char *path = getenv("PATH");
-	char *copy, *dir, *save = NULL;
-	const char *found = NULL;
-
-	copy = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	if (!copy)
-		return NULL;
-	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(buf, size, "%s/%s", dir, prog);
-		if (access(buf, X_OK) == 0)
-			found = buf;
-	}
-	free(copy);
-	return found;
-}
 
 static void print_table(const char *title, bool kill)
 {
@@ -1473,14 +996,15 @@ int main(int argc, char **argv)
 	const char *only_rungs = getenv("NSRELOAD_TEST_RUNGS");
 	const char *only_fixtures = getenv("NSRELOAD_TEST_FIXTURES");
 	const char *st_env = getenv("NSRELOAD_TEST_STOP_TIMEOUT");
-	int cycles = env_int("NSRELOAD_TEST_CYCLES", 50);
-	int kill_cycles = env_int("NSRELOAD_TEST_KILL_CYCLES", 10);
+	int cycles = pt_env_int("contain_test", "NSRELOAD_TEST_CYCLES", 50);
+	int kill_cycles = pt_env_int("contain_test", "NSRELOAD_TEST_KILL_CYCLES", 10);
 	char stop_opt[128], noexec_path[] = "/tmp/contain-test-noexec.XXXXXX";
 	char unshare_buf[PATH_MAX];
 	const char *unshare_path;
-	struct sigaction sa = { .sa_handler = on_signal };
-	long long t0 = now_ms();
-	int noexec_fd;
+	long long t0 = pt_now_ms();
+	int noexec_fd, cgr;
+	bool want_parent = false;
+	bool extras = pt_env_int("contain_test", "NSRELOAD_TEST_EXTRAS", 1) > 0;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s <path-to-nsreload> <fixtures-dir>\n", argv[0]);
@@ -1488,15 +1012,10 @@ int main(int argc, char **argv)
 	}
 	nsreload_path = argv[1];
 	fixtures_dir = argv[2];
-	verbose = env_int("NSRELOAD_TEST_VERBOSE", 0) > 0;
+	verbose = pt_env_int("contain_test", "NSRELOAD_TEST_VERBOSE", 0) > 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	/* No SA_RESTART: an interrupted poll must return so that every loop can notice and clean up. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	pt_catch_stop_signals(on_signal);
 
 	if (!st_env)
 		st_env = "1s";
@@ -1509,27 +1028,23 @@ int main(int argc, char **argv)
 	       fixtures_dir, cycles, kill_cycles,
 	       stop_timeout_opt ? stop_timeout_opt : "default stop timeout");
 
-	if (find_cgroup2_mount(cg_mount, sizeof(cg_mount))) {
-		if ((size_t)snprintf(cg_parent, sizeof(cg_parent), "%s/nsreload-test.%d", cg_mount,
-				     (int)getpid()) >= sizeof(cg_parent))
-			errno = ENAMETOOLONG;
-		else if (mkdir(cg_parent, 0755) == 0)
-			errno = 0;
-		if (errno != 0) {
-			printf("cgroup2 at %s, but mkdir %s failed: %s: cgroup rungs unavailable\n", cg_mount,
-			       cg_parent, strerror(errno));
-			cg_parent[0] = '\0';
-		} else {
-			printf("cgroup parent %s\n", cg_parent);
-		}
-	} else {
-		printf("no cgroup2 mount: cgroup rungs unavailable\n");
+	for (size_t r = 0; r < NRUNGS; r++) {
+		rungs[r].selected =
+			only_rungs ? pt_in_list(only_rungs, rungs[r].name) : !rung_is_auto(&rungs[r]);
+		want_parent |= rungs[r].selected && rungs[r].cgroup;
 	}
+	cgr = want_parent ? pt_cgroup_setup(&cg, "nsreload-test", NULL) : -ENOENT;
+	if (!want_parent)
+		printf("no cgroup rung selected: no cgroup parent made\n");
+	else if (cgr < 0)
+		printf("no writable cgroup2 (%s): cgroup rungs unavailable\n", strerror(-cgr));
+	else
+		printf("cgroup parent %s\n", cg.parent);
 
 	for (size_t f = 0; f < NFIXTURES; f++) {
 		char path[PATH_MAX];
 
-		fixture_selected[f] = !only_fixtures || in_list(only_fixtures, fixtures[f]);
+		fixture_selected[f] = !only_fixtures || pt_in_list(only_fixtures, fixtures[f]);
 		snprintf(path, sizeof(path), "%s/%s", fixtures_dir, fixtures[f]);
 		if (fixture_selected[f] && access(path, X_OK) < 0) {
 			verdict(false, "fixture %s missing (%s)", path, strerror(errno));
@@ -1543,13 +1058,12 @@ int main(int argc, char **argv)
 	for (size_t r = 0; r < NRUNGS && !interrupted; r++) {
 		struct rung *rg = &rungs[r];
 
-		rg->selected = !only_rungs || in_list(only_rungs, rg->name);
 		if (!rg->selected)
 			continue;
 		probe_rung(rg);
 		if (rg->available)
 			printf("rung %s: available\n", rg->name);
-		else if (require && in_list(require, rg->name))
+		else if (require && pt_in_list(require, rg->name))
 			verdict(false, "rung %s is required (NSRELOAD_TEST_REQUIRE) but unavailable: %s",
 				rg->name, rg->why);
 		else
@@ -1589,6 +1103,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (!extras)
+		goto summary;
 	printf("\n== exit codes ==\n");
 	noexec_fd = mkstemp(noexec_path);
 	if (noexec_fd >= 0) {
@@ -1607,7 +1123,7 @@ int main(int argc, char **argv)
 		unlink(noexec_path);
 
 	printf("\n== nsreload as PID 1 ==\n");
-	unshare_path = find_in_path("unshare", unshare_buf, sizeof(unshare_buf));
+	unshare_path = pt_find_in_path("unshare", unshare_buf, sizeof(unshare_buf));
 	if (!unshare_path || geteuid() != 0) {
 		printf("SKIP: PID 1 case needs root and unshare(1)\n");
 	} else if (fixture_wanted("double_fork")) {
@@ -1620,24 +1136,22 @@ int main(int argc, char **argv)
 		}
 	}
 
+summary:
 	if (interrupted)
 		verdict(false, "interrupted by a signal");
 
-	if (cg_parent[0]) {
+	if (cg.parent[0]) {
 		int leaks;
 
 		nstale = 0;
 		leaks = check_cgroup_leaks("the whole run");
-		verdict(leaks == 0, "no cgroup left under %s at the end (%d leaked)", cg_parent, leaks);
-		for (int i = 0; i < 100 && rmdir(cg_parent) < 0 && errno == EBUSY; i++)
-			sleep_ms(10);
-		if (access(cg_parent, F_OK) == 0)
-			printf("warning: could not remove %s: %s\n", cg_parent, strerror(errno));
+		verdict(leaks == 0, "no cgroup left under %s at the end (%d leaked)", cg.parent, leaks);
+		pt_cgroup_done(&cg);
 	}
 
 	print_table("survivors, stop cycles (SIGTERM / SIGINT / SIGHUP / main exits):", false);
 	print_table("survivors, SIGKILL to nsreload (pidns rungs):", true);
-	printf("\ntotal time %.1f s\n", (now_ms() - t0) / 1000.0);
+	printf("\ntotal time %.1f s\n", (pt_now_ms() - t0) / 1000.0);
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail > 0 ? 1 : 0;
 }

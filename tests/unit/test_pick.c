@@ -27,6 +27,7 @@ static struct box_probe *probe_all_ok(void)
 	assert_non_null(p);
 	strcpy(p->kernel, "6.18.0");
 	p->is_root = true;
+	p->cap_sys_admin = true;
 	p->mounts.mode = CG_MODE_HYBRID;
 	strcpy(p->mounts.v2_path, "/sys/fs/cgroup/unified");
 	strcpy(p->mounts.v2_root, "/");
@@ -244,6 +245,52 @@ static void test_nothing_works(void **state)
 	free(p);
 }
 
+/* A CI job in a Docker-like container: uid 0 without CAP_SYS_ADMIN, cgroupfs read-only, seccomp. */
+static void test_ci_container_gets_pgroup(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[2048];
+
+	(void)state;
+	p->cap_sys_admin = false;
+	p->seccomp_mode = 2;
+	item(&p->cgroup_writable, false, EROFS,
+	     "cannot create a cgroup in /sys/fs/cgroup/unified: EROFS: the cgroup file system is mounted "
+	     "read-only here (as in a container)");
+	item(&p->clone_into_cgroup, false, ENOSYS, "not checked: no probe cgroup could be created");
+	item(&p->pidns, false, ENOSYS,
+	     "clone3 refused with ENOSYS on kernel 6.18.0, which has it: a seccomp profile answers for it");
+	item(&p->userns, false, ENOSYS,
+	     "clone3 refused with ENOSYS on kernel 6.18.0, which has it: a seccomp profile answers for it");
+	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
+	assert_string_equal(why,
+			    "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/unified: EROFS: the "
+			    "cgroup file system is mounted read-only here (as in a container)\n"
+			    "pidns: skipped: clone3 refused with ENOSYS on kernel 6.18.0, which has it: a "
+			    "seccomp profile answers for it");
+	/* The pin still loads on top of the container's filter. */
+	assert_true(p->seccomp.ok);
+	free(p);
+}
+
+/* A non-root user with a delegated subtree: cgroup2 needs no root. */
+static void test_delegated_non_root_gets_cgroup2(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024] = "stale";
+
+	(void)state;
+	p->is_root = false;
+	p->cap_sys_admin = false;
+	strcpy(p->own_cgroup, "/user.slice/user-1000.slice/user@1000.service/app.slice");
+	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM (needs root)");
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	assert_string_equal(why, "");
+	/* Without root the pidns rung goes through the user namespace, which works here. */
+	assert_true(box_rung_works(p, BOX_RUNG_PIDNS, why, sizeof(why)));
+	free(p);
+}
+
 static void test_auto_never_picks_both(void **state)
 {
 	struct box_probe *p = probe_all_ok();
@@ -305,6 +352,8 @@ int main(void)
 		cmocka_unit_test(test_no_pidfd),
 		cmocka_unit_test(test_pgroup_without_seccomp),
 		cmocka_unit_test(test_nothing_works),
+		cmocka_unit_test(test_ci_container_gets_pgroup),
+		cmocka_unit_test(test_delegated_non_root_gets_cgroup2),
 		cmocka_unit_test(test_auto_never_picks_both),
 		cmocka_unit_test(test_both_needs_both),
 		cmocka_unit_test(test_why_bounds),
