@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -165,12 +166,20 @@ static int write_id_maps(pid_t pid)
 	return r;
 }
 
+static bool has_cap_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_SYS_ADMIN));
+}
+
 int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 {
 	struct init_args a;
 	int errp[2] = { -1, -1 }, statusp[2] = { -1, -1 }, syncp[2] = { -1, -1 };
 	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
-	bool userns = geteuid() != 0;
+	bool userns = geteuid() != 0 || !has_cap_sys_admin();
 	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0);
 	char **env;
 	pid_t pid;

@@ -302,8 +302,14 @@ pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd)
 	r = syscall(SYS_clone3, &args, sizeof(args));
 	if (r >= 0)
 		return (pid_t)r;
-	if (errno != ENOSYS || cgroup_fd >= 0 || (flags & (CLONE_NEWPID | CLONE_NEWUSER)))
+	if (errno != ENOSYS || cgroup_fd >= 0)
 		return -errno;
+	if (flags & (CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNS)) {
+		/* clone3 refused with ENOSYS (Docker's seccomp profile): clone takes the same flags. */
+		r = syscall(SYS_clone, (unsigned long)(flags | CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL,
+			    0UL);
+		return r < 0 ? -errno : (pid_t)r;
+	}
 	r = fork();
 	if (r < 0)
 		return -errno;

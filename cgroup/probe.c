@@ -187,7 +187,8 @@ static void describe_clone3_enosys(const struct box_probe *p, char *buf, size_t 
 		snprintf(buf, size, "clone3 missing (ENOSYS): kernel older than 5.3");
 	else
 		snprintf(buf, size,
-			 "clone3 refused with ENOSYS on kernel %.64s, which has it: a seccomp profile%s answers "
+			 "clone3 refused with ENOSYS on kernel %.64s, which has it: a seccomp profile%s "
+			 "answers "
 			 "for it (Docker's default does without CAP_SYS_ADMIN)",
 			 p->kernel, p->seccomp_mode == 2 ? " (a filter is loaded here)" : "");
 }
@@ -649,10 +650,10 @@ static void probe_pidns(struct box_probe *p)
 		return;
 	}
 	if (rep.err == 0) {
-		item_set(&p->pidns, true, 0, "clone3(CLONE_NEWPID) works");
+		item_set(&p->pidns, true, 0, "clone(CLONE_NEWPID) works");
 	} else if (rep.err == EPERM && !p->is_root) {
 		item_set(&p->pidns, false, EPERM,
-			 "clone3(CLONE_NEWPID) failed: EPERM (needs root; without it the pidns rung uses a "
+			 "clone(CLONE_NEWPID) failed: EPERM (needs root; without it the pidns rung uses a "
 			 "user namespace)");
 	} else if (rep.err == ENOSYS) {
 		char why[384];
@@ -660,18 +661,18 @@ static void probe_pidns(struct box_probe *p)
 		describe_clone3_enosys(p, why, sizeof(why));
 		item_set(&p->pidns, false, ENOSYS, "%s", why);
 	} else if (rep.err == EPROTO) {
-		item_set(&p->pidns, false, EPROTO, "clone3(CLONE_NEWPID) made a child that was not PID 1");
+		item_set(&p->pidns, false, EPROTO, "clone(CLONE_NEWPID) made a child that was not PID 1");
 	} else if (rep.err == EPERM && !p->cap_sys_admin) {
 		item_set(&p->pidns, false, EPERM,
-			 "clone3(CLONE_NEWPID) failed: EPERM: uid 0 without CAP_SYS_ADMIN (capabilities "
+			 "clone(CLONE_NEWPID) failed: EPERM: uid 0 without CAP_SYS_ADMIN (capabilities "
 			 "dropped, as in a container)%s",
 			 p->seccomp_mode == 2 ? ", under a seccomp filter" : "");
 	} else if (rep.err == EPERM && p->seccomp_mode == 2) {
 		item_set(&p->pidns, false, EPERM,
-			 "clone3(CLONE_NEWPID) failed: EPERM: the seccomp filter of this process refuses "
+			 "clone(CLONE_NEWPID) failed: EPERM: the seccomp filter of this process refuses "
 			 "namespaces (as Docker's default profile does)");
 	} else {
-		item_set(&p->pidns, false, rep.err, "clone3(CLONE_NEWPID) failed: %s%s", errno_name(rep.err),
+		item_set(&p->pidns, false, rep.err, "clone(CLONE_NEWPID) failed: %s%s", errno_name(rep.err),
 			 rep.err == EPERM ? " (an LSM forbids it)" : "");
 	}
 }
@@ -691,41 +692,40 @@ static void explain_userns_failure(struct box_probe *p, int err)
 		item_set(it, false, err, "%s", why);
 	} else if (max_userns == 0)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: %s: user namespaces disabled: "
+			 "clone(CLONE_NEWUSER) failed: %s: user namespaces disabled: "
 			 "/proc/sys/user/max_user_namespaces is 0",
 			 errno_name(err));
 	else if (err == ENOSPC)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: ENOSPC: user namespace limit reached: "
+			 "clone(CLONE_NEWUSER) failed: ENOSPC: user namespace limit reached: "
 			 "/proc/sys/user/max_user_namespaces is %ld",
 			 max_userns);
 	else if (err == EPERM && !p->is_root && unpriv == 0)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EPERM (kernel.unprivileged_userns_clone=0 forbids it "
+			 "clone(CLONE_NEWUSER) failed: EPERM (kernel.unprivileged_userns_clone=0 forbids it "
 			 "to non-root)");
 	else if (err == EPERM && !p->is_root && apparmor == 1)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EPERM "
+			 "clone(CLONE_NEWUSER) failed: EPERM "
 			 "(kernel.apparmor_restrict_unprivileged_userns=1)");
 	else if (err == EPERM && p->seccomp_mode == 2)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EPERM: the seccomp filter of this process refuses "
+			 "clone(CLONE_NEWUSER) failed: EPERM: the seccomp filter of this process refuses "
 			 "namespaces (as Docker's default profile does)");
 	else if (err == EPERM)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EPERM (an LSM, a chroot or "
+			 "clone(CLONE_NEWUSER) failed: EPERM (an LSM, a chroot or "
 			 "kernel.unprivileged_userns_clone=0)");
 	else if (err == EUSERS)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EUSERS (user namespaces nested too deep)");
+			 "clone(CLONE_NEWUSER) failed: EUSERS (user namespaces nested too deep)");
 	else if (err == EINVAL)
 		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER) failed: EINVAL (a kernel without user namespaces?)");
+			 "clone(CLONE_NEWUSER) failed: EINVAL (a kernel without user namespaces?)");
 	else if (err == EPROTO)
-		item_set(it, false, err,
-			 "clone3(CLONE_NEWUSER|CLONE_NEWPID) made a child that was not PID 1");
+		item_set(it, false, err, "clone(CLONE_NEWUSER|CLONE_NEWPID) made a child that was not PID 1");
 	else
-		item_set(it, false, err, "clone3(CLONE_NEWUSER|CLONE_NEWPID) failed: %s", errno_name(err));
+		item_set(it, false, err, "clone(CLONE_NEWUSER|CLONE_NEWPID) failed: %s", errno_name(err));
 }
 
 static void probe_userns(struct box_probe *p)
@@ -738,7 +738,7 @@ static void probe_userns(struct box_probe *p)
 	if (r < 0)
 		item_set_child_failure(&p->userns, "CLONE_NEWUSER|CLONE_NEWPID", r, &rep);
 	else if (rep.err == 0)
-		item_set(&p->userns, true, 0, "clone3(CLONE_NEWUSER|CLONE_NEWPID) works");
+		item_set(&p->userns, true, 0, "clone(CLONE_NEWUSER|CLONE_NEWPID) works");
 	else
 		explain_userns_failure(p, rep.err);
 }
@@ -881,10 +881,13 @@ static bool cgroup2_works(const struct box_probe *p, char *why, size_t size)
 
 static bool pidns_works(const struct box_probe *p, char *why, size_t size)
 {
-	if (p->is_root && !p->pidns.ok)
+	bool via_userns = !p->is_root || !p->cap_sys_admin;
+
+	if (!via_userns && !p->pidns.ok)
 		set_why(why, size, "%s", p->pidns.detail);
-	else if (!p->is_root && !p->userns.ok)
-		set_why(why, size, "not root, and %s", p->userns.detail);
+	else if (via_userns && !p->userns.ok)
+		set_why(why, size, "%s, and %s", p->is_root ? "no CAP_SYS_ADMIN" : "not root",
+			p->userns.detail);
 	else if (!p->pidfd.ok)
 		set_why(why, size, "%s", p->pidfd.detail);
 	else

@@ -33,6 +33,9 @@ FIX=${2:-}
 shift 2 2>/dev/null || shift $#
 case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
 case $FIX in /*) ;; *) FIX="$PWD/$FIX" ;; esac
+# The test tools (tests/tools/*.c) are built next to the fixtures directory, not in it: every file in
+# it is a torture fixture to the harnesses.
+TOOLS=$(dirname "$FIX")/tools
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 if [ ! -x "$NSR" ]; then
 	echo "$NSR: not an executable"
@@ -393,7 +396,7 @@ case_sighup() {
 	(
 		cd "$proj" || exit 125
 		[ -n "$parent" ] && export NSRELOAD_CGROUP_PARENT="$parent"
-		NSRELOAD_TEST_TOKEN=$tok exec "$FIX/ptyhup" "$log" "$NSR" run --log-format=json --color=never \
+		NSRELOAD_TEST_TOKEN=$tok exec "$TOOLS/ptyhup" "$log" "$NSR" run --log-format=json --color=never \
 			--box=auto --build.cmd="$build" --build.full_bin="$full_bin" --build.include_ext=sh
 	) &
 	hup_pid=$!

@@ -39,8 +39,8 @@ static struct box_probe *probe_all_ok(void)
 	item(&p->cgroup_kill, true, 0, "cgroup.kill present");
 	item(&p->cgroup_freeze, true, 0, "cgroup.freeze present");
 	item(&p->clone_into_cgroup, true, 0, "clone3(CLONE_INTO_CGROUP) works");
-	item(&p->pidns, true, 0, "clone3(CLONE_NEWPID) works");
-	item(&p->userns, true, 0, "clone3(CLONE_NEWUSER|CLONE_NEWPID) works");
+	item(&p->pidns, true, 0, "clone(CLONE_NEWPID) works");
+	item(&p->userns, true, 0, "clone(CLONE_NEWUSER|CLONE_NEWPID) works");
 	item(&p->seccomp, true, 0, "the seccomp pin loads");
 	item(&p->subreaper, true, 0, "PR_SET_CHILD_SUBREAPER works");
 	item(&p->pidfd, true, 0, "pidfd_open works");
@@ -110,7 +110,7 @@ static void test_non_root_uses_userns(void **state)
 	(void)state;
 	p->is_root = false;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
-	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
+	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
 	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
 	assert_non_null(strstr(why, "cgroup2: skipped: "));
 	free(p);
@@ -124,7 +124,7 @@ static void test_non_root_without_userns_gets_pgroup(void **state)
 	(void)state;
 	p->is_root = false;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
-	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
+	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
 	item(&p->userns, false, ENOSPC, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
 	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
 	assert_string_equal(why,
@@ -214,7 +214,7 @@ static void test_pgroup_without_seccomp(void **state)
 	(void)state;
 	p->is_root = false;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /x: EACCES");
-	item(&p->userns, false, EPERM, "clone3(CLONE_NEWUSER) failed: EPERM");
+	item(&p->userns, false, EPERM, "clone(CLONE_NEWUSER) failed: EPERM");
 	item(&p->seccomp, false, EINVAL, "the seccomp pin did not load: EINVAL");
 	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
 	assert_true(box_rung_works(p, BOX_RUNG_PGROUP, why, sizeof(why)));
@@ -230,14 +230,14 @@ static void test_nothing_works(void **state)
 	(void)state;
 	p->is_root = false;
 	item(&p->cgroup2, false, ENOENT, "no cgroup file system is mounted");
-	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM");
-	item(&p->userns, false, EPERM, "clone3(CLONE_NEWUSER) failed: EPERM");
+	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
+	item(&p->userns, false, EPERM, "clone(CLONE_NEWUSER) failed: EPERM");
 	item(&p->subreaper, false, EINVAL, "PR_SET_CHILD_SUBREAPER failed: EINVAL");
 	assert_int_equal(box_pick_rung(p, &got, why, sizeof(why)), -ENOTSUP);
 	/* Nothing picked, nothing written. */
 	assert_int_equal(got, BOX_RUNG_CGROUP2_PIDNS);
 	assert_string_equal(why, "cgroup2: skipped: no cgroup file system is mounted\n"
-				 "pidns: skipped: not root, and clone3(CLONE_NEWUSER) failed: EPERM\n"
+				 "pidns: skipped: not root, and clone(CLONE_NEWUSER) failed: EPERM\n"
 				 "pgroup: skipped: PR_SET_CHILD_SUBREAPER failed: EINVAL");
 	assert_false(box_rung_works(p, BOX_RUNG_AUTO, why, sizeof(why)));
 	assert_false(box_rung_works(p, BOX_RUNG_PGROUP, why, sizeof(why)));
@@ -258,16 +258,19 @@ static void test_ci_container_gets_pgroup(void **state)
 	     "cannot create a cgroup in /sys/fs/cgroup/unified: EROFS: the cgroup file system is mounted "
 	     "read-only here (as in a container)");
 	item(&p->clone_into_cgroup, false, ENOSYS, "not checked: no probe cgroup could be created");
-	item(&p->pidns, false, ENOSYS,
-	     "clone3 refused with ENOSYS on kernel 6.18.0, which has it: a seccomp profile answers for it");
-	item(&p->userns, false, ENOSYS,
-	     "clone3 refused with ENOSYS on kernel 6.18.0, which has it: a seccomp profile answers for it");
+	item(&p->pidns, false, EPERM,
+	     "clone(CLONE_NEWPID) failed: EPERM: uid 0 without CAP_SYS_ADMIN (capabilities dropped, as in "
+	     "a container), under a seccomp filter");
+	item(&p->userns, false, EPERM,
+	     "clone(CLONE_NEWUSER) failed: EPERM: the seccomp filter of this process refuses namespaces "
+	     "(as Docker's default profile does)");
 	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
 	assert_string_equal(why,
 			    "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/unified: EROFS: the "
 			    "cgroup file system is mounted read-only here (as in a container)\n"
-			    "pidns: skipped: clone3 refused with ENOSYS on kernel 6.18.0, which has it: a "
-			    "seccomp profile answers for it");
+			    "pidns: skipped: no CAP_SYS_ADMIN, and clone(CLONE_NEWUSER) failed: EPERM: the "
+			    "seccomp filter of this process refuses namespaces (as Docker's default profile "
+			    "does)");
 	/* The pin still loads on top of the container's filter. */
 	assert_true(p->seccomp.ok);
 	free(p);
@@ -283,7 +286,7 @@ static void test_delegated_non_root_gets_cgroup2(void **state)
 	p->is_root = false;
 	p->cap_sys_admin = false;
 	strcpy(p->own_cgroup, "/user.slice/user-1000.slice/user@1000.service/app.slice");
-	item(&p->pidns, false, EPERM, "clone3(CLONE_NEWPID) failed: EPERM (needs root)");
+	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM (needs root)");
 	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
 	assert_string_equal(why, "");
 	/* Without root the pidns rung goes through the user namespace, which works here. */
@@ -312,7 +315,7 @@ static void test_both_needs_both(void **state)
 
 	(void)state;
 	item(&p->pidns, false, EPERM,
-	     "clone3(CLONE_NEWPID) failed: EPERM (a seccomp profile or an LSM forbids it)");
+	     "clone(CLONE_NEWPID) failed: EPERM (a seccomp profile or an LSM forbids it)");
 	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2, why, sizeof(why)));
 	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
 	assert_non_null(strstr(why, "CLONE_NEWPID"));
