@@ -109,8 +109,8 @@ static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_o
 static int check_procs_writable(struct box_ctx *ctx, const char *parent)
 {
 	struct cg_mounts *m = calloc(1, sizeof(*m));
-	char own[PATH_MAX], anc[PATH_MAX], file[PATH_MAX + 16];
-	size_t i = 0, cut = 0;
+	char own[PATH_MAX], file[PATH_MAX + 16];
+	size_t cut;
 	int r;
 
 	if (!m)
@@ -119,25 +119,14 @@ static int check_procs_writable(struct box_ctx *ctx, const char *parent)
 	free(m);
 	if (r < 0)
 		return 0;
-	/* The longest common prefix that ends at a path component. */
-	while (own[i] && own[i] == parent[i]) {
-		i++;
-		if ((own[i] == '/' || !own[i]) && (parent[i] == '/' || !parent[i]))
-			cut = i;
-	}
+	cut = cg_common_ancestor_len(own, parent);
 	if (cut == 0)
 		return 0;
-	snprintf(anc, sizeof(anc), "%.*s", (int)cut, own);
-	snprintf(file, sizeof(file), "%s/cgroup.procs", anc);
+	snprintf(file, sizeof(file), "%.*s/cgroup.procs", (int)cut, own);
 	if (faccessat(AT_FDCWD, file, W_OK, AT_EACCESS) == 0 || errno == ENOENT)
 		return 0;
 	r = -errno;
-	snprintf(ctx->why, sizeof(ctx->why),
-		 "cgroup2: no process can be put into a box under %.400s: moving one from nsreload's cgroup "
-		 "%.400s needs write access to %.400s (their common ancestor), and uid %d has none (%s). "
-		 "When delegating a cgroup, chown its cgroup.procs too (the files in "
-		 "/sys/kernel/cgroup/delegate), or use --box=pidns",
-		 parent, own, file, (int)geteuid(), strerror(-r));
+	cg_explain_procs_denied(ctx->why, sizeof(ctx->why), parent, own, file, -r);
 	return r;
 }
 

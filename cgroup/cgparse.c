@@ -341,3 +341,15 @@ int cg_join_own_dir(const struct cg_mounts *m, const char *own, char *out, size_
 		return -ENAMETOOLONG;
 	return 0;
 }
+
+size_t cg_common_ancestor_len(const char *a, const char *b)
+{
+	size_t i = 0, cut = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		i++;
+		if ((a[i] == '/' || !a[i]) && (b[i] == '/' || !b[i]))
+			cut = i;
+	}
+	return cut;
+}

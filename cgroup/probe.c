@@ -578,12 +578,55 @@ static void describe_mkdir_failure(struct box_probe *p, int dirfd, int err)
 			 errno_name(err));
 }
 
+/* The fallback to CLONE_INTO_CGROUP: a forked child writes itself into the probe cgroup's cgroup.procs. */
+static void try_join_cgroup(const void *arg, struct child_report *rep)
+{
+	int fd = openat(*(const int *)arg, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		rep->err = errno;
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Whether a process can be moved into a fresh cgroup at all, when clone3
+ * could not place one there. A delegation that chowned the directory but not
+ * cgroup.procs of the common ancestor lets us create cgroups and put nothing
+ * in them: the cgroup rungs cannot work, whatever mkdir says.
+ */
+static int probe_join_cgroup(struct box_probe *p, int childfd)
+{
+	char own[4096], file[4096 + 16];
+	struct child_report rep;
+	size_t cut;
+	int r = run_in_child(try_join_cgroup, &childfd, &rep);
+
+	if (r == 0)
+		r = -rep.err;
+	if (r == 0)
+		return 0;
+	if (cg_join_own_dir(&p->mounts, p->own_cgroup, own, sizeof(own)) == 0 &&
+	    (cut = cg_common_ancestor_len(own, p->cgroup_dir)) > 0) {
+		snprintf(file, sizeof(file), "%.*s/cgroup.procs", (int)cut, own);
+		cg_explain_procs_denied(p->cgroup_writable.detail, sizeof(p->cgroup_writable.detail),
+					p->cgroup_dir, own, file, -r);
+	} else {
+		snprintf(p->cgroup_writable.detail, sizeof(p->cgroup_writable.detail),
+			 "no process can be put into a box under %.400s: writing cgroup.procs failed: %s",
+			 p->cgroup_dir, errno_name(-r));
+	}
+	p->cgroup_writable.ok = false;
+	p->cgroup_writable.err = -r;
+	return r;
+}
+
 /* The experiments that need a cgroup of our own: create it, look inside, clone into it, remove it. */
 static void probe_cgroup_child(struct box_probe *p)
 {
 	char name[64];
 	struct statfs sfs;
-	int dirfd, childfd, r, kill_r, freeze_r;
+	int dirfd, childfd, r, kill_r, freeze_r, join_r = 0;
 
 	dirfd = open(p->cgroup_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
@@ -614,6 +657,8 @@ static void probe_cgroup_child(struct box_probe *p)
 		freeze_r = control_file_usable(childfd, "cgroup.freeze");
 		describe_kill_files(p, kill_r, freeze_r);
 		describe_clone_into_cgroup(p, clone3_exit_and_reap(0, childfd));
+		if (!p->clone_into_cgroup.ok)
+			join_r = probe_join_cgroup(p, childfd);
 		close(childfd);
 	} else {
 		r = -errno;
@@ -632,7 +677,7 @@ static void probe_cgroup_child(struct box_probe *p)
 	else if (childfd < 0)
 		item_set(&p->cgroup_writable, false, p->cgroup_kill.err,
 			 "created a cgroup in %s but cannot open it", p->cgroup_dir);
-	else
+	else if (join_r == 0)
 		item_set(&p->cgroup_writable, true, 0, "can create and remove cgroups in %s", p->cgroup_dir);
 out:
 	close(dirfd);

@@ -579,6 +579,21 @@ static void test_mountinfo_then_join(void **state)
 	assert_string_equal(out, "/sys/fs/cgroup/unified");
 }
 
+/* The common ancestor must end at a component: /a/b and /a/bc share /a, not /a/b. */
+static void test_common_ancestor(void **state)
+{
+	(void)state;
+	assert_int_equal(cg_common_ancestor_len("/sys/fs/cgroup/a/b", "/sys/fs/cgroup/a/bc"),
+			 strlen("/sys/fs/cgroup/a"));
+	assert_int_equal(cg_common_ancestor_len("/sys/fs/cgroup/a", "/sys/fs/cgroup/a/box"),
+			 strlen("/sys/fs/cgroup/a"));
+	assert_int_equal(cg_common_ancestor_len("/sys/fs/cgroup/a/box", "/sys/fs/cgroup/a"),
+			 strlen("/sys/fs/cgroup/a"));
+	assert_int_equal(cg_common_ancestor_len("/x/y", "/x/y"), strlen("/x/y"));
+	assert_int_equal(cg_common_ancestor_len("/x", "/y"), 0);
+	assert_int_equal(cg_common_ancestor_len("", "/y"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -617,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_join_errors),
 		cmocka_unit_test(test_join_mount_at_slash),
 		cmocka_unit_test(test_mountinfo_then_join),
+		cmocka_unit_test(test_common_ancestor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
