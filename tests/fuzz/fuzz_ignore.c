@@ -1,0 +1,313 @@
+/*
+ * fuzz_ignore - libFuzzer target for the gitignore rules (ignore.c). The
+ * input is RULES '\0' PATHS: everything before the last NUL is the text of
+ * one ignore file (NULs and all), after it come paths, one a line, a
+ * trailing '/' marking a directory. Besides not crashing or leaking, the
+ * answers must obey ignore.h and git's rules:
+ *  - parsing the same text twice, into two lists or twice into one, and
+ *    parsing it line by line, gives the same answers;
+ *  - alone, a rule that matches a file matches the directory of that name
+ *    too, and a rule ending in '/' matches no file;
+ *  - alone, "!X" includes exactly what X excludes;
+ *  - alone, a rule without '/' looks at the last component only, and
+ *    "/X" is X anchored: the same at the top, nothing deeper (unless "**");
+ *    a leading '/' changes nothing for a rule with a '/' in the middle;
+ *  - an ignore tree with the text as its root .gitignore ignores a path
+ *    when the list excludes it or one of its parent directories.
+ */
+#define _GNU_SOURCE
+#include "ignore.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { MAX_PATHS = 32, MAX_RULES = 32, TREE_PATHS = 8 };
+
+struct path {
+	const char *rel;
+	bool is_dir;
+};
+
+struct input {
+	struct path p[MAX_PATHS];
+	size_t n;
+};
+
+static void fail(const char *what, const char *rel, bool is_dir)
+{
+	fprintf(stderr, "fuzz_ignore: %s: path \"%s\"%s\n", what, rel, is_dir ? " (dir)" : "");
+	abort();
+}
+
+static struct ignore_list *parse(const char *text, size_t len)
+{
+	struct ignore_list *l = NULL;
+
+	if (ignore_list_parse(&l, text, len) < 0) {
+		ignore_list_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Whether rel is a path as ignore.h wants them: no empty, "." or ".." component. */
+static bool well_formed(const char *rel)
+{
+	for (const char *c = rel;;) {
+		const char *end = strchrnul(c, '/');
+		size_t n = (size_t)(end - c);
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (!*end)
+			return true;
+		c = end + 1;
+	}
+}
+
+/* Splits the paths part in place. */
+static void split_paths(char *s, struct input *in)
+{
+	in->n = 0;
+	while (*s && in->n < MAX_PATHS) {
+		char *nl = strchrnul(s, '\n'), *next = *nl ? nl + 1 : nl;
+		bool is_dir = nl > s && nl[-1] == '/';
+
+		*nl = '\0';
+		if (is_dir)
+			nl[-1] = '\0';
+		if (well_formed(s)) {
+			in->p[in->n].rel = s;
+			in->p[in->n++].is_dir = is_dir;
+		}
+		s = next;
+	}
+}
+
+static void same_answers(const char *what, const struct ignore_list *a, const struct ignore_list *b,
+			 const struct input *in)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (ignore_list_match(a, in->p[i].rel, in->p[i].is_dir) !=
+		    ignore_list_match(b, in->p[i].rel, in->p[i].is_dir))
+			fail(what, in->p[i].rel, in->p[i].is_dir);
+}
+
+static void check_lists(const char *text, size_t len, const struct ignore_list *l, const struct input *in)
+{
+	struct ignore_list *again = parse(text, len), *twice = parse(text, len), *lines = NULL;
+	bool bom_inside = false;
+
+	if (!again || !twice || ignore_list_parse(&twice, text, len) < 0)
+		goto out;
+	if (ignore_list_count(again) != ignore_list_count(l) ||
+	    ignore_list_count(twice) != 2 * ignore_list_count(l))
+		fail("rule count changed on a second parse", "", false);
+	same_answers("a second parse answers differently", l, again, in);
+	same_answers("rules given twice answer differently", l, twice, in);
+
+	/* Line by line, except that a BOM is skipped only at the start of the file. */
+	for (const char *c = text, *end = text + len; c < end;) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		size_t n = nl ? (size_t)(nl - c) + 1 : (size_t)(end - c);
+
+		if (c > text && n >= 3 && memcmp(c, "\xef\xbb\xbf", 3) == 0)
+			bom_inside = true;
+		if (ignore_list_parse(&lines, c, n) < 0)
+			goto out;
+		c += n;
+	}
+	if (!bom_inside) {
+		if (ignore_list_count(lines) != ignore_list_count(l))
+			fail("line by line gives another rule count", "", false);
+		same_answers("line by line answers differently", l, lines, in);
+	}
+out:
+	ignore_list_free(again);
+	ignore_list_free(twice);
+	ignore_list_free(lines);
+}
+
+static const char *last_component(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+
+	return slash ? slash + 1 : rel;
+}
+
+/* The list of one rule: prefix (may be "") and then line[0..n). */
+static struct ignore_list *one_rule(const char *prefix, const char *line, size_t n)
+{
+	size_t plen = strlen(prefix);
+	char *buf = malloc(plen + n + 1);
+	struct ignore_list *l;
+
+	if (!buf)
+		return NULL;
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, line, n);
+	l = parse(buf, plen + n);
+	free(buf);
+	return l;
+}
+
+/* A '/' followed by something that trimming keeps: the rule is anchored without a leading '/'. */
+static bool has_middle_slash(const char *line, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++)
+		if (line[i] == '/' && line[i + 1] != '/' && line[i + 1] != ' ' && line[i + 1] != '\r')
+			return true;
+	return false;
+}
+
+static void check_rule(const char *line, size_t n, const struct input *in)
+{
+	struct ignore_list *x = one_rule("", line, n), *neg = NULL, *anch = NULL;
+	bool plain = n && line[0] != '!' && line[0] != '#' && line[0] != '/' &&
+		     !(n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0);
+	bool no_slash = !memchr(line, '/', n), dir_only = n && line[n - 1] == '/';
+	bool double_star = memmem(line, n, "**", 2) != NULL;
+
+	if (!x)
+		return;
+	if (plain) {
+		neg = one_rule("!", line, n);
+		anch = one_rule("/", line, n);
+		if (!neg || !anch)
+			goto out;
+	}
+	for (size_t i = 0; i < in->n; i++) {
+		const char *rel = in->p[i].rel;
+		bool d = in->p[i].is_dir, deep = strchr(rel, '/') != NULL;
+		enum ignore_verdict v = ignore_list_match(x, rel, d);
+
+		if (!d && v != IGNORE_NONE && ignore_list_match(x, rel, true) != v)
+			fail("a rule matches a file but not a directory of that name", rel, d);
+		if (!d && dir_only && v != IGNORE_NONE)
+			fail("a directory-only rule matched a file", rel, d);
+		if (no_slash && ignore_list_match(x, last_component(rel), d) != v)
+			fail("a rule without '/' looked beyond the last component", rel, d);
+		if (!plain)
+			continue;
+		if (ignore_list_match(neg, rel, d) != (v == IGNORE_EXCLUDE ? IGNORE_INCLUDE : IGNORE_NONE))
+			fail("\"!\" did not invert the rule", rel, d);
+		if (no_slash && !deep && ignore_list_match(anch, rel, d) != v)
+			fail("an anchored rule differs at the top", rel, d);
+		if (no_slash && deep && !double_star && ignore_list_match(anch, rel, d) != IGNORE_NONE)
+			fail("an anchored rule matched below the top", rel, d);
+		if (has_middle_slash(line, n) && ignore_list_match(anch, rel, d) != v)
+			fail("a leading '/' changed a rule with a '/' in the middle", rel, d);
+	}
+out:
+	ignore_list_free(x);
+	ignore_list_free(neg);
+	ignore_list_free(anch);
+}
+
+static char scratch[64];
+
+static void remove_scratch(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/.gitignore", scratch);
+	unlink(path);
+	rmdir(scratch);
+}
+
+/* A scratch directory for the tree check, made once per process. */
+static const char *scratch_dir(void)
+{
+	if (!scratch[0]) {
+		snprintf(scratch, sizeof(scratch), "/dev/shm/fuzz_ignore.%d", (int)getpid());
+		if (mkdir(scratch, 0700) < 0) {
+			snprintf(scratch, sizeof(scratch), "/tmp/fuzz_ignore.%d", (int)getpid());
+			if (mkdir(scratch, 0700) < 0)
+				abort();
+		}
+		atexit(remove_scratch);
+	}
+	return scratch;
+}
+/* What the tree must answer with only a root .gitignore: the list, or an excluded parent. */
+static bool tree_should_ignore(const struct ignore_list *l, const char *rel, bool is_dir)
+{
+	char *buf = strdup(rel);
+	bool ignored = false;
+
+	if (!buf)
+		abort();
+	for (char *s = buf; (s = strchr(s, '/')) != NULL && !ignored; *s++ = '/') {
+		*s = '\0';
+		ignored = ignore_list_match(l, buf, true) == IGNORE_EXCLUDE;
+	}
+	free(buf);
+	return ignored || ignore_list_match(l, rel, is_dir) == IGNORE_EXCLUDE;
+}
+
+static void check_tree(const char *text, size_t len, const struct ignore_list *l, const struct input *in)
+{
+	const char *dir = scratch_dir();
+	char path[128];
+	struct ignore *ig;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.gitignore", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (ignore_new(&ig, dir, IGNORE_GITIGNORE) < 0)
+		return;
+	/* The tree costs system calls per directory: a few paths are enough. */
+	for (size_t i = 0; i < in->n && i < TREE_PATHS; i++) {
+		bool ignored;
+
+		if (ignore_check(ig, in->p[i].rel, in->p[i].is_dir, &ignored) < 0)
+			break;
+		if (ignored != tree_should_ignore(l, in->p[i].rel, in->p[i].is_dir))
+			fail("the tree disagrees with its root list", in->p[i].rel, in->p[i].is_dir);
+	}
+	ignore_free(ig);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf = malloc(size + 1), *sep;
+	size_t len, nrules = 0;
+	struct ignore_list *l;
+	struct input in;
+
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	sep = memrchr(buf, '\0', size);
+	len = sep ? (size_t)(sep - buf) : size;
+	split_paths(sep ? sep + 1 : buf + size, &in);
+	l = parse(buf, len);
+	if (!l)
+		goto out;
+	check_lists(buf, len, l, &in);
+	for (const char *c = buf, *end = buf + len; c < end && nrules < MAX_RULES; nrules++) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		size_t n = nl ? (size_t)(nl - c) : (size_t)(end - c);
+
+		check_rule(c, n, &in);
+		c += n + (nl != NULL);
+	}
+	check_tree(buf, len, l, &in);
+	ignore_list_free(l);
+out:
+	free(buf);
+	return 0;
+}
