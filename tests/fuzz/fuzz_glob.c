@@ -9,10 +9,13 @@
  *  - under GLOB_PATHNAME, without "**", a match never has more '/' in the
  *    text than in the pattern (only a '/' matches a '/');
  *  - with no '/' on either side, GLOB_PATHNAME changes nothing;
+ *  - "**" + "/" + pattern matches where pattern matches from some
+ *    component of the text on;
  *  - where our syntax and fnmatch(3)'s coincide (see fnmatch_comparable)
  *    the answers are fnmatch's.
  * A blow-up in the backtracking shows as a libFuzzer -timeout.
  */
+#define _GNU_SOURCE
 #include "glob.h"
 
 #include <ctype.h>
@@ -98,6 +101,24 @@ static void check(const char *pat, const char *text, char *escaped, unsigned fla
 	}
 }
 
+/*
+ * A leading "**" + "/" stands for any number of leading directories, none
+ * included: the pattern after it must match the text from some component on.
+ */
+static void check_leading_double_star(const char *pat, const char *text)
+{
+	char *lead;
+	bool want = false;
+
+	if (asprintf(&lead, "**/%s", pat) < 0)
+		return;
+	for (const char *c = text; c && !want; c = strchr(c, '/'), c = c ? c + 1 : NULL)
+		want = glob_match(pat, c, GLOB_PATHNAME);
+	if (glob_match(lead, text, GLOB_PATHNAME) != want)
+		fail("a leading \"**/\" is not any number of directories", lead, text, GLOB_PATHNAME);
+	free(lead);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *escaped, *text;
@@ -125,6 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check(buf, text, escaped, 0);
 	check(buf, text, escaped, GLOB_PATHNAME);
+	check_leading_double_star(buf, text);
 	free(escaped);
 	free(buf);
 	return 0;

@@ -4,14 +4,16 @@
  * one ignore file (NULs and all), after it come paths, one a line, a
  * trailing '/' marking a directory. Besides not crashing or leaking, the
  * answers must obey ignore.h and git's rules:
- *  - parsing the same text twice, into two lists or twice into one, and
- *    parsing it line by line, gives the same answers;
+ *  - parsing the same text twice, into two lists or twice into one, with
+ *    CRLF line ends, or line by line, gives the same answers;
+ *  - a rule appended to the list decides where it matches, the list elsewhere;
  *  - alone, a rule that matches a file matches the directory of that name
  *    too, and a rule ending in '/' matches no file;
  *  - alone, "!X" includes exactly what X excludes;
- *  - alone, a rule without '/' looks at the last component only, and
- *    "/X" is X anchored: the same at the top, nothing deeper (unless "**");
- *    a leading '/' changes nothing for a rule with a '/' in the middle;
+ *  - alone, a rule X without '/' looks at the last component only, is the
+ *    same with "**" and "/" in front, and "/X" is X anchored: the same at
+ *    the top, nothing deeper (unless "**"); a leading '/' changes nothing
+ *    for a rule with a '/' in the middle;
  *  - an ignore tree with the text as its root .gitignore ignores a path
  *    when the list excludes it or one of its parent directories.
  */
@@ -100,7 +102,9 @@ static void same_answers(const char *what, const struct ignore_list *a, const st
 
 static void check_lists(const char *text, size_t len, const struct ignore_list *l, const struct input *in)
 {
-	struct ignore_list *again = parse(text, len), *twice = parse(text, len), *lines = NULL;
+	struct ignore_list *again = parse(text, len), *twice = parse(text, len), *lines = NULL, *dos = NULL;
+	char *crlf = NULL;
+	size_t n_crlf = 0;
 	bool bom_inside = false;
 
 	if (!again || !twice || ignore_list_parse(&twice, text, len) < 0)
@@ -127,7 +131,25 @@ static void check_lists(const char *text, size_t len, const struct ignore_list *
 			fail("line by line gives another rule count", "", false);
 		same_answers("line by line answers differently", l, lines, in);
 	}
+
+	/* With CRLF line ends (git reads them as plain newlines). */
+	crlf = malloc(2 * len + 1);
+	if (!crlf)
+		goto out;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			crlf[n_crlf++] = '\r';
+		crlf[n_crlf++] = text[i];
+	}
+	dos = parse(crlf, n_crlf);
+	if (!dos)
+		goto out;
+	if (ignore_list_count(dos) != ignore_list_count(l))
+		fail("CRLF line ends give another rule count", "", false);
+	same_answers("CRLF line ends answer differently", l, dos, in);
 out:
+	free(crlf);
+	ignore_list_free(dos);
 	ignore_list_free(again);
 	ignore_list_free(twice);
 	ignore_list_free(lines);
@@ -164,10 +186,32 @@ static bool has_middle_slash(const char *line, size_t n)
 			return true;
 	return false;
 }
-
-static void check_rule(const char *line, size_t n, const struct input *in)
+/* A rule appended to the whole list decides wherever it matches, and changes nothing elsewhere. */
+static void check_last_wins(const char *text, size_t len, const struct ignore_list *l, const char *line,
+			    size_t n, const struct ignore_list *x, const struct input *in)
 {
-	struct ignore_list *x = one_rule("", line, n), *neg = NULL, *anch = NULL;
+	struct ignore_list *both = parse(text, len);
+
+	if (!both || ignore_list_parse(&both, line, n) < 0)
+		goto out;
+	for (size_t i = 0; i < in->n; i++) {
+		const char *rel = in->p[i].rel;
+		bool d = in->p[i].is_dir;
+		enum ignore_verdict v = ignore_list_match(x, rel, d);
+
+		if (v == IGNORE_NONE)
+			v = ignore_list_match(l, rel, d);
+		if (ignore_list_match(both, rel, d) != v)
+			fail("the last matching rule did not decide", rel, d);
+	}
+out:
+	ignore_list_free(both);
+}
+
+static void check_rule(const char *text, size_t len, const struct ignore_list *l, const char *line, size_t n,
+		       const struct input *in)
+{
+	struct ignore_list *x = one_rule("", line, n), *neg = NULL, *anch = NULL, *any = NULL;
 	bool plain = n && line[0] != '!' && line[0] != '#' && line[0] != '/' &&
 		     !(n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0);
 	bool no_slash = !memchr(line, '/', n), dir_only = n && line[n - 1] == '/';
@@ -175,10 +219,12 @@ static void check_rule(const char *line, size_t n, const struct input *in)
 
 	if (!x)
 		return;
+	check_last_wins(text, len, l, line, n, x, in);
 	if (plain) {
 		neg = one_rule("!", line, n);
 		anch = one_rule("/", line, n);
-		if (!neg || !anch)
+		any = one_rule("**/", line, n);
+		if (!neg || !anch || !any)
 			goto out;
 	}
 	for (size_t i = 0; i < in->n; i++) {
@@ -202,11 +248,14 @@ static void check_rule(const char *line, size_t n, const struct input *in)
 			fail("an anchored rule matched below the top", rel, d);
 		if (has_middle_slash(line, n) && ignore_list_match(anch, rel, d) != v)
 			fail("a leading '/' changed a rule with a '/' in the middle", rel, d);
+		if (no_slash && ignore_list_count(x) == 1 && ignore_list_match(any, rel, d) != v)
+			fail("a rule without '/' differs from \"**/\" and the rule", rel, d);
 	}
 out:
 	ignore_list_free(x);
 	ignore_list_free(neg);
 	ignore_list_free(anch);
+	ignore_list_free(any);
 }
 
 static char scratch[64];
@@ -302,7 +351,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *nl = memchr(c, '\n', (size_t)(end - c));
 		size_t n = nl ? (size_t)(nl - c) : (size_t)(end - c);
 
-		check_rule(c, n, &in);
+		check_rule(buf, len, l, c, n, &in);
 		c += n + (nl != NULL);
 	}
 	check_tree(buf, len, l, &in);
