@@ -6,7 +6,8 @@
  * answers must obey ignore.h and git's rules:
  *  - parsing the same text twice, into two lists or twice into one, with
  *    CRLF line ends, or line by line, gives the same answers;
- *  - a rule appended to the list decides where it matches, the list elsewhere;
+ *  - with at most 32 lines, the answer is the one of the last rule that
+ *    matches alone;
  *  - alone, a rule that matches a file matches the directory of that name
  *    too, and a rule ending in '/' matches no file;
  *  - alone, "!X" includes exactly what X excludes;
@@ -186,30 +187,9 @@ static bool has_middle_slash(const char *line, size_t n)
 			return true;
 	return false;
 }
-/* A rule appended to the whole list decides wherever it matches, and changes nothing elsewhere. */
-static void check_last_wins(const char *text, size_t len, const struct ignore_list *l, const char *line,
-			    size_t n, const struct ignore_list *x, const struct input *in)
-{
-	struct ignore_list *both = parse(text, len);
 
-	if (!both || ignore_list_parse(&both, line, n) < 0)
-		goto out;
-	for (size_t i = 0; i < in->n; i++) {
-		const char *rel = in->p[i].rel;
-		bool d = in->p[i].is_dir;
-		enum ignore_verdict v = ignore_list_match(x, rel, d);
-
-		if (v == IGNORE_NONE)
-			v = ignore_list_match(l, rel, d);
-		if (ignore_list_match(both, rel, d) != v)
-			fail("the last matching rule did not decide", rel, d);
-	}
-out:
-	ignore_list_free(both);
-}
-
-static void check_rule(const char *text, size_t len, const struct ignore_list *l, const char *line, size_t n,
-		       const struct input *in)
+/* Checks one rule alone; adds its verdicts to last[] (the last matching rule's), false if it could not. */
+static bool check_rule(const char *line, size_t n, const struct input *in, enum ignore_verdict *last)
 {
 	struct ignore_list *x = one_rule("", line, n), *neg = NULL, *anch = NULL, *any = NULL;
 	bool plain = n && line[0] != '!' && line[0] != '#' && line[0] != '/' &&
@@ -218,8 +198,13 @@ static void check_rule(const char *text, size_t len, const struct ignore_list *l
 	bool double_star = memmem(line, n, "**", 2) != NULL;
 
 	if (!x)
-		return;
-	check_last_wins(text, len, l, line, n, x, in);
+		return false;
+	for (size_t i = 0; i < in->n; i++) {
+		enum ignore_verdict v = ignore_list_match(x, in->p[i].rel, in->p[i].is_dir);
+
+		if (v != IGNORE_NONE)
+			last[i] = v;
+	}
 	if (plain) {
 		neg = one_rule("!", line, n);
 		anch = one_rule("/", line, n);
@@ -256,34 +241,9 @@ out:
 	ignore_list_free(neg);
 	ignore_list_free(anch);
 	ignore_list_free(any);
+	return true;
 }
 
-static char scratch[64];
-
-static void remove_scratch(void)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "%s/.gitignore", scratch);
-	unlink(path);
-	rmdir(scratch);
-}
-
-/* A scratch directory for the tree check, made once per process. */
-static const char *scratch_dir(void)
-{
-	if (!scratch[0]) {
-		snprintf(scratch, sizeof(scratch), "/dev/shm/fuzz_ignore.%d", (int)getpid());
-		if (mkdir(scratch, 0700) < 0) {
-			snprintf(scratch, sizeof(scratch), "/tmp/fuzz_ignore.%d", (int)getpid());
-			if (mkdir(scratch, 0700) < 0)
-				abort();
-		}
-		atexit(remove_scratch);
-	}
-	return scratch;
-}
-/* What the tree must answer with only a root .gitignore: the list, or an excluded parent. */
 static bool tree_should_ignore(const struct ignore_list *l, const char *rel, bool is_dir)
 {
 	char *buf = strdup(rel);
@@ -299,9 +259,9 @@ static bool tree_should_ignore(const struct ignore_list *l, const char *rel, boo
 	return ignored || ignore_list_match(l, rel, is_dir) == IGNORE_EXCLUDE;
 }
 
-static void check_tree(const char *text, size_t len, const struct ignore_list *l, const struct input *in)
+static void check_tree_in(const char *dir, const char *text, size_t len, const struct ignore_list *l,
+			  const struct input *in)
 {
-	const char *dir = scratch_dir();
 	char path[128];
 	struct ignore *ig;
 	int fd;
@@ -310,13 +270,12 @@ static void check_tree(const char *text, size_t len, const struct ignore_list *l
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
-	if (write(fd, text, len) != (ssize_t)len) {
+	if (write(fd, text, len) != (ssize_t)len || ignore_new(&ig, dir, IGNORE_GITIGNORE) < 0) {
 		close(fd);
+		unlink(path);
 		return;
 	}
 	close(fd);
-	if (ignore_new(&ig, dir, IGNORE_GITIGNORE) < 0)
-		return;
 	/* The tree costs system calls per directory: a few paths are enough. */
 	for (size_t i = 0; i < in->n && i < TREE_PATHS; i++) {
 		bool ignored;
@@ -327,12 +286,31 @@ static void check_tree(const char *text, size_t len, const struct ignore_list *l
 			fail("the tree disagrees with its root list", in->p[i].rel, in->p[i].is_dir);
 	}
 	ignore_free(ig);
+	unlink(path);
+}
+
+/* In a scratch directory of its own, gone afterwards: libFuzzer may end the process at any time. */
+static void check_tree(const char *text, size_t len, const struct ignore_list *l, const struct input *in)
+{
+	char dir[] = "/dev/shm/fuzz_ignore.XXXXXX", alt[] = "/tmp/fuzz_ignore.XXXXXX";
+	const char *d = mkdtemp(dir);
+
+	if (!d)
+		d = mkdtemp(alt);
+	if (!d)
+		abort();
+	check_tree_in(d, text, len, l, in);
+	if (rmdir(d) < 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size + 1), *sep;
 	size_t len, nrules = 0;
+	enum ignore_verdict last[MAX_PATHS];
+	const char *c, *end;
+	bool whole = true;
 	struct ignore_list *l;
 	struct input in;
 
@@ -342,18 +320,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size] = '\0';
 	sep = memrchr(buf, '\0', size);
 	len = sep ? (size_t)(sep - buf) : size;
+	end = buf + len;
 	split_paths(sep ? sep + 1 : buf + size, &in);
 	l = parse(buf, len);
 	if (!l)
 		goto out;
 	check_lists(buf, len, l, &in);
-	for (const char *c = buf, *end = buf + len; c < end && nrules < MAX_RULES; nrules++) {
+	/* Each rule alone; when that covers the file, the last one that matches must decide. */
+	for (size_t i = 0; i < in.n; i++)
+		last[i] = IGNORE_NONE;
+	for (c = buf; c < end && nrules < MAX_RULES; nrules++) {
 		const char *nl = memchr(c, '\n', (size_t)(end - c));
 		size_t n = nl ? (size_t)(nl - c) : (size_t)(end - c);
 
-		check_rule(buf, len, l, c, n, &in);
+		/* Alone, a line would lose a BOM that the file keeps. */
+		if (!check_rule(c, n, &in, last) || (c > buf && n >= 3 && memcmp(c, "\xef\xbb\xbf", 3) == 0))
+			whole = false;
 		c += n + (nl != NULL);
 	}
+	for (size_t i = 0; whole && c >= end && i < in.n; i++)
+		if (ignore_list_match(l, in.p[i].rel, in.p[i].is_dir) != last[i])
+			fail("the last matching rule did not decide", in.p[i].rel, in.p[i].is_dir);
 	check_tree(buf, len, l, &in);
 	ignore_list_free(l);
 out:
