@@ -10,7 +10,7 @@
  *    matches alone;
  *  - alone, a rule that matches a file matches the directory of that name
  *    too, and a rule ending in '/' matches no file;
- *  - alone, "!X" includes exactly what X excludes;
+ *  - alone, "!X" includes exactly what X excludes, and a NUL ends a rule;
  *  - alone, a rule X without '/' looks at the last component only, is the
  *    same with "**" and "/" in front, and "/X" is X anchored: the same at
  *    the top, nothing deeper (unless "**"); a leading '/' changes nothing
@@ -188,14 +188,32 @@ static bool has_middle_slash(const char *line, size_t n)
 	return false;
 }
 
+/* As in git, a NUL ends a rule (a CR before it is no line end, so that case is left out). */
+static void check_nul_ends_rule(const char *line, size_t n, const struct ignore_list *x,
+				const struct input *in)
+{
+	size_t cut = strnlen(line, n);
+	struct ignore_list *c;
+
+	if (cut == n || (cut && line[cut - 1] == '\r'))
+		return;
+	c = one_rule("", line, cut);
+	if (!c)
+		return;
+	same_answers("a NUL did not end the rule", x, c, in);
+	ignore_list_free(c);
+}
+
 /* Checks one rule alone; adds its verdicts to last[] (the last matching rule's), false if it could not. */
 static bool check_rule(const char *line, size_t n, const struct input *in, enum ignore_verdict *last)
 {
 	struct ignore_list *x = one_rule("", line, n), *neg = NULL, *anch = NULL, *any = NULL;
-	bool plain = n && line[0] != '!' && line[0] != '#' && line[0] != '/' &&
-		     !(n >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0);
-	bool no_slash = !memchr(line, '/', n), dir_only = n && line[n - 1] == '/';
-	bool double_star = memmem(line, n, "**", 2) != NULL;
+	/* The rule is what comes before a NUL. */
+	size_t m = strnlen(line, n);
+	bool plain = m && line[0] != '!' && line[0] != '#' && line[0] != '/' &&
+		     !(m >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0);
+	bool no_slash = !memchr(line, '/', m), dir_only = m && line[m - 1] == '/';
+	bool double_star = memmem(line, m, "**", 2) != NULL;
 
 	if (!x)
 		return false;
@@ -205,6 +223,7 @@ static bool check_rule(const char *line, size_t n, const struct input *in, enum 
 		if (v != IGNORE_NONE)
 			last[i] = v;
 	}
+	check_nul_ends_rule(line, n, x, in);
 	if (plain) {
 		neg = one_rule("!", line, n);
 		anch = one_rule("/", line, n);
@@ -231,7 +250,7 @@ static bool check_rule(const char *line, size_t n, const struct input *in, enum 
 			fail("an anchored rule differs at the top", rel, d);
 		if (no_slash && deep && !double_star && ignore_list_match(anch, rel, d) != IGNORE_NONE)
 			fail("an anchored rule matched below the top", rel, d);
-		if (has_middle_slash(line, n) && ignore_list_match(anch, rel, d) != v)
+		if (has_middle_slash(line, m) && ignore_list_match(anch, rel, d) != v)
 			fail("a leading '/' changed a rule with a '/' in the middle", rel, d);
 		if (no_slash && ignore_list_count(x) == 1 && ignore_list_match(any, rel, d) != v)
 			fail("a rule without '/' differs from \"**/\" and the rule", rel, d);
