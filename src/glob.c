@@ -123,9 +123,18 @@ static enum result star(const char *pat, const char *p, const char *t, unsigned 
 		if ((flags & GLOB_PATHNAME) && (first == pat || first[-1] == '/') &&
 		    (*p == '\0' || *p == '/' || (p[0] == '\\' && p[1] == '/'))) {
 			cross_slash = true;
-			/* "**" + "/" may stand for no directory at all. */
-			if (*p == '/' && match(pat, p + 1, t, flags) == R_MATCH)
-				return R_MATCH;
+			/*
+			 * "**" + "/" may stand for no directory at all. The loop
+			 * below tries the same rest after each later '/', so when
+			 * no later start can help, neither can the loop: passing
+			 * that on keeps a row of "**" components from going exponential.
+			 */
+			if (*p == '/') {
+				enum result r = match(pat, p + 1, t, flags);
+
+				if (r == R_MATCH || r == R_ABORT_ALL)
+					return r;
+			}
 		}
 	}
 	if (*p == '\0') {

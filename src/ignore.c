@@ -49,7 +49,8 @@ static int add_rule(struct ignore_list *l, const char *line, size_t len)
 	unsigned flags = 0;
 	struct rule *r;
 
-	len = trim_trailing_spaces(line, len);
+	/* Git reads each line as a C string: a NUL ends the rule. */
+	len = trim_trailing_spaces(line, strnlen(line, len));
 	if (len && line[0] == '!') {
 		flags |= RULE_NEGATE;
 		line++;

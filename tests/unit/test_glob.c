@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -188,6 +189,29 @@ static void test_double_star(void **state)
 	RUN(cases, GLOB_PATHNAME);
 }
 
+/*
+ * A row of "**" components against a deep path: each may stand for no
+ * directory or for some, and trying every split used to take 2^n steps
+ * (found by fuzz_glob; regressions/fuzz_glob/double-star-row-exponential).
+ */
+static void test_double_star_row(void **state)
+{
+	char pat[3 * 64 + 2] = "", text[2 * 64 + 2] = "";
+
+	(void)state;
+	for (int i = 0; i < 64; i++) {
+		strcat(pat, "**/");
+		strcat(text, "a/");
+	}
+	strcat(text, "b");
+	strcat(pat, "x");
+	assert_false(glob_match(pat, text, GLOB_PATHNAME));
+	pat[strlen(pat) - 1] = 'b';
+	assert_true(glob_match(pat, text, GLOB_PATHNAME));
+	assert_false(glob_match(pat, "a/a/c", GLOB_PATHNAME));
+	assert_true(glob_match(pat, "b", GLOB_PATHNAME));
+}
+
 static void test_has_magic(void **state)
 {
 	(void)state;
@@ -206,6 +230,7 @@ int main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_double_star),
+		cmocka_unit_test(test_double_star_row),
 		cmocka_unit_test(test_has_magic),
 	};
 

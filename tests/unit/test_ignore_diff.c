@@ -512,11 +512,33 @@ static void test_generated_patterns(void **state)
 	tree_free(&t);
 }
 
+/*
+ * Git reads each line of an ignore file as a C string: a NUL ends the rule
+ * there, so "x\0/y" is the unanchored "x" (found writing fuzz_ignore).
+ */
+static void test_nul_ends_rule(void **state)
+{
+	static const char text[] = "x\0/y\n/d/w \0 trailing\nz\0\r\n";
+	static const char *const files[] = { "x", "d/x", "e/f/x", "d/w", "y", "d/y", "z", "e/z" };
+	struct tree t;
+
+	(void)state;
+	tree_init(&t);
+	make_dirs(t.dir, "d");
+	make_dirs(t.dir, "e/f");
+	write_file(t.dir, ".gitignore", text, sizeof(text) - 1);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		touch(t.dir, files[i]);
+	assert_int_equal(compare(&t, "NUL in a rule"), 0);
+	tree_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_git_corpus),
 		cmocka_unit_test(test_generated_patterns),
+		cmocka_unit_test(test_nul_ends_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
