@@ -971,6 +971,7 @@ static void probe_rung(struct rung *rg)
 		if (errfd >= 0)
 			dup2(errfd, STDERR_FILENO);
 		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, PROG ": exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	if (pid > 0)
