@@ -947,7 +947,7 @@ stop:
 static void probe_rung(struct rung *rg)
 {
 	char box[64], par[PATH_MAX + 32];
-	char *argv[6] = { (char *)nsreload_path, "exec", NULL };
+	char *argv[8] = { (char *)nsreload_path, "exec", NULL };
 	int a = 2, status = -1, errfd;
 	pid_t pid;
 
@@ -965,6 +965,7 @@ static void probe_rung(struct rung *rg)
 	}
 	argv[a++] = "--";
 	argv[a++] = "true";
+	argv[a] = NULL;
 	errfd = memfd_create("soak-probe", MFD_CLOEXEC);
 	pid = fork();
 	if (pid == 0) {
