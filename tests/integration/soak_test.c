@@ -35,6 +35,7 @@
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available (missing = failure)
  *   NSRELOAD_CGROUP_PARENT      an existing cgroup to use as the parent instead of a fresh one
  *   NSRELOAD_SOAK_STOP_TIMEOUT  box.stop_timeout of the runs (default 100ms: ignorer waits it out each cycle)
+ *   TMPDIR                      where the work directory goes (default /tmp)
  *   NSRELOAD_TEST_VERBOSE       1: show the tail of nsreload's output of every case, keep the work dir
  */
 #define _GNU_SOURCE
@@ -946,7 +947,7 @@ stop:
 static void probe_rung(struct rung *rg)
 {
 	char box[64], par[PATH_MAX + 32];
-	char *argv[6] = { (char *)nsreload_path, "exec", NULL };
+	char *argv[8] = { (char *)nsreload_path, "exec", NULL };
 	int a = 2, status = -1, errfd;
 	pid_t pid;
 
@@ -964,12 +965,14 @@ static void probe_rung(struct rung *rg)
 	}
 	argv[a++] = "--";
 	argv[a++] = "true";
+	argv[a] = NULL;
 	errfd = memfd_create("soak-probe", MFD_CLOEXEC);
 	pid = fork();
 	if (pid == 0) {
 		if (errfd >= 0)
 			dup2(errfd, STDERR_FILENO);
 		execvp(argv[0], argv);
+		dprintf(STDERR_FILENO, PROG ": exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	if (pid > 0)
@@ -1036,10 +1039,12 @@ static void print_table(void)
 		const struct result *r = &results[i];
 		char fds[32], rss[64];
 
-		if (r->fds_before >= 0 && r->fds_after >= 0)
-			snprintf(fds, sizeof(fds), "%d/%d", r->fds_before, r->fds_after);
-		else
+		if (r->fds_before < 0)
 			snprintf(fds, sizeof(fds), "-");
+		else if (r->fds_after < 0)
+			snprintf(fds, sizeof(fds), "%d/-", r->fds_before);
+		else
+			snprintf(fds, sizeof(fds), "%d/%d", r->fds_before, r->fds_after);
 		if (r->rss_before > 0 && r->rss_after > 0)
 			snprintf(rss, sizeof(rss), "%ld/%ld (%+.2f%%)%s", r->rss_before, r->rss_after,
 				 (r->rss_after - r->rss_before) * 100.0 / r->rss_before,
@@ -1059,7 +1064,7 @@ int main(int argc, char **argv)
 	const char *only_rungs = getenv("NSRELOAD_TEST_RUNGS");
 	const char *only_fixtures = getenv("NSRELOAD_TEST_FIXTURES");
 	const char *st_env = getenv("NSRELOAD_SOAK_STOP_TIMEOUT");
-	const char *asan_opts;
+	const char *asan_opts, *tmpdir;
 	int cycles = pt_env_int(PROG, "NSRELOAD_SOAK_CYCLES", 50);
 	char nsr_abs[PATH_MAX], fix_abs[PATH_MAX];
 	long long t0 = pt_now_ms();
@@ -1085,8 +1090,10 @@ int main(int argc, char **argv)
 	sanitizer_build = binary_is_sanitized(nsreload_path);
 	asan_opts = getenv("ASAN_OPTIONS");
 	rss_enforced = !sanitizer_build || (asan_opts && strstr(asan_opts, "quarantine_size_mb=0"));
-	snprintf(work_root, sizeof(work_root), "/tmp/nsreload-soak.XXXXXX");
-	if (!mkdtemp(work_root)) {
+	tmpdir = getenv("TMPDIR");
+	if (fmt_to(work_root, sizeof(work_root), "%s/nsreload-soak.XXXXXX",
+		   tmpdir && *tmpdir ? tmpdir : "/tmp") < 0 ||
+	    !mkdtemp(work_root)) {
 		perror(PROG ": mkdtemp");
 		return 2;
 	}
