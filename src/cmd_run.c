@@ -1427,13 +1427,16 @@ int cmd_run(int argc, char **argv)
 		log_msg(st.log, LOG_MAIN, "cannot become a child subreaper: %s", strerror(-r));
 		goto out;
 	}
-	r = box_ctx_new(&st.ctx, &(struct box_ctx_opts){ .rung = (enum box_rung)c.box.mode,
-							 .cgroup_parent = getenv("NSRELOAD_CGROUP_PARENT"),
-							 .no_pin = !c.box.pin_sessions,
-							 .on_stale = report_stale,
-							 .data = &st,
-							 .errbuf = why,
-							 .errbuf_size = sizeof(why) });
+	r = box_ctx_new(&st.ctx,
+			&(struct box_ctx_opts){ .rung = (enum box_rung)c.box.mode,
+						.cgroup_parent = c.box.cgroup_parent[0]
+									 ? c.box.cgroup_parent
+									 : getenv("NSRELOAD_CGROUP_PARENT"),
+						.no_pin = !c.box.pin_sessions,
+						.on_stale = report_stale,
+						.data = &st,
+						.errbuf = why,
+						.errbuf_size = sizeof(why) });
 	if (r < 0) {
 		log_msg(st.log, LOG_MAIN,
 			"box %s is not available here: %s; run 'nsreload doctor' for details",

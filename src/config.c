@@ -81,6 +81,7 @@ static const struct flag_alias {
 	{ "--stop-timeout", 0, "build.kill_delay", 0 },
 	{ "--on-busy-update", 0, "on_busy", 0 },
 	{ "--box", 0, "box.mode", 0 },
+	{ "--cgroup-parent", 0, "box.cgroup_parent", 0 },
 };
 
 static const struct flag_alias *alias_by_long(const char *name, size_t len)

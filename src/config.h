@@ -163,6 +163,7 @@ struct config_box {
 	unsigned long long memory_max;      /* bytes; 0: no limit ("max") */
 	unsigned long long pids_max;        /* 0: no limit ("max") */
 	bool pin_sessions;                  /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
+	char *cgroup_parent;                /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
 };
 
 enum config_origin_kind {

@@ -171,6 +171,9 @@ static const struct config_key keys[] = {
 	{ "box.pin_sessions", CONFIG_T_BOOL, 0, AT(box.pin_sessions), "true", NULL, NULL,
 	  "pgroup rung: make setsid and setpgid no-ops so that nothing leaves the group (false is exec's "
 	  "--no-pin)." },
+	{ "box.cgroup_parent", CONFIG_T_STRING, 0, AT(box.cgroup_parent), "", NULL, NULL,
+	  "Cgroup v2 directory under which the cgroup rungs make their boxes (a delegated subtree, say). "
+	  "Empty: $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup." },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

@@ -58,8 +58,11 @@ run_rung() {
 	fi
 	(
 		cd "$proj" || exit 125
-		[ "$rung" = cgroup2 ] && export NSRELOAD_CGROUP_PARENT="$parent"
-		NSRELOAD_TEST_TOKEN=$tok exec "$NSR" run --log-format=json --color=never --box=$rung \
+		# The flag, not the environment: the other tests use NSRELOAD_CGROUP_PARENT.
+		cgp=""
+		[ "$rung" = cgroup2 ] && cgp="--cgroup-parent=$parent"
+		# shellcheck disable=SC2086
+		NSRELOAD_TEST_TOKEN=$tok exec "$NSR" run $cgp --log-format=json --color=never --box=$rung \
 			--build.cmd="$build" --build.full_bin='sh tmp/app.sh' --build.include_ext=sh \
 			--build.delay=200 --stop-timeout=2s </dev/null >"$work/$rung/out.txt" 2>"$log"
 	) &
@@ -69,6 +72,10 @@ run_rung() {
 	if wait_for 10000 file_exists "$ctl/pid.1" && [ "$(events build_start)" = 1 ] &&
 		wait_for 5000 events_at_least run_start 1; then
 		ok "$rung: first build and run"
+		if [ "$rung" = cgroup2 ]; then
+			[ -d "$parent/nsreload.$nsr_pid" ] && ok "$rung: --cgroup-parent: the boxes are under $parent" ||
+				bad "$rung: --cgroup-parent: no $parent/nsreload.$nsr_pid"
+		fi
 	else
 		bad "$rung: first build and run (builds $(events build_start), runs $(events run_start))"
 	fi

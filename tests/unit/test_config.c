@@ -76,6 +76,7 @@ static const struct {
 	{ "box.memory_max", "\"max\"" },
 	{ "box.pids_max", "\"max\"" },
 	{ "box.pin_sessions", "true" },
+	{ "box.cgroup_parent", "\"\"" },
 };
 
 static void test_every_key_has_its_default(void **state)
