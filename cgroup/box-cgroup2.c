@@ -99,37 +99,6 @@ static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_o
 	closedir(d);
 }
 
-/*
- * Moving a process from our cgroup into a box needs write access to
- * cgroup.procs of their common ancestor, for clone3(CLONE_INTO_CGROUP) and the
- * cgroup.procs fallback alike. A delegation that chowned the directory but not
- * that file makes every spawn fail with EACCES: say so before creating
- * anything. Returns 0 when it is writable or cannot be told.
- */
-static int check_procs_writable(struct box_ctx *ctx, const char *parent)
-{
-	struct cg_mounts *m = calloc(1, sizeof(*m));
-	char own[PATH_MAX], file[PATH_MAX + 16];
-	size_t cut;
-	int r;
-
-	if (!m)
-		return 0;
-	r = cg_find_own_dir(m, own, sizeof(own));
-	free(m);
-	if (r < 0)
-		return 0;
-	cut = cg_common_ancestor_len(own, parent);
-	if (cut == 0)
-		return 0;
-	snprintf(file, sizeof(file), "%.*s/cgroup.procs", (int)cut, own);
-	if (faccessat(AT_FDCWD, file, W_OK, AT_EACCESS) == 0 || errno == ENOENT)
-		return 0;
-	r = -errno;
-	cg_explain_procs_denied(ctx->why, sizeof(ctx->why), parent, own, file, -r);
-	return r;
-}
-
 int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts)
 {
 	char name[64];
@@ -142,11 +111,6 @@ int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_c
 		return r;
 	}
 	sweep_stale(parentfd, parent, opts);
-	r = check_procs_writable(ctx, parent);
-	if (r < 0) {
-		close(parentfd);
-		return r;
-	}
 	snprintf(name, sizeof(name), CTX_PREFIX "%d", (int)getpid());
 	if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) {
 		r = -errno;

@@ -313,14 +313,3 @@ int cg_remove_tree(int parentfd, const char *name)
 	}
 	return r;
 }
-
-void cg_explain_procs_denied(char *buf, size_t size, const char *parent, const char *own, const char *file,
-			     int err)
-{
-	snprintf(buf, size,
-		 "no process can be put into a box under %.400s: moving one from nsreload's cgroup "
-		 "%.400s needs write access to %.400s (their common ancestor), and uid %d has none (%s). "
-		 "When delegating a cgroup, chown its cgroup.procs too (the files in "
-		 "/sys/kernel/cgroup/delegate), or use --box=pidns",
-		 parent, own, file, (int)geteuid(), strerror(err));
-}

@@ -61,14 +61,6 @@ int cg_join_own_dir(const struct cg_mounts *m, const char *own, char *out, size_
  */
 size_t cg_common_ancestor_len(const char *a, const char *b);
 
-/*
- * Says, in buf, that no process can be moved from our cgroup own into a box
- * under parent because file (their common ancestor's cgroup.procs) is not
- * writable (err), and what to do about it. Shared by doctor and the rung.
- */
-void cg_explain_procs_denied(char *buf, size_t size, const char *parent, const char *own, const char *file,
-			     int err);
-
 /* Reads a whole small file (cgroupfs or /proc) into buf, NUL-terminated. Returns length or -errno. */
 ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Writes a string into an existing file, in one write(2). */

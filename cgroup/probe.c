@@ -590,6 +590,29 @@ static void try_join_cgroup(const void *arg, struct child_report *rep)
 }
 
 /*
+ * Moving a process from our cgroup into a box needs write access to
+ * cgroup.procs of their common ancestor, for clone3(CLONE_INTO_CGROUP) and
+ * the write fallback alike.
+ */
+static void explain_procs_denied(char *buf, size_t size, const char *parent, const char *own,
+				 const char *file, int err)
+{
+	char msg[1600];
+	size_t n;
+
+	snprintf(msg, sizeof(msg),
+		 "no process can be put into a box under %.400s: moving one from nsreload's cgroup "
+		 "%.400s needs write access to %.400s (their common ancestor), and uid %d has none (%s). "
+		 "When delegating a cgroup, chown its cgroup.procs too (the files in "
+		 "/sys/kernel/cgroup/delegate), or use --box=pidns",
+		 parent, own, file, (int)geteuid(), strerror(err));
+	/* A message may be cut short; the paths come first, so they survive. */
+	n = strnlen(msg, size - 1);
+	memcpy(buf, msg, n);
+	buf[n] = '\0';
+}
+
+/*
  * Whether a process can be moved into a fresh cgroup at all, when clone3
  * could not place one there. A delegation that chowned the directory but not
  * cgroup.procs of the common ancestor lets us create cgroups and put nothing
@@ -609,8 +632,8 @@ static int probe_join_cgroup(struct box_probe *p, int childfd)
 	if (cg_join_own_dir(&p->mounts, p->own_cgroup, own, sizeof(own)) == 0 &&
 	    (cut = cg_common_ancestor_len(own, p->cgroup_dir)) > 0) {
 		snprintf(file, sizeof(file), "%.*s/cgroup.procs", (int)cut, own);
-		cg_explain_procs_denied(p->cgroup_writable.detail, sizeof(p->cgroup_writable.detail),
-					p->cgroup_dir, own, file, -r);
+		explain_procs_denied(p->cgroup_writable.detail, sizeof(p->cgroup_writable.detail),
+				     p->cgroup_dir, own, file, -r);
 	} else {
 		snprintf(p->cgroup_writable.detail, sizeof(p->cgroup_writable.detail),
 			 "no process can be put into a box under %.400s: writing cgroup.procs failed: %s",
