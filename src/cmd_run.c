@@ -242,10 +242,7 @@ static const char *explain_errno(int err, char *buf, size_t size)
 
 static size_t hash_path(const char *s)
 {
-	size_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return (size_t)hash_fnv1a(HASH_FNV_INIT, s, strlen(s));
 }
 
 static int pathset_grow_slots(struct pathset *ps)

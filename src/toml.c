@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #endif
 #include "toml.h"
+#include "util.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -214,12 +215,8 @@ void toml_free(struct toml_table *root)
 
 static size_t hash_key(const struct toml_table *t, const char *k, size_t len)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)t;
+	uint64_t h = hash_fnv1a(HASH_FNV_INIT ^ (uint64_t)(uintptr_t)t, k, len);
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)k[i];
-		h *= 1099511628211ull;
-	}
 	h ^= h >> 29;
 	return (size_t)h;
 }

@@ -193,3 +193,10 @@ void strv_free(char **v)
 		free(*p);
 	free(v);
 }
+
+uint64_t hash_fnv1a(uint64_t h, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}

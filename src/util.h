@@ -6,6 +6,7 @@
 #define NSRELOAD_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* "TERM", "SIGTERM", "term" or "15". */
@@ -32,6 +33,14 @@ size_t utf8_sequence_length(const unsigned char *s);
  * escaped, and bytes that are not UTF-8 become U+FFFD.
  */
 void fput_quoted(FILE *f, const char *s);
+
+/*
+ * FNV-1a over len bytes, continuing from h: start from HASH_FNV_INIT (or a
+ * seed mixed into it). For the hash tables of paths and keys, not for
+ * anything an attacker should not be able to collide.
+ */
+#define HASH_FNV_INIT 1469598103934665603ull
+uint64_t hash_fnv1a(uint64_t h, const char *s, size_t len);
 
 /* Frees a NULL-terminated array of malloc'd strings, and the array. NULL is fine. */
 void strv_free(char **v);

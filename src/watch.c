@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "util.h"
 
 #define NONE UINT32_MAX
 #define DIR_MASK                                                                                             \
@@ -521,11 +522,7 @@ static bool child_rel(struct watch *w, uint32_t n, const char *name)
 
 static uint32_t str_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
+	return (uint32_t)hash_fnv1a(HASH_FNV_INIT, s, strlen(s));
 }
 
 static void chg_put(struct watch *w, uint32_t i)
