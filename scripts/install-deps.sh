@@ -12,4 +12,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config \
 	libseccomp-dev libcmocka-dev \
 	util-linux procps iproute2 python3 \
-	golang-go delve git ca-certificates valgrind curl >/dev/null
+	golang-go delve git ca-certificates valgrind curl \
+	clang-format cppcheck >/dev/null

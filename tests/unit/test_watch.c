@@ -182,9 +182,13 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	strcpy(f->root, "/tmp/nsreload-watch-XXXXXX");
-	if (!mkdtemp(f->root))
+	if (!f)
 		return -1;
+	strcpy(f->root, "/tmp/nsreload-watch-XXXXXX");
+	if (!mkdtemp(f->root)) {
+		free(f);
+		return -1;
+	}
 	*state = f;
 	return 0;
 }
