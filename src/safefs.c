@@ -417,14 +417,23 @@ int safefs_create_unique(int dirfd, const char *dir_path, const char *prefix, st
 	return fd;
 }
 
-void safefs_file_remove(struct safefs_file *f)
+int safefs_unlink_if(int dirfd, const char *name, dev_t dev, ino_t ino)
 {
 	struct fsid now;
+	int r = fs_stat(dirfd, name, &now);
 
+	if (r < 0)
+		return r;
+	if (now.dev != dev || now.ino != ino)
+		return -ESTALE;
+	return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
+}
+
+void safefs_file_remove(struct safefs_file *f)
+{
 	if (f->dirfd < 0)
 		return;
-	if (fs_stat(f->dirfd, f->name, &now) == 0 && now.dev == f->dev && now.ino == f->ino)
-		(void)unlinkat(f->dirfd, f->name, 0);
+	(void)safefs_unlink_if(f->dirfd, f->name, f->dev, f->ino);
 	close(f->dirfd);
 	f->dirfd = -1;
 	free(f->path);

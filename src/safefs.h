@@ -121,6 +121,13 @@ int safefs_create_unique(int dirfd, const char *dir_path, const char *prefix, st
 void safefs_file_remove(struct safefs_file *f);
 
 /*
+ * Removes name from dirfd (AT_FDCWD is fine) only while it is still the file
+ * dev and ino name (as fstat of the fd that created it gave them): a name
+ * replaced since is left alone (-ESTALE).
+ */
+int safefs_unlink_if(int dirfd, const char *name, dev_t dev, ino_t ino);
+
+/*
  * misc.clean_on_exit: removes tmp_dir, which must lie strictly beneath root
  * (lexically and with no symlink on the way), on root's mount, and not be
  * "/", $HOME or /root. The walk holds an fd per level, never follows a

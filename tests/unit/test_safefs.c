@@ -364,6 +364,19 @@ static void test_create_unique(void **state)
 	snprintf(want, sizeof(want), "proj/tmp/%s", b.name);
 	assert_file(f, want, "o");
 	assert_int_equal(safefs_create_unique(dirfd, "x", "a/b", &a), -EINVAL);
+	/* safefs_unlink_if by path: only the file it was given. */
+	put(f, "proj/tmp/by-path", "p");
+	{
+		struct stat sb;
+		assert_int_equal(stat(at(f, "proj/tmp/by-path"), &sb), 0);
+		assert_int_equal(
+			safefs_unlink_if(AT_FDCWD, at(f, "proj/tmp/by-path"), sb.st_dev, sb.st_ino + 1),
+			-ESTALE);
+		assert_true(exists(f, "proj/tmp/by-path"));
+		assert_int_equal(safefs_unlink_if(AT_FDCWD, at(f, "proj/tmp/by-path"), sb.st_dev, sb.st_ino),
+				 0);
+		assert_false(exists(f, "proj/tmp/by-path"));
+	}
 	close(dirfd);
 }
 
