@@ -379,7 +379,7 @@ static void random_suffix(char *out)
 
 int safefs_create_unique(int dirfd, const char *dir_path, const char *prefix, struct safefs_file *f)
 {
-	struct fsid id;
+	struct stat sb;
 	size_t plen = strlen(prefix);
 	int fd = -1, r;
 
@@ -396,18 +396,19 @@ int safefs_create_unique(int dirfd, const char *dir_path, const char *prefix, st
 	}
 	if (fd < 0)
 		return -EEXIST;
-	r = fs_stat(fd, "", &id);
-	if (r == 0) {
-		f->dev = id.dev;
-		f->ino = id.ino;
-		f->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-		if (f->dirfd < 0 || asprintf(&f->path, "%s/%s", dir_path, f->name) < 0) {
-			r = f->dirfd < 0 ? -errno : -ENOMEM;
-			f->path = NULL;
-		}
+	/* fstat of a just-opened fd does not fail; if it did, the empty file would stay. */
+	if (fstat(fd, &sb) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
+	f->dev = sb.st_dev;
+	f->ino = sb.st_ino;
+	f->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	r = f->dirfd < 0 ? -errno : asprintf(&f->path, "%s/%s", dir_path, f->name) < 0 ? -ENOMEM : 0;
 	if (r < 0) {
-		(void)unlinkat(dirfd, f->name, 0); /* just created with O_EXCL: ours */
+		f->path = NULL;
+		(void)safefs_unlink_if(dirfd, f->name, f->dev, f->ino);
 		if (f->dirfd >= 0)
 			close(f->dirfd);
 		f->dirfd = -1;
