@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmds.h"
 #include "config.h"
+#include "safefs.h"
 
 #define INIT_FILE ".nsreload.toml"
 
@@ -22,28 +24,36 @@ static void init_usage(FILE *f)
 	      f);
 }
 
-/* Creates path only if it does not exist yet, and writes c into it. */
+/*
+ * Creates path only if it does not exist yet (O_EXCL: not through a symlink either), and writes c into
+ * it. On failure the half-written file is removed only while path still names it.
+ */
 static int write_new_file(const char *path, const struct config *c)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), r = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), r = 0;
+	struct stat sb;
 	FILE *f;
 
 	if (fd < 0)
 		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
+	if (fstat(fd, &sb) < 0) {
 		r = -errno;
 		close(fd);
-		unlink(path);
 		return r;
 	}
-	config_write_toml(f, c);
-	if (ferror(f))
-		r = -EIO;
-	if (fclose(f) != 0 && r == 0)
+	f = fdopen(fd, "w");
+	if (f) {
+		config_write_toml(f, c);
+		if (ferror(f))
+			r = -EIO;
+		if (fclose(f) != 0 && r == 0)
+			r = -errno;
+	} else {
 		r = -errno;
+		close(fd);
+	}
 	if (r < 0)
-		unlink(path);
+		(void)safefs_unlink_if(AT_FDCWD, path, sb.st_dev, sb.st_ino);
 	return r;
 }
 

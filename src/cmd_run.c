@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -37,6 +36,7 @@
 #include "dotenv.h"
 #include "filter.h"
 #include "log.h"
+#include "safefs.h"
 #include "util.h"
 #include "watch.h"
 
@@ -116,7 +116,7 @@ struct reload {
 	uint64_t build_start_ns;
 	char **build_paths; /* what this build was told changed */
 	size_t build_npaths;
-	char *changed_file; /* NSRELOAD_CHANGED_FILE of this build, removed after it */
+	struct safefs_file changed_file; /* NSRELOAD_CHANGED_FILE of this build, removed after it */
 
 	struct box *run;
 	pid_t run_pid;
@@ -192,27 +192,6 @@ static char *path_under_root(const struct config *c, const char *rel)
 	if (asprintf(&p, "%s/%s", c->root, rel) < 0)
 		return NULL;
 	return p;
-}
-
-static int mkdir_parents(const char *dir)
-{
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, dir, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /*
@@ -620,29 +599,39 @@ static void run_update(struct reload *st)
 
 /* ---- builds ---------------------------------------------------------------------------------------- */
 
+/* The reason of a safefs refusal, or the errno explained. */
+static const char *fs_why(int r, char *why, size_t size)
+{
+	return why[0] ? why : explain_errno(-r, why, size);
+}
+
 static void append_build_log(struct reload *st, const char *cmd, int status)
 {
-	char *dir = path_under_root(st->c, st->c->tmp_dir), *path = NULL, how[64], when[32], why[256];
+	char *dir = path_under_root(st->c, st->c->tmp_dir), how[64], when[32], why[512];
+	struct safefs_tmp t;
 	time_t now = time(NULL);
 	struct tm tm;
-	FILE *f;
-	int r;
+	FILE *f = NULL;
+	int r, fd;
 
 	if (!dir)
 		return;
-	if ((r = mkdir_parents(dir)) < 0 || asprintf(&path, "%s/%s", dir, st->c->build.log) < 0) {
-		if (r < 0)
-			log_msg(st->log, LOG_MAIN, "cannot create tmp_dir %s for the build log: %s", dir,
-				explain_errno(-r, why, sizeof(why)));
+	r = safefs_tmp_open(st->c->root, st->c->tmp_dir, &t, why, sizeof(why));
+	if (r < 0) {
+		log_msg(st->log, LOG_MAIN, "cannot use tmp_dir %s for the build log: %s", dir,
+			fs_why(r, why, sizeof(why)));
 		free(dir);
 		return;
 	}
-	free(dir);
-	f = fopen(path, "ae");
-	if (!f) {
-		log_msg(st->log, LOG_MAIN, "cannot append to the build log %s: %s", path,
-			explain_errno(errno, why, sizeof(why)));
-		free(path);
+	fd = safefs_open_append(t.fd, st->c->build.log, why, sizeof(why));
+	safefs_tmp_close(&t);
+	if (fd < 0 || !(f = fdopen(fd, "a"))) {
+		r = fd < 0 ? fd : -errno;
+		log_msg(st->log, LOG_MAIN, "cannot append to the build log %s/%s: %s", dir, st->c->build.log,
+			fs_why(r, why, sizeof(why)));
+		if (fd >= 0)
+			close(fd);
+		free(dir);
 		return;
 	}
 	localtime_r(&now, &tm);
@@ -657,9 +646,9 @@ static void append_build_log(struct reload *st, const char *cmd, int status)
 		r = errno;
 	if (r)
 		log_msg(st->log, LOG_MAIN,
-			"cannot write the build log %s: %s; the build output above is all there is", path,
-			explain_errno(r, why, sizeof(why)));
-	free(path);
+			"cannot write the build log %s/%s: %s; the build output above is all there is", dir,
+			st->c->build.log, explain_errno(r, why, sizeof(why)));
+	free(dir);
 }
 
 static const char *build_step_cmd(const struct reload *st, size_t step)
@@ -683,6 +672,43 @@ static int write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * The list of changed paths in a new file nsreload-changed.PID.RANDOM of tmp_dir, created with O_EXCL
+ * in an fd of tmp_dir: st->changed_file, removed after the build.
+ */
+static int write_changed_file(struct reload *st, const char *joined)
+{
+	char *dir = path_under_root(st->c, st->c->tmp_dir), prefix[64], why[512];
+	struct safefs_tmp t;
+	int fd, r;
+
+	if (!dir)
+		return -ENOMEM;
+	r = safefs_tmp_open(st->c->root, st->c->tmp_dir, &t, why, sizeof(why));
+	if (r < 0) {
+		log_msg(st->log, LOG_MAIN, "cannot use tmp_dir %s for the list of changed paths: %s", dir,
+			fs_why(r, why, sizeof(why)));
+		free(dir);
+		return r;
+	}
+	snprintf(prefix, sizeof(prefix), "nsreload-changed.%d.", (int)getpid());
+	fd = safefs_create_unique(t.fd, t.path, prefix, &st->changed_file);
+	r = fd < 0 ? fd : write_all(fd, joined, strlen(joined));
+	if (r == 0)
+		r = write_all(fd, "\n", 1);
+	if (fd >= 0 && close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		log_msg(st->log, LOG_MAIN, "cannot write the list of %zu changed paths to %s/%s: %s",
+			st->build_npaths, dir, fd >= 0 ? st->changed_file.name : prefix,
+			explain_errno(-r, why, sizeof(why)));
+		safefs_file_remove(&st->changed_file);
+	}
+	safefs_tmp_close(&t);
+	free(dir);
+	return r;
 }
 
 /* NSRELOAD_CHANGED_PATHS, or NSRELOAD_CHANGED_FILE when the list is too big for the environment. */
@@ -710,44 +736,15 @@ static int changed_env_entry(struct reload *st, char **entry)
 		free(joined);
 		return n < 0 ? -ENOMEM : 0;
 	}
-	if (!st->changed_file) {
-		char *dir = path_under_root(st->c, st->c->tmp_dir), why[256];
-		int fd, r = 0;
-		size_t len = strlen(joined);
-
-		if (!dir || (r = mkdir_parents(dir)) < 0 ||
-		    asprintf(&st->changed_file, "%s/nsreload-changed.%d", dir, (int)getpid()) < 0) {
-			log_msg(st->log, LOG_MAIN,
-				"cannot create tmp_dir %s for the list of changed paths: %s", dir ? dir : "?",
-				explain_errno(r < 0 ? -r : ENOMEM, why, sizeof(why)));
-			st->changed_file = NULL;
-			free(dir);
-			free(joined);
-			return r < 0 ? r : -ENOMEM;
-		}
-		free(dir);
-		fd = open(st->changed_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0 || write_all(fd, joined, len) < 0 || write_all(fd, "\n", 1) < 0)
-			r = -errno;
-		if (fd >= 0 && close(fd) < 0 && r == 0)
-			r = -errno;
+	if (st->changed_file.dirfd < 0) {
+		int r = write_changed_file(st, joined);
 		if (r < 0) {
-			log_msg(st->log, LOG_MAIN, "cannot write the list of %zu changed paths to %s: %s",
-				st->build_npaths, st->changed_file, explain_errno(-r, why, sizeof(why)));
-			(void)unlink(st->changed_file);
-			free(st->changed_file);
-			st->changed_file = NULL;
 			free(joined);
 			return r;
 		}
 	}
 	free(joined);
-	{
-		char *abs = realpath(st->changed_file, NULL);
-		int n = asprintf(entry, "NSRELOAD_CHANGED_FILE=%s", abs ? abs : st->changed_file);
-		free(abs);
-		return n < 0 ? -ENOMEM : 0;
-	}
+	return asprintf(entry, "NSRELOAD_CHANGED_FILE=%s", st->changed_file.path) < 0 ? -ENOMEM : 0;
 }
 
 static void start_build(struct reload *st);
@@ -817,11 +814,7 @@ static void build_finished(struct reload *st, int status, bool cancelled)
 	paths_free(st->build_paths, st->build_npaths);
 	st->build_paths = NULL;
 	st->build_npaths = 0;
-	if (st->changed_file) {
-		(void)unlink(st->changed_file);
-		free(st->changed_file);
-		st->changed_file = NULL;
-	}
+	safefs_file_remove(&st->changed_file);
 	if (!cancelled && status == 0 && !bin_missing) {
 		st->have_good_build = true;
 		restart_run(st);
@@ -1047,28 +1040,21 @@ static bool quit_complete(const struct reload *st)
 	return st->quitting && st->post_done && !st->post.box && !st->run && !st->build.box;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
+/* misc.clean_on_exit: safefs removes tmp_dir only strictly inside root, on root's mount. */
 static void clean_tmp_dir(struct reload *st)
 {
-	char *dir = path_under_root(st->c, st->c->tmp_dir);
-	char *real_dir = dir ? realpath(dir, NULL) : NULL;
-	char *real_root = realpath(st->c->root, NULL);
+	char why[512];
+	size_t kept = 0;
+	int r = safefs_clean_tmp(st->c->root, st->c->tmp_dir, &kept, why, sizeof(why));
 
-	/* Never the root itself or /: a tmp_dir of "." must not wipe the project. */
-	if (real_dir && real_root && strcmp(real_dir, "/") != 0 && strcmp(real_dir, real_root) != 0 &&
-	    strncmp(real_dir, real_root, strlen(real_root)) == 0)
-		(void)nftw(real_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(real_dir);
-	free(real_root);
-	free(dir);
+	if (r < 0)
+		log_msg(st->log, LOG_MAIN, "misc.clean_on_exit: tmp_dir %s is not removed: %s",
+			st->c->tmp_dir, fs_why(r, why, sizeof(why)));
+	else if (kept)
+		log_msg(st->log, LOG_MAIN,
+			"misc.clean_on_exit: tmp_dir %s is kept with %zu entries nsreload does not remove "
+			"(mount points, other file systems, /, /root or $HOME, or deeper than %d levels)",
+			st->c->tmp_dir, kept, SAFEFS_MAX_DEPTH);
 }
 
 /* ---- signals and keys ---------------------------------------------------------------------------- */
@@ -1346,16 +1332,30 @@ static void teardown(struct reload *st)
 	if (st->filter)
 		filter_free(st->filter);
 	paths_free(st->build_paths, st->build_npaths);
-	if (st->changed_file) {
-		(void)unlink(st->changed_file);
-		free(st->changed_file);
-	}
+	safefs_file_remove(&st->changed_file);
 	pathset_clear(&st->changed);
 	close_fd(&st->sigfd);
 	close_fd(&st->ep);
 	close_fd(&st->debounce_fd);
 	close_fd(&st->rerun_fd);
 	close_fd(&st->devnull);
+}
+
+/* As air: root /, /root or $HOME is refused unless build.ignore_dangerous_root_dir says otherwise. */
+static int check_root(const struct config *c, struct log *log)
+{
+	char *real = realpath(c->root, NULL);
+	const char *what = "";
+	bool refused = real && !c->build.ignore_dangerous_root_dir && safefs_dangerous_dir(real, &what);
+
+	if (refused)
+		log_msg(log, LOG_MAIN,
+			"root %s is %s: nsreload would watch and build all of it and, with "
+			"misc.clean_on_exit, remove its tmp_dir; refusing. Point root at a project, or set "
+			"build.ignore_dangerous_root_dir = true",
+			real, what);
+	free(real);
+	return refused ? -EPERM : 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -1370,6 +1370,7 @@ int cmd_run(int argc, char **argv)
 			     .debounce_fd = -1,
 			     .rerun_fd = -1,
 			     .devnull = -1,
+			     .changed_file = { .dirfd = -1 },
 			     .build = { .out_fd = -1, .tag = TAG_BUILD_OUT },
 			     .post = { .out_fd = -1, .tag = TAG_POST_OUT } };
 	char why[2048] = "";
@@ -1397,6 +1398,10 @@ int cmd_run(int argc, char **argv)
 	if (r < 0) {
 		config_free(&c);
 		return 1;
+	}
+	if (check_root(&c, st.log) < 0) {
+		code = 2;
+		goto out_log;
 	}
 
 	sigemptyset(&mask);
