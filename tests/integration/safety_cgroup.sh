@@ -17,10 +17,17 @@
 #            nor killed by it
 #   locked   a directory named like a stale context but locked (a live
 #            supervisor's) is never swept
-# Usage: safety_cgroup.sh NSRELOAD [FIXTURE_DIR]
+#   freeze   the freeze-and-kill loop empties a box with a sub-cgroup and
+#            spares a process outside it
+#   race     a member's pid reused by a stranger between the read of
+#            cgroup.procs and the signal: the stranger is spared
+#            (tests/tools/box/cg_signal_race, in a PID namespace of its own)
+# Usage: safety_cgroup.sh NSRELOAD FIXTURE_DIR (the tools are next to FIXTURE_DIR)
 set -u
 NSR=$1
+FIX=${2:-}
 case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
+case $FIX in /* | "") ;; *) FIX="$PWD/$FIX" ;; esac
 lib="$(cd "$(dirname "$0")/../lib" && pwd)"
 . "$lib/sandbox.sh"
 . "$lib/testlib.sh"
@@ -250,6 +257,40 @@ for name in nsreload.77 nsreload.77.0123456789abcdef; do
 		eval 'grep -qF "removed stale box $parent/$name " "$work/locked.err" && [ ! -e "$parent/$name" ]'
 	find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
 done
+
+# ---- freeze: the freeze-and-kill loop (NSRELOAD_HIDE_CGROUP_KILL=1) empties a box with a sub-cgroup ----
+# Found through pidfds re-checked against cgroup.procs; a stranger outside the box is left alone.
+NSRELOAD_TEST_TOKEN=tokS sleep 60 &
+stranger=$!
+all_pids="$all_pids $stranger"
+NSRELOAD_HIDE_CGROUP_KILL=1 NSRELOAD_TEST_TOKEN=tokF "$NSR" exec --box=cgroup2 --cgroup-parent="$parent" -- \
+	sh -c 'cg=$1$(sed -n "s/^0:://p" /proc/self/cgroup) && mkdir "$cg/sub" &&
+	sh -c '"'"'echo $$ >"$1/cgroup.procs" && exec sleep 60'"'"' sh "$cg/sub" & setsid sleep 60 & sleep 0.3; exit 3' \
+	sh "$v2" </dev/null >/dev/null 2>"$work/freeze.err"
+rc=$?
+check "freeze: the freeze loop kills the box and its sub-cgroup: rc $rc, 0 survivors, nothing left" \
+	eval '[ "$rc" = 3 ] && wait_for 3000 left tokF && [ "$(subdirs "$parent")" = 0 ]'
+check "freeze: a process outside the box is left alone" pid_alive "$stranger"
+kill -KILL "$stranger" 2>/dev/null
+wait "$stranger" 2>/dev/null
+find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
+
+# ---- race: a box member's pid reused by a stranger between the read of cgroup.procs and the signal ----
+# Forced in a PID namespace of the tool's own with ns_last_pid (tests/tools/box/cg_signal_race.c).
+race=$(dirname "${FIX:-.}")/tools/cg_signal_race
+if [ -x "$race" ]; then
+	out=$("$race" "$parent" plain 2>&1)
+	rc=$?
+	check "race: the reuse is forced, and kill() of the stale list would hit the stranger ($out)" [ "$rc" = 1 ]
+	out=$("$race" "$parent" library 2>&1)
+	rc=$?
+	check "race: cg_signal_listed() kills the member and spares the stranger ($out)" [ "$rc" = 0 ]
+	out=$("$race" "$parent" rewalk 2>&1)
+	rc=$?
+	check "race: a second walk on the same fd still reaches a sub-cgroup ($out)" [ "$rc" = 0 ]
+else
+	bad "race: no $race (build the tests)"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
