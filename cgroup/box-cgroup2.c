@@ -85,11 +85,17 @@ static bool is_ctx_dir_name(const char *name, pid_t *pid)
  */
 static int sweep_one(int parentfd, const char *name)
 {
+	struct stat st;
 	int fd, r;
 
 	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* A supervisor of another user made it, or someone else did: not ours to sweep. */
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		r = -errno;
 		close(fd);
