@@ -88,9 +88,9 @@ static int sweep_one(int parentfd, const char *name)
 	struct stat st;
 	int fd, r;
 
-	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = cg_open_child(parentfd, name);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* A supervisor of another user made it, or someone else did: not ours to sweep. */
 	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
 		close(fd);
@@ -173,9 +173,9 @@ static int make_ctx_dir(int parentfd, const char *name, int *out)
 
 	if (mkdirat(parentfd, name, 0755) < 0)
 		return -errno;
-	fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = cg_open_child(parentfd, name);
 	if (fd < 0)
-		return errno == ENOENT ? -EAGAIN : -errno;
+		return fd == -ENOENT ? -EAGAIN : fd;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
 		r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	else if (fstat(fd, &held) < 0 || fstatat(parentfd, name, &named, AT_SYMLINK_NOFOLLOW) < 0)
@@ -274,23 +274,23 @@ int cgroup2_box_create(struct box *b)
 
 	if (mkdirat(b->ctx->dirfd, b->name, 0755) < 0)
 		return -errno;
-	b->cg_fd = openat(b->ctx->dirfd, b->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (b->cg_fd < 0)
-		goto fail;
-	b->events_fd = openat(b->cg_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-	if (b->events_fd < 0)
-		goto fail;
-	snprintf(b->path, sizeof(b->path), "%s/%s", b->ctx->dir, b->name);
-	return 0;
-fail:
-	r = -errno;
+	b->cg_fd = cg_open_child(b->ctx->dirfd, b->name);
 	/* Without an fd to check it by, the directory stays for box_ctx_free() to remove with ours. */
-	if (b->cg_fd >= 0) {
+	if (b->cg_fd < 0) {
+		r = b->cg_fd;
+		b->cg_fd = -1;
+		return r;
+	}
+	b->events_fd = openat(b->cg_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+	if (b->events_fd < 0) {
+		r = -errno;
 		(void)cg_rmdir_same(b->ctx->dirfd, b->name, b->cg_fd);
 		close(b->cg_fd);
+		b->cg_fd = -1;
+		return r;
 	}
-	b->cg_fd = -1;
-	return r;
+	snprintf(b->path, sizeof(b->path), "%s/%s", b->ctx->dir, b->name);
+	return 0;
 }
 
 int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns)

@@ -119,6 +119,27 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+int cg_open_child(int dirfd, const char *name)
+{
+	struct stat top, st;
+	int fd;
+
+	if (fstat(dirfd, &top) < 0)
+		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * A mount over the name leads out of cgroupfs: never read its "cgroup.procs", never remove what
+	 * is in it. The cgroup below stays, busy, as rmdir would say.
+	 */
+	if (fstat(fd, &st) < 0 || st.st_dev != top.st_dev) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
 /*
  * Calls fn(parentfd, subfd, name, data) for every child cgroup directory.
  * Returns the first error of fn or of the walk, after visiting them all.
@@ -142,13 +163,15 @@ static int for_each_child_cgroup(int dirfd, int (*fn)(int parentfd, int subfd, c
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		int sub, rr;
+
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sub < 0)
+		sub = cg_open_child(dirfd, de->d_name);
+		if (sub == -ENOENT)
 			continue;
-		rr = fn(dirfd, sub, de->d_name, data);
-		close(sub);
+		rr = sub < 0 ? sub : fn(dirfd, sub, de->d_name, data);
+		if (sub >= 0)
+			close(sub);
 		if (rr < 0 && r == 0)
 			r = rr;
 	}
@@ -376,8 +399,11 @@ int cg_rmdir_same(int parentfd, const char *name, int fd)
 		return -errno;
 	if (fstatat(parentfd, name, &got, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* Another file system there: a mount covers the name (rmdir would say EBUSY), whatever is below. */
+	if (got.st_dev != want.st_dev)
+		return -EBUSY;
 	/* cgroupfs has no rename: another inode under our name means ours was removed and the name reused. */
-	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+	if (got.st_ino != want.st_ino)
 		return -ESTALE;
 	if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
 		return errno == ENOENT ? 0 : -errno;

@@ -66,6 +66,13 @@ ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Writes a string into an existing file, in one write(2). */
 int cg_write_file_at(int dirfd, const char *name, const char *s);
 
+/*
+ * Opens the directory name in the cgroup dirfd (O_NOFOLLOW). -EBUSY when a
+ * mount covers the name: what is there is not a cgroup of dirfd's file
+ * system, and nothing must be read, signalled or removed through it.
+ */
+int cg_open_child(int dirfd, const char *name);
+
 /* Finds the cgroup2 mount and our own cgroup dir ("/sys/fs/cgroup/unified/x"). */
 int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size);
 
@@ -107,6 +114,7 @@ int cg_remove_tree(int parentfd, const char *name, int fd);
  * st_dev and st_ino). 0 when removed or already gone; -ESTALE when the name
  * is now another directory, which is left alone. cgroupfs has no rename, so
  * a different inode there means ours was removed and the name taken again.
+ * -EBUSY when a mount covers the name, as rmdir would say.
  */
 int cg_rmdir_same(int parentfd, const char *name, int fd);
 

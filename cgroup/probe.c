@@ -685,7 +685,7 @@ static void probe_cgroup_child(struct box_probe *p)
 		goto out;
 	}
 
-	childfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	childfd = cg_open_child(dirfd, name);
 	if (childfd >= 0) {
 		/* The root cgroup has neither file, so only a fresh child tells what our boxes will get. */
 		kill_r = control_file_usable(childfd, "cgroup.kill");
@@ -697,7 +697,7 @@ static void probe_cgroup_child(struct box_probe *p)
 		r = remove_probe_cgroup(dirfd, name, childfd);
 		close(childfd);
 	} else {
-		r = -errno;
+		r = childfd;
 		item_set(&p->cgroup_kill, false, -r, "not checked: cannot open the probe cgroup: %s",
 			 errno_name(-r));
 		item_set(&p->cgroup_freeze, false, -r, "not checked: cannot open the probe cgroup: %s",

@@ -19,6 +19,8 @@
 #            supervisor's) is never swept
 #   freeze   the freeze-and-kill loop empties a box with a sub-cgroup and
 #            spares a process outside it
+#   mounted  a directory mounted over a sub-cgroup of the box: the kill walk
+#            and the removal stop there (no fake cgroup.procs is believed)
 #   race     a member's pid reused by a stranger between the read of
 #            cgroup.procs and the signal: the stranger is spared
 #            (tests/tools/box/cg_signal_race, in a PID namespace of its own)
@@ -271,6 +273,34 @@ rc=$?
 check "freeze: the freeze loop kills the box and its sub-cgroup: rc $rc, 0 survivors, nothing left" \
 	eval '[ "$rc" = 3 ] && wait_for 3000 left tokF && [ "$(subdirs "$parent")" = 0 ]'
 check "freeze: a process outside the box is left alone" pid_alive "$stranger"
+kill -KILL "$stranger" 2>/dev/null
+wait "$stranger" 2>/dev/null
+find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
+
+# ---- mounted: a directory mounted over a sub-cgroup of the box, with a cgroup.procs naming a stranger ----
+# The kill walk and the removal stop at the mount: nothing in it is read, signalled or removed.
+NSRELOAD_TEST_TOKEN=tokD sleep 60 &
+stranger=$!
+all_pids="$all_pids $stranger"
+mkdir -p "$work/decoy/keep"
+echo "$stranger" >"$work/decoy/cgroup.procs"
+NSRELOAD_HIDE_CGROUP_KILL=1 NSRELOAD_TEST_TOKEN=tokM "$NSR" exec --box=cgroup2 --cgroup-parent="$parent" \
+	--stop-timeout=200ms -- sh -c 'trap "" TERM; mkdir "$1$(sed -n "s/^0:://p" /proc/self/cgroup)/sub"; sleep 60' \
+	sh "$v2" </dev/null >/dev/null 2>"$work/mounted.err" &
+nsrM=$!
+all_pids="$all_pids $nsrM"
+wait_for 5000 has_job tokM
+box=$(cg_of "$(job_of tokM || echo 0)")
+wait_for 3000 eval '[ -d "$box/sub" ]'
+mount --bind "$work/decoy" "$box/sub"
+stop_wait "$nsrM" TERM
+wait "$nsrM"
+rc=$?
+check "mounted: nsreload ends (rc=$rc), its job is gone" eval 'wait_for 3000 left tokM'
+check "mounted: the stranger named in the mounted cgroup.procs lives" pid_alive "$stranger"
+check "mounted: nothing in the mounted directory is removed" [ -d "$work/decoy/keep" ]
+sed 's/^/    | /' "$work/mounted.err"
+umount "$box/sub"
 kill -KILL "$stranger" 2>/dev/null
 wait "$stranger" 2>/dev/null
 find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
