@@ -417,7 +417,8 @@ static int remove_child_cgroup(int parentfd, int subfd, const char *name, void *
 	int r = remove_children(subfd, *(const int *)data + 1);
 	if (r == 0)
 		r = cg_rmdir_same(parentfd, name, subfd);
-	return r;
+	/* Swapped under the walk: a directory stays in ours, which is busy then. */
+	return r == -ESTALE ? -EBUSY : r;
 }
 
 /* Removes every cgroup below dirfd, deepest first. */
