@@ -3,19 +3,27 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "box-internal.h"
 #include "cgfs.h"
 
 #define CTX_PREFIX "nsreload."
+/* Fresh context names tried before giving up: 64 random bits collide only on purpose. */
+#define CTX_NAME_TRIES 8
 
 /* Waits (bounded) for a cgroup to hold no process. */
 static int wait_unpopulated(int dirfd, int timeout_ms)
@@ -38,7 +46,19 @@ static int wait_unpopulated(int dirfd, int timeout_ms)
 	return r < 0 ? r : (r ? -ETIMEDOUT : 0);
 }
 
-/* True when name is nsreload.<digits>, the only names we ever sweep. */
+/* True when the n characters at s are lowercase hex digits. */
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/*
+ * True when name is a context directory's: nsreload.<pid>.<16 hex digits>,
+ * or nsreload.<pid> as older versions named it. The only names we sweep.
+ */
 static bool is_ctx_dir_name(const char *name, pid_t *pid)
 {
 	const char *p = name + strlen(CTX_PREFIX);
@@ -48,17 +68,47 @@ static bool is_ctx_dir_name(const char *name, pid_t *pid)
 	if (strncmp(name, CTX_PREFIX, strlen(CTX_PREFIX)) != 0 || *p < '0' || *p > '9')
 		return false;
 	v = strtol(p, &end, 10);
-	if (*end != '\0' || v <= 0)
+	if (v <= 0 || v > INT32_MAX)
+		return false;
+	if (*end != '\0' && !(*end == '.' && strlen(end + 1) == 16 && is_hex(end + 1, 16)))
 		return false;
 	*pid = (pid_t)v;
 	return true;
 }
 
 /*
- * A live supervisor holds an flock on its nsreload.<pid> directory. If we can
- * take the lock and the pid is gone, the owner died (SIGKILL, a crash) and its
- * boxes may still hold processes: kill them and remove the directory.
+ * Sweeps one stale context directory: its owner held an flock on it for its
+ * whole life, so taking the lock proves that the owner is gone (SIGKILL, a
+ * crash) and its boxes are nobody's. The kill goes through the fd we locked;
+ * the name is removed only while it still is that directory, and the lock is
+ * kept until then. Returns 0 once removed.
  */
+static int sweep_one(int parentfd, const char *name)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = cg_open_child(parentfd, name);
+	if (fd < 0)
+		return fd;
+	/* A supervisor of another user made it, or someone else did: not ours to sweep. */
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	(void)cg_kill_all(fd, false);
+	(void)wait_unpopulated(fd, 2000);
+	r = cg_remove_tree(parentfd, name, fd);
+	close(fd);
+	return r;
+}
+
+/* Removes the context directories under parentfd whose owner is gone (sweep_one), reporting each. */
 static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_opts *opts)
 {
 	DIR *d;
@@ -72,26 +122,22 @@ static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_o
 		close(dfd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
-		char path[PATH_MAX];
+		char path[PATH_MAX + 64];
 		pid_t pid;
-		int fd;
 
 		if (de->d_type != DT_DIR || !is_ctx_dir_name(de->d_name, &pid))
 			continue;
-		if (pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+		/*
+		 * Only a shortcut: a process with that pid in our PID namespace is likely the owner, so
+		 * leave the directory for a later start. The lock is the proof either way: a twin in
+		 * another PID namespace, or with our own pid, holds it while it lives.
+		 */
+		if (pid != getpid() && (kill(pid, 0) == 0 || errno != ESRCH))
 			continue;
-		fd = openat(parentfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
+		if (sweep_one(parentfd, de->d_name) < 0)
 			continue;
-		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-			close(fd);
-			continue;
-		}
-		(void)cg_kill_all(fd, false);
-		(void)wait_unpopulated(fd, 2000);
-		close(fd);
-		(void)cg_remove_tree(parentfd, de->d_name);
 		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
 		if (opts->on_stale)
 			opts->on_stale(path, opts->data);
@@ -99,62 +145,126 @@ static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_o
 	closedir(d);
 }
 
-int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts)
+/* A fresh context name. The random part needs no strength: a taken name is only skipped. */
+static void make_ctx_name(char *name, size_t size)
 {
-	char name[64];
-	int parentfd, r = 0;
+	uint64_t rnd = 0;
 
-	parentfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (parentfd < 0) {
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		rnd = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
+	}
+	snprintf(name, size, CTX_PREFIX "%d.%016llx", (int)getpid(), (unsigned long long)rnd);
+}
+
+/*
+ * Creates and locks the context directory name. -EEXIST: the name is taken,
+ * and whoever made it, it is not ours. -EAGAIN: a sweeper took our fresh
+ * directory between mkdir and flock (it holds the lock, or has removed it):
+ * never touch it, take another name. After the flock the name must still be
+ * the directory we hold: from then on no sweeper can take it.
+ */
+static int make_ctx_dir(int parentfd, const char *name, int *out)
+{
+	struct stat held, named;
+	int fd, r;
+
+	if (mkdirat(parentfd, name, 0755) < 0)
+		return -errno;
+	fd = cg_open_child(parentfd, name);
+	if (fd < 0)
+		return fd == -ENOENT ? -EAGAIN : fd;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		r = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	else if (fstat(fd, &held) < 0 || fstatat(parentfd, name, &named, AT_SYMLINK_NOFOLLOW) < 0)
+		r = errno == ENOENT ? -EAGAIN : -errno;
+	else if (held.st_dev != named.st_dev || held.st_ino != named.st_ino)
+		r = -EAGAIN;
+	else
+		r = 0;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* Opens the parent and checks, on that very fd, that it is a cgroup2 directory whose paths fit. */
+static int open_ctx_parent(struct box_ctx *ctx, const char *parent)
+{
+	struct statfs sfs;
+	int fd, r;
+
+	if (strlen(parent) > BOX_CGROUP_PARENT_MAX) {
+		snprintf(ctx->why, sizeof(ctx->why),
+			 "cgroup2: the cgroup parent (--cgroup-parent, $NSRELOAD_CGROUP_PARENT or "
+			 "box.cgroup_parent) is too long: %zu bytes, at most %zu fit",
+			 strlen(parent), (size_t)BOX_CGROUP_PARENT_MAX);
+		return -ENAMETOOLONG;
+	}
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		r = -errno;
 		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot open %s: %s", parent, strerror(-r));
 		return r;
 	}
+	/* The probe checked the path; the directory there may have changed since. */
+	if (fstatfs(fd, &sfs) < 0)
+		sfs.f_type = 0;
+	if (sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		r = -EMEDIUMTYPE;
+		snprintf(ctx->why, sizeof(ctx->why),
+			 "cgroup2: %s is not a directory of a cgroup2 file system", parent);
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts)
+{
+	char name[BOX_CTX_NAME_MAX + 1];
+	int parentfd, fd = -1, r = -EEXIST;
+
+	parentfd = open_ctx_parent(ctx, parent);
+	if (parentfd < 0)
+		return parentfd;
 	sweep_stale(parentfd, parent, opts);
-	snprintf(name, sizeof(name), CTX_PREFIX "%d", (int)getpid());
-	if (mkdirat(parentfd, name, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot create %s/%s: %s", parent, name,
-			 strerror(-r));
+	for (int i = 0; i < CTX_NAME_TRIES && (r == -EEXIST || r == -EAGAIN); i++) {
+		make_ctx_name(name, sizeof(name));
+		r = make_ctx_dir(parentfd, name, &fd);
+	}
+	if (r < 0) {
+		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot create a context directory in %s: %s",
+			 parent, r == -EEXIST || r == -EAGAIN ? "every name tried was taken" : strerror(-r));
 		close(parentfd);
 		return r;
 	}
-	ctx->dirfd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (ctx->dirfd < 0 || flock(ctx->dirfd, LOCK_EX | LOCK_NB) < 0) {
-		r = -errno;
-		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot lock %s/%s: %s", parent, name,
-			 strerror(-r));
-		if (ctx->dirfd >= 0)
-			close(ctx->dirfd);
-		ctx->dirfd = -1;
-		(void)unlinkat(parentfd, name, AT_REMOVEDIR);
-		close(parentfd);
-		return r;
-	}
-	close(parentfd);
+	ctx->parentfd = parentfd;
+	ctx->dirfd = fd;
+	snprintf(ctx->name, sizeof(ctx->name), "%s", name);
 	snprintf(ctx->dir, sizeof(ctx->dir), "%s/%s", parent, name);
 	return 0;
 }
 
 int cgroup2_ctx_fini(struct box_ctx *ctx)
 {
-	char parent[PATH_MAX], *slash;
-	int parentfd, r = 0;
+	int r;
 
 	if (ctx->dirfd < 0)
 		return 0;
-	snprintf(parent, sizeof(parent), "%s", ctx->dir);
-	slash = strrchr(parent, '/');
-	if (slash) {
-		*slash = '\0';
-		parentfd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (parentfd >= 0) {
-			r = cg_remove_tree(parentfd, slash + 1);
-			close(parentfd);
-		}
-	}
+	/* Removed while we still hold the lock, so that no sweeper can take the directory midway. */
+	r = cg_remove_tree(ctx->parentfd, ctx->name, ctx->dirfd);
+	/* Our directory was removed by someone else and its name taken again: nothing of ours is left. */
+	if (r == -ESTALE)
+		r = 0;
 	close(ctx->dirfd);
+	close(ctx->parentfd);
 	ctx->dirfd = -1;
+	ctx->parentfd = -1;
 	return r;
 }
 
@@ -164,21 +274,23 @@ int cgroup2_box_create(struct box *b)
 
 	if (mkdirat(b->ctx->dirfd, b->name, 0755) < 0)
 		return -errno;
-	b->cg_fd = openat(b->ctx->dirfd, b->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (b->cg_fd < 0)
-		goto fail;
+	b->cg_fd = cg_open_child(b->ctx->dirfd, b->name);
+	/* Without an fd to check it by, the directory stays for box_ctx_free() to remove with ours. */
+	if (b->cg_fd < 0) {
+		r = b->cg_fd;
+		b->cg_fd = -1;
+		return r;
+	}
 	b->events_fd = openat(b->cg_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-	if (b->events_fd < 0)
-		goto fail;
+	if (b->events_fd < 0) {
+		r = -errno;
+		(void)cg_rmdir_same(b->ctx->dirfd, b->name, b->cg_fd);
+		close(b->cg_fd);
+		b->cg_fd = -1;
+		return r;
+	}
 	snprintf(b->path, sizeof(b->path), "%s/%s", b->ctx->dir, b->name);
 	return 0;
-fail:
-	r = -errno;
-	if (b->cg_fd >= 0)
-		close(b->cg_fd);
-	b->cg_fd = -1;
-	(void)unlinkat(b->ctx->dirfd, b->name, AT_REMOVEDIR);
-	return r;
 }
 
 int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns)
@@ -196,9 +308,9 @@ int cgroup2_box_signal_all(struct box *b, int sig)
 int cgroup2_box_kill(struct box *b)
 {
 	int r = cg_kill_all(b->cg_fd, b->ctx->force_freeze);
-	/* On the combined rung, also take down our init so that its exit is seen. */
-	if (b->rung == BOX_RUNG_CGROUP2_PIDNS && b->pid > 0 && !b->pid_reaped)
-		(void)kill(b->pid, SIGKILL);
+	/* On the combined rung, also take down our init, through its pidfd (open until reaped). */
+	if (b->rung == BOX_RUNG_CGROUP2_PIDNS && b->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0);
 	return r;
 }
 
@@ -222,6 +334,9 @@ int cgroup2_box_update(struct box *b)
 	/* Reading through events_fd itself re-arms its POLLPRI; a level-triggered epoll would spin otherwise.
 	 */
 	n = pread(b->events_fd, buf, sizeof(buf) - 1, 0);
+	/* ENODEV: someone removed our cgroup, which only an empty one can be. */
+	if (n < 0 && errno == ENODEV)
+		n = (ssize_t)snprintf(buf, sizeof(buf), "populated 0\n");
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
@@ -240,13 +355,19 @@ int cgroup2_box_update(struct box *b)
 
 int cgroup2_box_destroy(struct box *b)
 {
+	int r;
+
 	if (b->cg_fd < 0)
 		return 0;
 	if (b->events_fd >= 0) {
 		close(b->events_fd);
 		b->events_fd = -1;
 	}
+	r = cg_remove_tree(b->ctx->dirfd, b->name, b->cg_fd);
+	/* The box was removed by someone else and its name taken again: not ours to remove. */
+	if (r == -ESTALE)
+		r = 0;
 	close(b->cg_fd);
 	b->cg_fd = -1;
-	return cg_remove_tree(b->ctx->dirfd, b->name);
+	return r;
 }

@@ -12,13 +12,34 @@
 
 #include "box.h"
 
+/*
+ * The context directory is <parent>/nsreload.<pid>.<16 hex digits>: the
+ * random part keeps apart supervisors with the same pid in different PID
+ * namespaces that share a cgroup parent. At most this long:
+ */
+#define BOX_CTX_NAME_MAX (sizeof("nsreload.") - 1 + 10 + 1 + 16)
+/* Box names (struct box name[]) are shorter than this, with their NUL. */
+#define BOX_NAME_SIZE 64
+/*
+ * The longest cgroup parent path: <parent>/<context>/<box> must fit in
+ * PATH_MAX, so that every path we keep or print is whole and can be opened.
+ */
+#define BOX_CGROUP_PARENT_MAX (PATH_MAX - 1 - BOX_CTX_NAME_MAX - 1 - BOX_NAME_SIZE)
+
 struct box_ctx {
 	enum box_rung rung;
 	bool no_pin;
 	bool force_freeze; /* NSRELOAD_HIDE_CGROUP_KILL: exercise the freeze loop */
 	char why[2048];
-	char dir[PATH_MAX]; /* <parent>/nsreload.<pid>, "" on rungs without cgroups */
-	int dirfd;          /* holds an flock for as long as we live: marks the directory as ours */
+	char dir[PATH_MAX]; /* <parent>/<name>, for messages only; "" on rungs without cgroups */
+	char name[BOX_CTX_NAME_MAX + 1];
+	/*
+	 * Both valid, or dirfd -1. dirfd holds an flock for as long as we live:
+	 * it marks the directory as ours. Everything is done through these fds;
+	 * the name is removed only while it still is dirfd's directory.
+	 */
+	int parentfd;
+	int dirfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
 };
@@ -27,7 +48,7 @@ struct box {
 	struct box_ctx *ctx;
 	struct box *next;
 	enum box_rung rung;
-	char name[64];
+	char name[BOX_NAME_SIZE];
 	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
 	char path[PATH_MAX + 64];
 	int cg_fd;     /* cgroup directory, -1 */

@@ -49,9 +49,10 @@ int box_supervisor_init(void);
 
 /*
  * A box context is one supervisor's share of the host: the chosen rung and,
- * on the cgroup rungs, the directory <parent>/nsreload.<pid> that holds all of
- * its boxes. Creating one first removes stale nsreload.* directories whose
- * owner is gone (it held an flock on the directory while alive).
+ * on the cgroup rungs, the directory <parent>/nsreload.<pid>.<random> that
+ * holds all of its boxes. Creating one first removes stale nsreload.*
+ * directories whose owner is gone (it held an flock on the directory while
+ * alive).
  */
 struct box_ctx;
 
@@ -71,10 +72,10 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts);
 enum box_rung box_ctx_rung(const struct box_ctx *ctx);
 /* Why the rungs above the chosen one were skipped (auto), or "" */
 const char *box_ctx_why(const struct box_ctx *ctx);
-/* The nsreload.<pid> directory on the cgroup rungs, else "". */
+/* The context directory on the cgroup rungs, else "". */
 const char *box_ctx_cgroup_dir(const struct box_ctx *ctx);
 /*
- * Frees every box left and removes the nsreload.<pid> directory. Returns 0,
+ * Frees every box left and removes the context directory. Returns 0,
  * or -EBUSY when that directory could not be removed (bounded retries).
  */
 int box_ctx_free(struct box_ctx *ctx);

@@ -1,4 +1,5 @@
 /* The cgroupfs side of cgfs.h: file access, killing and removal. The pure parsers live in cgparse.c. */
+#define _GNU_SOURCE
 #include "cgfs.h"
 
 #include <dirent.h>
@@ -6,9 +7,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +119,27 @@ static void sleep_ms(unsigned ms)
 		;
 }
 
+int cg_open_child(int dirfd, const char *name)
+{
+	struct stat top, st;
+	int fd;
+
+	if (fstat(dirfd, &top) < 0)
+		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/*
+	 * A mount over the name leads out of cgroupfs: never read its "cgroup.procs", never remove what
+	 * is in it. The cgroup below stays, busy, as rmdir would say.
+	 */
+	if (fstat(fd, &st) < 0 || st.st_dev != top.st_dev) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
 /*
  * Calls fn(parentfd, subfd, name, data) for every child cgroup directory.
  * Returns the first error of fn or of the walk, after visiting them all.
@@ -134,19 +159,131 @@ static int for_each_child_cgroup(int dirfd, int (*fn)(int parentfd, int subfd, c
 		close(dfd);
 		return -errno;
 	}
+	/* The dup shares dirfd's offset, which an earlier walk of a long-lived fd left at the end. */
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		int sub, rr;
+
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
-		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sub < 0)
+		sub = cg_open_child(dirfd, de->d_name);
+		if (sub == -ENOENT)
 			continue;
-		rr = fn(dirfd, sub, de->d_name, data);
-		close(sub);
+		rr = sub < 0 ? sub : fn(dirfd, sub, de->d_name, data);
+		if (sub >= 0)
+			close(sub);
 		if (rr < 0 && r == 0)
 			r = rr;
 	}
 	closedir(d);
+	return r;
+}
+
+/* pidfds held at once while signalling a cgroup's processes: a fork storm must not hit RLIMIT_NOFILE. */
+#define CG_SIGNAL_BATCH 256
+/* cgroup.procs of one cgroup is read into this much: about 150,000 pids. */
+#define CG_PROCS_BUFSIZE (1u << 20)
+
+struct pinned {
+	pid_t pid;
+	int fd;
+};
+
+static int cmp_pinned(const void *a, const void *b)
+{
+	const struct pinned *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* The next pid of cgroup.procs text at *p, or 0 at its end. Pids of other PID namespaces read as 0. */
+static pid_t next_listed_pid(const char **p, bool *more)
+{
+	char *end;
+	long pid;
+
+	while (**p == '\n')
+		(*p)++;
+	pid = strtol(*p, &end, 10);
+	*more = end != *p;
+	*p = end;
+	return *more && pid > 0 && pid <= INT32_MAX ? (pid_t)pid : 0;
+}
+
+/*
+ * Signals the pinned processes that cgroup.procs still lists. The pidfds were
+ * opened before this read: a pid listed now whose process is still alive
+ * names that very process, so a pid reused by a stranger between the first
+ * read and pidfd_open is left out, and one reused after it makes the pidfd
+ * (of a dead process) fail with ESRCH.
+ */
+static int signal_pinned(int dirfd, struct pinned *pin, size_t n, int sig, char *buf)
+{
+	const char *p = buf;
+	ssize_t len;
+	bool more = true;
+	int r = 0;
+
+	len = cg_read_file_at(dirfd, "cgroup.procs", buf, CG_PROCS_BUFSIZE);
+	if (len < 0)
+		return (int)len;
+	qsort(pin, n, sizeof(*pin), cmp_pinned);
+	while (more) {
+		struct pinned key = { .pid = next_listed_pid(&p, &more) }, *hit;
+
+		if (key.pid == 0)
+			continue;
+		hit = bsearch(&key, pin, n, sizeof(*pin), cmp_pinned);
+		if (!hit || hit->fd < 0)
+			continue;
+		if (syscall(SYS_pidfd_send_signal, hit->fd, sig, NULL, 0) < 0 && errno != ESRCH && r == 0)
+			r = -errno;
+		/* A pid is listed once; never signal it twice. */
+		close(hit->fd);
+		hit->fd = -1;
+	}
+	return r;
+}
+
+int cg_signal_listed(int dirfd, const char *procs, int sig)
+{
+	struct pinned pin[CG_SIGNAL_BATCH];
+	const char *p = procs;
+	bool more = true;
+	char *buf;
+	int r = 0;
+
+	buf = malloc(CG_PROCS_BUFSIZE);
+	if (!buf)
+		return -ENOMEM;
+	while (more) {
+		size_t n = 0;
+		int rr;
+
+		while (n < CG_SIGNAL_BATCH && more) {
+			pid_t pid = next_listed_pid(&p, &more);
+			int fd;
+
+			if (pid == 0)
+				continue;
+			fd = (int)syscall(SYS_pidfd_open, pid, 0);
+			if (fd < 0) {
+				/* Gone already: nothing to signal. */
+				if (errno != ESRCH && r == 0)
+					r = -errno;
+				continue;
+			}
+			pin[n++] = (struct pinned){ pid, fd };
+		}
+		if (n == 0)
+			continue;
+		rr = signal_pinned(dirfd, pin, n, sig, buf);
+		if (rr < 0 && r == 0)
+			r = rr;
+		for (size_t i = 0; i < n; i++)
+			if (pin[i].fd >= 0)
+				close(pin[i].fd);
+	}
+	free(buf);
 	return r;
 }
 
@@ -169,30 +306,15 @@ static int signal_procs_of(int dirfd, int sig, int depth)
 {
 	char *buf;
 	ssize_t n;
-	int r = 0, rr;
-	static const size_t bufsize = 1 << 20;
+	int r, rr;
 
 	if (depth > CG_MAX_DEPTH)
 		return -ELOOP;
-	buf = malloc(bufsize);
+	buf = malloc(CG_PROCS_BUFSIZE);
 	if (!buf)
 		return -ENOMEM;
-	n = cg_read_file_at(dirfd, "cgroup.procs", buf, bufsize);
-	if (n < 0) {
-		free(buf);
-		return (int)n;
-	}
-	for (char *p = buf; *p;) {
-		char *end;
-		long pid = strtol(p, &end, 10);
-		if (end == p)
-			break;
-		if (pid > 0 && kill((pid_t)pid, sig) < 0 && errno != ESRCH && r == 0)
-			r = -errno;
-		p = end;
-		while (*p == '\n')
-			p++;
-	}
+	n = cg_read_file_at(dirfd, "cgroup.procs", buf, CG_PROCS_BUFSIZE);
+	r = n < 0 ? (int)n : cg_signal_listed(dirfd, buf, sig);
 	free(buf);
 
 	rr = for_each_child_cgroup(dirfd, signal_child_cgroup, &(struct signal_walk){ sig, depth });
@@ -269,14 +391,34 @@ int cg_kill_all(int dirfd, bool force_freeze_loop)
 	return kill_by_freezing(dirfd);
 }
 
+int cg_rmdir_same(int parentfd, const char *name, int fd)
+{
+	struct stat want, got;
+
+	if (fstat(fd, &want) < 0)
+		return -errno;
+	if (fstatat(parentfd, name, &got, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Another file system there: a mount covers the name (rmdir would say EBUSY), whatever is below. */
+	if (got.st_dev != want.st_dev)
+		return -EBUSY;
+	/* cgroupfs has no rename: another inode under our name means ours was removed and the name reused. */
+	if (got.st_ino != want.st_ino)
+		return -ESTALE;
+	if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return 0;
+}
+
 static int remove_children(int dirfd, int depth);
 
 static int remove_child_cgroup(int parentfd, int subfd, const char *name, void *data)
 {
 	int r = remove_children(subfd, *(const int *)data + 1);
-	if (r == 0 && unlinkat(parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		r = -errno;
-	return r;
+	if (r == 0)
+		r = cg_rmdir_same(parentfd, name, subfd);
+	/* Swapped under the walk: a directory stays in ours, which is busy then. */
+	return r == -ESTALE ? -EBUSY : r;
 }
 
 /* Removes every cgroup below dirfd, deepest first. */
@@ -287,26 +429,20 @@ static int remove_children(int dirfd, int depth)
 	return for_each_child_cgroup(dirfd, remove_child_cgroup, &depth);
 }
 
-int cg_remove_tree(int parentfd, const char *name)
+int cg_remove_tree(int parentfd, const char *name, int fd)
 {
 	unsigned delay = 1;
 	int r = 0;
 
 	/* rmdir right after "populated 0" can still meet EBUSY; retry with a bound, killing again between
-	 * tries. */
+	 * tries, through the fd we hold. */
 	for (int i = 0; i < 12; i++) {
-		int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return errno == ENOENT ? 0 : -errno;
 		r = remove_children(fd, 0);
-		if (r == 0 && unlinkat(parentfd, name, AT_REMOVEDIR) < 0)
-			r = errno == ENOENT ? 0 : -errno;
-		if (r != -EBUSY) {
-			close(fd);
+		if (r == 0)
+			r = cg_rmdir_same(parentfd, name, fd);
+		if (r != -EBUSY)
 			return r;
-		}
 		(void)cg_kill_all(fd, false);
-		close(fd);
 		sleep_ms(delay);
 		if (delay < 256)
 			delay *= 2;

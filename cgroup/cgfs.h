@@ -66,6 +66,13 @@ ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Writes a string into an existing file, in one write(2). */
 int cg_write_file_at(int dirfd, const char *name, const char *s);
 
+/*
+ * Opens the directory name in the cgroup dirfd (O_NOFOLLOW). -EBUSY when a
+ * mount covers the name: what is there is not a cgroup of dirfd's file
+ * system, and nothing must be read, signalled or removed through it.
+ */
+int cg_open_child(int dirfd, const char *name);
+
 /* Finds the cgroup2 mount and our own cgroup dir ("/sys/fs/cgroup/unified/x"). */
 int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size);
 
@@ -77,13 +84,38 @@ int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size);
  */
 int cg_kill_all(int dirfd, bool force_freeze_loop);
 
-/* Signals every process listed in cgroup.procs of the cgroup and its children. */
+/*
+ * Signals every process in the cgroup and its children, as listed in their
+ * cgroup.procs, through cg_signal_listed(): never a pid reused by a stranger.
+ */
 int cg_signal_all(int dirfd, int sig);
+
+/*
+ * Signals the processes listed in procs (cgroup.procs text of the cgroup
+ * dirfd, read earlier) that are still its members: each pid is pinned with
+ * pidfd_open, cgroup.procs is read again, and only a pinned process still
+ * listed gets pidfd_send_signal. A pid that died and was reused in between
+ * is never signalled. Pids of other PID namespaces (listed as 0) are skipped.
+ */
+int cg_signal_listed(int dirfd, const char *procs, int sig);
 
 /* Whether the cgroup (and descendants) holds no process, from cgroup.events. -errno on read failure. */
 int cg_is_populated(int dirfd);
 
-/* Removes a cgroup and its sub-cgroups, retrying EBUSY with a bound (killing again between tries). */
-int cg_remove_tree(int parentfd, const char *name);
+/*
+ * Removes the cgroup fd (named name in parentfd) and its sub-cgroups, retrying
+ * EBUSY with a bound and killing again through fd between tries. Nothing is
+ * removed by name unless that name still is fd's directory (cg_rmdir_same).
+ */
+int cg_remove_tree(int parentfd, const char *name, int fd);
+
+/*
+ * rmdir of name in parentfd, only if it is the directory fd holds (same
+ * st_dev and st_ino). 0 when removed or already gone; -ESTALE when the name
+ * is now another directory, which is left alone. cgroupfs has no rename, so
+ * a different inode there means ours was removed and the name taken again.
+ * -EBUSY when a mount covers the name, as rmdir would say.
+ */
+int cg_rmdir_same(int parentfd, const char *name, int fd);
 
 #endif

@@ -408,9 +408,15 @@ static int probe_cgroup_dir(struct box_probe *p, const char *cgroup_parent)
 		p->own_cgroup[0] = '\0';
 
 	if (cgroup_parent && cgroup_parent[0]) {
-		if (strlen(cgroup_parent) >= sizeof(p->cgroup_dir)) {
+		/* Checked before anything is tried there, so that a parent we cannot use sees no probe
+		 * cgroup. */
+		if (strlen(cgroup_parent) > BOX_CGROUP_PARENT_MAX) {
 			item_set(&p->cgroup_writable, false, ENAMETOOLONG,
-				 "the cgroup parent path is too long");
+				 "the cgroup parent (--cgroup-parent, $NSRELOAD_CGROUP_PARENT or "
+				 "box.cgroup_parent) is too long: %zu bytes, at most %zu fit, so that the "
+				 "paths "
+				 "of the boxes below it fit in PATH_MAX",
+				 strlen(cgroup_parent), (size_t)BOX_CGROUP_PARENT_MAX);
 			return -ENAMETOOLONG;
 		}
 		strcpy(p->cgroup_dir, cgroup_parent);
@@ -431,7 +437,15 @@ static int probe_cgroup_dir(struct box_probe *p, const char *cgroup_parent)
 		return r;
 	}
 	r = cg_join_own_dir(&p->mounts, p->own_cgroup, p->cgroup_dir, sizeof(p->cgroup_dir));
-	if (r == -EXDEV)
+	if (r == 0 && strlen(p->cgroup_dir) > BOX_CGROUP_PARENT_MAX)
+		r = -ENAMETOOLONG;
+	if (r == -ENAMETOOLONG)
+		item_set(
+			&p->cgroup_writable, false, ENAMETOOLONG,
+			"the path of our cgroup under %s is too long for boxes below it (at most %zu bytes); "
+			"use --cgroup-parent",
+			p->mounts.v2_path, (size_t)BOX_CGROUP_PARENT_MAX);
+	else if (r == -EXDEV)
 		item_set(&p->cgroup_writable, false, EXDEV,
 			 "our cgroup %s is outside what the cgroup2 mount at %s shows (%s); use "
 			 "--cgroup-parent",
@@ -464,18 +478,16 @@ static int make_probe_cgroup(int dirfd, char *name, size_t size)
 	return -EEXIST;
 }
 
-static int remove_probe_cgroup(int dirfd, const char *name)
+/* Removes the probe cgroup childfd holds, by its name only while the name still is that directory. */
+static int remove_probe_cgroup(int dirfd, const char *name, int childfd)
 {
 	unsigned delay_ms = 1;
 
 	for (int i = 0;; i++) {
-		int err;
+		int r = cg_rmdir_same(dirfd, name, childfd);
 
-		if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-			return 0;
-		err = errno;
-		if (err != EBUSY || i + 1 >= PROBE_RMDIR_TRIES)
-			return -err;
+		if (r != -EBUSY || i + 1 >= PROBE_RMDIR_TRIES)
+			return r;
 		sleep_ms(delay_ms);
 		delay_ms = delay_ms * 2 > PROBE_RMDIR_MAX_SLEEP_MS ? PROBE_RMDIR_MAX_SLEEP_MS : delay_ms * 2;
 	}
@@ -673,7 +685,7 @@ static void probe_cgroup_child(struct box_probe *p)
 		goto out;
 	}
 
-	childfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	childfd = cg_open_child(dirfd, name);
 	if (childfd >= 0) {
 		/* The root cgroup has neither file, so only a fresh child tells what our boxes will get. */
 		kill_r = control_file_usable(childfd, "cgroup.kill");
@@ -682,18 +694,20 @@ static void probe_cgroup_child(struct box_probe *p)
 		describe_clone_into_cgroup(p, clone3_exit_and_reap(0, childfd));
 		if (!p->clone_into_cgroup.ok)
 			join_r = probe_join_cgroup(p, childfd);
+		r = remove_probe_cgroup(dirfd, name, childfd);
 		close(childfd);
 	} else {
-		r = -errno;
+		r = childfd;
 		item_set(&p->cgroup_kill, false, -r, "not checked: cannot open the probe cgroup: %s",
 			 errno_name(-r));
 		item_set(&p->cgroup_freeze, false, -r, "not checked: cannot open the probe cgroup: %s",
 			 errno_name(-r));
 		item_set(&p->clone_into_cgroup, false, -r, "not checked: cannot open the probe cgroup: %s",
 			 errno_name(-r));
+		/* Without an fd there is no telling that the name is still ours: it is left alone. */
+		r = 0;
 	}
 
-	r = remove_probe_cgroup(dirfd, name);
 	if (r < 0)
 		item_set(&p->cgroup_writable, false, -r, "created %s/%s but cannot remove it: %s",
 			 p->cgroup_dir, name, errno_name(-r));

@@ -493,15 +493,33 @@ static int collect_survivors(const char *token, int wait_ms)
 	return n;
 }
 
+/* Finds the context directory of nsreload pid under our parent: nsreload.<pid>.<random>. 0 or -1. */
+static int find_ctx_dir(pid_t pid, char *name, size_t size)
+{
+	char prefix[32];
+	struct dirent *de;
+	DIR *d;
+	int r = -1;
+
+	snprintf(prefix, sizeof(prefix), "nsreload.%d.", (int)pid);
+	d = opendir(cg.parent);
+	if (!d)
+		return -1;
+	while (r < 0 && (de = readdir(d)))
+		if (de->d_type == DT_DIR && strncmp(de->d_name, prefix, strlen(prefix)) == 0 &&
+		    strlen(de->d_name) < size) {
+			snprintf(name, size, "%s", de->d_name);
+			r = 0;
+		}
+	closedir(d);
+	return r;
+}
+
 static void note_stale(pid_t pid)
 {
-	char name[64];
-	char path[PATH_MAX + 64];
-	struct stat st;
+	char name[sizeof(stale[0])];
 
-	snprintf(name, sizeof(name), "nsreload.%d", (int)pid);
-	snprintf(path, sizeof(path), "%s/%s", cg.parent, name);
-	if (nstale < MAX_STALE && !is_stale(name) && stat(path, &st) == 0)
+	if (nstale < MAX_STALE && find_ctx_dir(pid, name, sizeof(name)) == 0 && !is_stale(name))
 		snprintf(stale[nstale++], sizeof(stale[0]), "%s", name);
 }
 
@@ -580,12 +598,11 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 	 * Not checkable when the main process exits by itself: nsreload may be done already.
 	 */
 	if (rg->cgroup && cg.parent[0] && how != STOP_MAIN_EXIT) {
-		char path[PATH_MAX + 64];
-		struct stat st;
+		char name[64];
 
-		snprintf(path, sizeof(path), "%s/nsreload.%d", cg.parent, (int)r.pid);
-		if (stat(path, &st) < 0) {
-			printf("    FAIL %s: no %s while the box runs\n", ctx, path);
+		if (find_ctx_dir(r.pid, name, sizeof(name)) < 0) {
+			printf("    FAIL %s: no %s/nsreload.%d.* while the box runs\n", ctx, cg.parent,
+			       (int)r.pid);
 			o.ok = false;
 		}
 	}

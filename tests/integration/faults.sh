@@ -324,7 +324,7 @@ case_ebusy() {
 	wrap=""
 	start cgroup2
 	check "ebusy: the next start removes the stale cgroup and says so" \
-		eval 'wait_for 10000 eval "has \"removed stale box $parent/nsreload.$old_pid\"" && [ ! -e "$ctxdir" ]'
+		eval 'wait_for 10000 eval "has \"removed stale box $ctxdir \"" && [ ! -e "$ctxdir" ]'
 	finish ebusy
 }
 
@@ -389,7 +389,7 @@ case_sigkill() {
 	log="$case_dir/log2.json"
 	start cgroup2
 	check "sigkill: cgroup2: the next start sweeps the stale box ($left processes) and says so" \
-		eval 'wait_for 10000 eval "has \"removed stale box $parent/nsreload.$old_pid left by a supervisor that died\"" &&
+		eval 'wait_for 10000 eval "has \"removed stale box $parent/nsreload.$old_pid.\"" && has "left by a supervisor that died" &&
 		wait_for 3000 none_with_env "NSRELOAD_TEST_TOKEN=$old_tok"'
 	finish sigkill
 }

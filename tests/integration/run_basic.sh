@@ -73,8 +73,9 @@ run_rung() {
 		wait_for 5000 events_at_least run_start 1; then
 		ok "$rung: first build and run"
 		if [ "$rung" = cgroup2 ]; then
-			[ -d "$parent/nsreload.$nsr_pid" ] && ok "$rung: --cgroup-parent: the boxes are under $parent" ||
-				bad "$rung: --cgroup-parent: no $parent/nsreload.$nsr_pid"
+			ctxdirs=$(find "$parent" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$nsr_pid.*")
+			[ -n "$ctxdirs" ] && ok "$rung: --cgroup-parent: the boxes are under $parent" ||
+				bad "$rung: --cgroup-parent: no $parent/nsreload.$nsr_pid.*"
 		fi
 	else
 		bad "$rung: first build and run (builds $(events build_start), runs $(events run_start))"
