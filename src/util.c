@@ -53,15 +53,17 @@ const char *sig_name(int sig)
 	return "?";
 }
 
-/* The units of Go's time.Duration, in nanoseconds; "ms" before "m", and a unit must not run on into a letter.
+/*
+ * The units of Go's time.Duration, in nanoseconds; micro is both U+00B5 and
+ * U+03BC, as in Go. "ms" comes before "m", and a unit must not run on into a
+ * letter ("1msec" is not 1 ms).
  */
 static const struct {
 	const char *name;
 	uint64_t ns;
 } duration_units[] = {
-	{ "ns", 1 },           { "us", 1000 },      { "\xc2\xb5s", 1000 }, /* U+00B5 micro sign */
-	{ "\xce\xbcs", 1000 },                                             /* U+03BC Greek mu */
-	{ "ms", 1000000 },     { "s", 1000000000 }, { "m", 60000000000 },  { "h", 3600000000000 },
+	{ "ns", 1 },       { "us", 1000 },      { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
+	{ "ms", 1000000 }, { "s", 1000000000 }, { "m", 60000000000 },  { "h", 3600000000000 },
 };
 
 /* Digits at *p into *v; *overflow when they do not fit. Returns how many there were. */
@@ -88,7 +90,7 @@ static size_t parse_digits(const char **p, uint64_t *v, bool *overflow)
 static int parse_duration_part(const char **p, uint64_t *ns, bool *nonzero, bool *overflow)
 {
 	const char *start = *p;
-	uint64_t whole, frac = 0, scale = 1, unit = 0, part;
+	uint64_t whole, frac = 0, scale = 1, unit = 0, part, below;
 	size_t i;
 
 	if (parse_digits(p, &whole, overflow) == 0)
@@ -113,12 +115,13 @@ static int parse_duration_part(const char **p, uint64_t *ns, bool *nonzero, bool
 	}
 	if (!unit)
 		return -EINVAL;
-	if (whole > UINT64_MAX / unit) {
+	/* As Go: the fraction through a double, exact for every realistic number of digits; below unit. */
+	below = (uint64_t)((double)frac * ((double)unit / (double)scale));
+	if (whole > (UINT64_MAX - below) / unit) {
 		*overflow = true;
 		return 0;
 	}
-	/* As Go: the fraction through a double, exact for every realistic number of digits. */
-	part = whole * unit + (uint64_t)((double)frac * ((double)unit / (double)scale));
+	part = whole * unit + below;
 	if (part > UINT64_MAX - *ns)
 		*overflow = true;
 	else
