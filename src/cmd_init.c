@@ -9,6 +9,7 @@
 #include "cmds.h"
 #include "config.h"
 #include "safefs.h"
+#include "util.h"
 
 #define INIT_FILE ".nsreload.toml"
 
@@ -61,6 +62,7 @@ int cmd_init(int argc, char **argv)
 {
 	const char *air = NULL;
 	struct config c;
+	char esc[1024];
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -73,7 +75,8 @@ int cmd_init(int argc, char **argv)
 		} else if (strncmp(argv[i], "--from-air=", 11) == 0) {
 			air = argv[i] + 11;
 		} else {
-			fprintf(stderr, "nsreload init: unknown argument '%s'\n", argv[i]);
+			fprintf(stderr, "nsreload init: unknown argument '%s'\n",
+				text_escape(esc, sizeof(esc), argv[i]));
 			init_usage(stderr);
 			return 2;
 		}
@@ -104,7 +107,7 @@ int cmd_init(int argc, char **argv)
 		return 1;
 	}
 	if (air)
-		printf("wrote %s with the values of %s\n", INIT_FILE, air);
+		printf("wrote %s with the values of %s\n", INIT_FILE, text_escape(esc, sizeof(esc), air));
 	else
 		printf("wrote %s\n", INIT_FILE);
 	return 0;

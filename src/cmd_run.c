@@ -1196,6 +1196,7 @@ static void run_usage(FILE *f)
 static int take_run_option(void *data, const char *arg)
 {
 	struct run_opts *o = data;
+	char esc[256];
 
 	if (strncmp(arg, "--color=", 8) == 0) {
 		const char *v = arg + 8;
@@ -1207,7 +1208,7 @@ static int take_run_option(void *data, const char *arg)
 			o->color_mode = CONFIG_COLOR_NEVER;
 		else {
 			fprintf(stderr, "nsreload run: --color: expected auto, always or never, got '%s'\n",
-				v);
+				text_escape(esc, sizeof(esc), v));
 			return -EINVAL;
 		}
 		return 1;
@@ -1219,7 +1220,8 @@ static int take_run_option(void *data, const char *arg)
 		else if (strcmp(v, "json") == 0)
 			o->format = LOG_FORMAT_JSON;
 		else {
-			fprintf(stderr, "nsreload run: --log-format: expected text or json, got '%s'\n", v);
+			fprintf(stderr, "nsreload run: --log-format: expected text or json, got '%s'\n",
+				text_escape(esc, sizeof(esc), v));
 			return -EINVAL;
 		}
 		return 1;
@@ -1374,6 +1376,7 @@ int cmd_run(int argc, char **argv)
 			     .build = { .out_fd = -1, .tag = TAG_BUILD_OUT },
 			     .post = { .out_fd = -1, .tag = TAG_POST_OUT } };
 	char why[2048] = "";
+	const char *why_line;
 	sigset_t mask, oldmask;
 	int r, code = 1;
 
@@ -1447,8 +1450,14 @@ int cmd_run(int argc, char **argv)
 		code = 125;
 		goto out;
 	}
-	log_msg(st.log, LOG_MAIN, "box: %s%s%s", box_rung_name(box_ctx_rung(st.ctx)),
-		box_ctx_why(st.ctx)[0] ? "; " : "", box_ctx_why(st.ctx));
+	/* The why has a line per rung skipped, and log_msg() shows a newline as "\n": a call per line. */
+	why_line = box_ctx_why(st.ctx);
+	log_msg(st.log, LOG_MAIN, "box: %s%s%.*s", box_rung_name(box_ctx_rung(st.ctx)),
+		why_line[0] ? "; " : "", (int)strcspn(why_line, "\n"), why_line);
+	while ((why_line = strchr(why_line, '\n')) != NULL) {
+		why_line++;
+		log_msg(st.log, LOG_MAIN, "  %.*s", (int)strcspn(why_line, "\n"), why_line);
+	}
 	r = open_watcher(&st);
 	if (r < 0)
 		goto out;

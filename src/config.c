@@ -19,18 +19,24 @@ void config_diag_stderr(void *data, enum config_diag_level level, const char *ms
 	fprintf(stderr, "nsreload: %s%s\n", level == CONFIG_DIAG_WARNING ? "warning: " : "", msg);
 }
 
+/*
+ * Messages quote what the file or the command line said (keys, values, file
+ * names), so control characters in them are escaped here, once for every sink:
+ * a quoted key "\u001b[2J" must not clear the terminal it is reported on.
+ */
 void config_report(const struct config_diag *d, enum config_diag_level level, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[1024], safe[4 * sizeof(msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	text_escape(safe, sizeof(safe), msg);
 	if (d && d->report)
-		d->report(d->data, level, msg);
+		d->report(d->data, level, safe);
 	else
-		config_diag_stderr(NULL, level, msg);
+		config_diag_stderr(NULL, level, safe);
 }
 
 int config_init(struct config *c)

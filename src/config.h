@@ -50,7 +50,10 @@
  * ".air.toml:12:14: build.kill_delay: expected an integer (milliseconds) or a
  * duration string like "2s", got a boolean"; the caller exits 2 on -EINVAL.
  * Unknown keys are warnings and the file still loads. The messages of one
- * file come in the order of the file. Nothing here exits, and nothing prints
+ * file come in the order of the file, with control characters escaped
+ * (fput_text in util.h): they quote keys, values and file names. A duration
+ * above DURATION_MAX_MS (24 days) or one that is not zero but rounds to 0 ms
+ * is an error, never a silent 0 ("no grace", "no timeout"). Nothing here exits, and nothing prints
  * except through the sink (NULL: config_diag_stderr) and the config_print_*
  * functions, to the FILE they are given.
  */
@@ -63,10 +66,11 @@
 
 #define CONFIG_MAX_KEYS 80
 
-/* A list of strings; v has n entries and is NULL when n is 0. */
+/* A list of strings; v has n entries (room for cap) and is NULL when cap is 0. */
 struct config_strlist {
 	char **v;
 	size_t n;
+	size_t cap;
 };
 
 enum config_on_busy {

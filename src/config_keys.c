@@ -2,6 +2,7 @@
  * The key table and typed values: everything nsreload knows about each key,
  * in one place, and how a value of each type is read, checked and freed.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -240,12 +241,14 @@ const void *config_slot_const(const struct config_key *k, const void *base)
 
 int config_strlist_push(struct config_strlist *l, const char *s, size_t len)
 {
-	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
 	char *copy;
 
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
+	if (l->n == l->cap) {
+		char **v = array_grow(l->v, &l->cap, sizeof(*l->v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+	}
 	copy = strndup(s, len);
 	if (!copy)
 		return -ENOMEM;
@@ -258,8 +261,7 @@ void config_strlist_clear(struct config_strlist *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
-	l->v = NULL;
-	l->n = 0;
+	*l = (struct config_strlist){ 0 };
 }
 
 /* ---- type descriptions ---- */
@@ -423,9 +425,10 @@ static int parse_bytes_text(const char *s, unsigned long long *out)
 	if (errno)
 		return -EINVAL;
 	if (*end) {
-		const char *p = strchr(suffixes, end[0] & ~0x20);
-		if (!p || !end[0] ||
-		    (end[1] && strcasecmp(end + 1, "B") != 0 && strcasecmp(end + 1, "iB") != 0))
+		/* memchr, not strchr: strchr would find the terminator of suffixes for "5 " (' ' & ~0x20 is
+		 * 0). */
+		const char *p = memchr(suffixes, toupper((unsigned char)end[0]), sizeof(suffixes) - 1);
+		if (!p || (end[1] && strcasecmp(end + 1, "B") != 0 && strcasecmp(end + 1, "iB") != 0))
 			return -EINVAL;
 		mult = 1ull << (10 * (p - suffixes + 1));
 	}
@@ -479,6 +482,10 @@ static int scalar_from_text(const struct config_key *k, void *slot, const char *
 	case CONFIG_T_MS:
 		if ((r = duration_parse_ms(s, &u)) == 0)
 			*(unsigned long long *)slot = u;
+		else if (duration_strerror(r)) {
+			snprintf(why, n, "%s, got \"%s\"", duration_strerror(r), s);
+			return -EINVAL;
+		}
 		break;
 	case CONFIG_T_CHOICE:
 		if ((r = parse_choice_text(k, s, &i)) == 0)
@@ -545,6 +552,8 @@ static int list_from_toml(const struct config_key *k, struct config_strlist *slo
 /* A scalar type from a TOML integer (every scalar type but choices takes one). */
 static int scalar_from_integer(const struct config_key *k, void *slot, int64_t i, char *why, size_t n)
 {
+	int64_t ms;
+
 	switch (k->type) {
 	case CONFIG_T_PORT:
 		if (i < 0 || i > 65535)
@@ -557,9 +566,12 @@ static int scalar_from_integer(const struct config_key *k, void *slot, int64_t i
 			return -EINVAL;
 		}
 		/* air reads a time.Duration integer below 1 ms as milliseconds, and nanoseconds above. */
-		if ((k->flags & CONFIG_K_GO_DUR) && i >= 1000000)
-			i /= 1000000;
-		*(unsigned long long *)slot = (unsigned long long)i;
+		ms = (k->flags & CONFIG_K_GO_DUR) && i >= 1000000 ? i / 1000000 : i;
+		if ((unsigned long long)ms > DURATION_MAX_MS) {
+			snprintf(why, n, "%s, got %" PRId64, duration_strerror(-ERANGE), i);
+			return -EINVAL;
+		}
+		*(unsigned long long *)slot = (unsigned long long)ms;
 		return 0;
 	case CONFIG_T_SIGNAL:
 		if (i <= 0 || i >= NSIG)

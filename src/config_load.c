@@ -13,6 +13,7 @@
 #include "config.h"
 #include "config_internal.h"
 #include "toml.h"
+#include "util.h"
 
 /* A message held back so that all of them come out in the order of the file. */
 struct held_diag {
@@ -29,7 +30,7 @@ struct load {
 	int errors;
 	const struct toml_table *linux_table; /* applied last, so that it wins wherever it was written */
 	struct held_diag *held;
-	size_t nheld;
+	size_t nheld, capheld;
 };
 
 /* Large enough to hold the value of any key type, for checking a value that is not kept. */
@@ -44,12 +45,12 @@ union scratch {
 /* "FILE:LINE:COL: text", held until release_diags(); sent at once if memory runs out. */
 static void hold(struct load *ld, enum config_diag_level level, int line, int col, const char *text)
 {
-	struct held_diag *grown = realloc(ld->held, (ld->nheld + 1) * sizeof(*grown));
+	struct held_diag *grown = ld->held;
 	char *msg = NULL;
 
 	if (level == CONFIG_DIAG_ERROR)
 		ld->errors++;
-	if (grown)
+	if (ld->nheld == ld->capheld && (grown = array_grow(ld->held, &ld->capheld, sizeof(*grown))))
 		ld->held = grown;
 	if (!grown || asprintf(&msg, "%s:%d:%d: %s", ld->name, line, col, text) < 0) {
 		config_report(ld->d, level, "%s:%d:%d: %s", ld->name, line, col, text);
@@ -80,7 +81,7 @@ static void release_diags(struct load *ld)
 	}
 	free(ld->held);
 	ld->held = NULL;
-	ld->nheld = 0;
+	ld->nheld = ld->capheld = 0;
 }
 
 static void error_at(struct load *ld, int line, int col, const char *key, const char *why)

@@ -11,7 +11,6 @@
 #include "config_internal.h"
 #include "util.h"
 
-/* A basic string, escaped so that both TOML and JSON read it back. */
 /* The largest unit that divides ms exactly: "0s", "250ms", "2s", "5m", "1h". */
 static void print_duration(FILE *f, unsigned long long ms)
 {
@@ -162,9 +161,12 @@ void config_print_effective(FILE *f, const struct config *c)
 {
 	char origin[512];
 
-	if (c->file)
-		fprintf(f, "# configuration file: %s%s\n", c->file, c->from_air ? " (air's format)" : "");
-	else
+	/* The file's name and the origins that hold it are text from outside: escaped (fput_text). */
+	if (c->file) {
+		fputs("# configuration file: ", f);
+		fput_text(f, c->file);
+		fprintf(f, "%s\n", c->from_air ? " (air's format)" : "");
+	} else
 		fputs("# no configuration file: defaults and flags\n", f);
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
@@ -177,7 +179,9 @@ void config_print_effective(FILE *f, const struct config *c)
 			width = fprintf(f, "# %s is unset", k->name);
 		else
 			width = fprintf(f, "%s = %s", k->name, text ? text : "");
-		fprintf(f, "%*s# %s\n", width < 47 ? 48 - width : 1, "", origin);
+		fprintf(f, "%*s# ", width < 47 ? 48 - width : 1, "");
+		fput_text(f, origin);
+		fputc('\n', f);
 		free(text);
 	}
 	if (c->build.nrules) {
@@ -185,7 +189,9 @@ void config_print_effective(FILE *f, const struct config *c)
 		for (size_t i = 0; i < c->build.nrules; i++) {
 			fputs("\t", f);
 			print_rule_inline(f, &c->build.rules[i]);
-			fprintf(f, ",  # %s:%d\n", c->file ? c->file : "?", c->build.rules[i].line);
+			fputs(",  # ", f);
+			fput_text(f, c->file ? c->file : "?");
+			fprintf(f, ":%d\n", c->build.rules[i].line);
 		}
 		fputs("]\n", f);
 	}
@@ -360,7 +366,10 @@ static void write_rules(FILE *f, const struct config *c)
 	}
 	for (size_t i = 0; i < c->build.nrules; i++) {
 		const struct config_rule *r = &c->build.rules[i];
-		fprintf(f, "\n[[build.rules]]  # from %s:%d\n", c->file ? c->file : "?", r->line);
+		/* A newline in the file's name would end the comment and write TOML of its own. */
+		fputs("\n[[build.rules]]  # from ", f);
+		fput_text(f, c->file ? c->file : "?");
+		fprintf(f, ":%d\n", r->line);
 		for (size_t j = 0; j < config_rule_key_count(); j++) {
 			const struct config_key *k = config_rule_key_at(j);
 			fprintf(f, "%s = ", k->name);
@@ -382,8 +391,11 @@ void config_write_toml(FILE *f, const struct config *c)
 	      "# plus on_busy and [box]; docs/config.md describes each one.\n"
 	      "# 'nsreload config' prints the effective values and where each came from.\n",
 	      f);
-	if (c->file)
-		fprintf(f, "# Converted from %s: the values taken from it say so.\n", c->file);
+	if (c->file) {
+		fputs("# Converted from ", f);
+		fput_text(f, c->file);
+		fputs(": the values taken from it say so.\n", f);
+	}
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
 		const struct config_origin *o = &c->origin[i];
@@ -411,7 +423,8 @@ void config_write_toml(FILE *f, const struct config *c)
 			config_print_value(f, k, slot, false);
 		if (!plain_default) {
 			config_origin_text(c, i, origin, sizeof(origin));
-			fprintf(f, "  # %s%s", o->kind == CONFIG_FROM_FILE ? "from " : "", origin);
+			fprintf(f, "  # %s", o->kind == CONFIG_FROM_FILE ? "from " : "");
+			fput_text(f, origin);
 		}
 		fputc('\n', f);
 	}

@@ -99,7 +99,10 @@ static int parse_doctor_args(int argc, char **argv, struct doctor_opts *o)
 			}
 			o->cgroup_parent = argv[++i];
 		} else {
-			fprintf(stderr, "nsreload doctor: unknown argument '%s'\n", a);
+			char esc[256];
+
+			fprintf(stderr, "nsreload doctor: unknown argument '%s'\n",
+				text_escape(esc, sizeof(esc), a));
 			return -1;
 		}
 	}

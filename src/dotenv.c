@@ -175,10 +175,11 @@ static int set_var(struct dotenv *d, const char *key, size_t keylen, char *value
 		v->line = line;
 		return 0;
 	}
-	grown = realloc(d->v, (d->n + 1) * sizeof(*grown));
-	if (!grown)
-		return -ENOMEM;
-	d->v = grown;
+	if (d->n == d->cap) {
+		if (!(grown = array_grow(d->v, &d->cap, sizeof(*d->v))))
+			return -ENOMEM;
+		d->v = grown;
+	}
 	v = &d->v[d->n];
 	v->key = strndup(key, keylen);
 	if (!v->key)
@@ -314,8 +315,7 @@ void dotenv_free(struct dotenv *d)
 		free(d->v[i].value);
 	}
 	free(d->v);
-	d->v = NULL;
-	d->n = 0;
+	*d = (struct dotenv){ 0 };
 }
 
 static bool env_has(char *const *env, const char *key)

@@ -34,7 +34,7 @@ struct dotenv_var {
 
 struct dotenv {
 	struct dotenv_var *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /*

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,6 +23,9 @@
 #include "box.h"
 #include "cmds.h"
 #include "util.h"
+
+/* box_stop() takes unsigned milliseconds: every duration the parser lets through must fit. */
+_Static_assert(DURATION_MAX_MS <= UINT_MAX, "a stop timeout must fit box_stop()'s unsigned");
 
 enum { EXIT_OWN_FAILURE = 125, EXIT_NOT_EXECUTABLE = 126, EXIT_NOT_FOUND = 127, EXIT_TIMEOUT = 124 };
 
@@ -74,7 +78,8 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	char esc[256];
+	int c, r;
 
 	*o = (struct exec_opts){ .rung = BOX_RUNG_AUTO,
 				 .stop_signal = SIGTERM,
@@ -88,24 +93,28 @@ static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 				fprintf(stderr,
 					"nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, "
 					"cgroup2+pidns, pgroup)\n",
-					optarg);
+					text_escape(esc, sizeof(esc), optarg));
 				return -EINVAL;
 			}
 			break;
 		case O_STOP_SIGNAL:
 			if (sig_parse(optarg, &o->stop_signal) < 0) {
 				fprintf(stderr, "nsreload exec: --stop-signal: unknown signal '%s'\n",
-					optarg);
+					text_escape(esc, sizeof(esc), optarg));
 				return -EINVAL;
 			}
 			break;
 		case O_STOP_TIMEOUT:
 		case O_TIMEOUT:
-			if (duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms) <
-			    0) {
-				fprintf(stderr,
-					"nsreload exec: --%s: bad duration '%s' (like 500ms, 2s, 1m)\n",
-					c == O_TIMEOUT ? "timeout" : "stop-timeout", optarg);
+			r = duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms);
+			if (r < 0) {
+				/* Never a silent 0: that is "no timeout" for one and "no grace" for the
+				 * other. */
+				fprintf(stderr, "nsreload exec: --%s: %s, got '%s'\n",
+					c == O_TIMEOUT ? "timeout" : "stop-timeout",
+					duration_strerror(r) ? duration_strerror(r)
+							     : "expected a duration like 500ms, 2s or 1m",
+					text_escape(esc, sizeof(esc), optarg));
 				return -EINVAL;
 			}
 			break;
@@ -246,8 +255,11 @@ static int spawn_error_exit(const char *cmd, int r)
 
 static void print_stale(const char *path, void *data)
 {
+	char esc[4096];
+
 	(void)data;
-	fprintf(stderr, "nsreload: removed stale box %s left by a supervisor that died\n", path);
+	fprintf(stderr, "nsreload: removed stale box %s left by a supervisor that died\n",
+		text_escape(esc, sizeof(esc), path));
 }
 
 int cmd_exec(int argc, char **argv)

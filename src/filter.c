@@ -4,6 +4,7 @@
 #include "config.h"
 #include "glob.h"
 #include "ignore.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,7 @@
 
 struct pathlist {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* What exclude_unchanged remembers of one file. */
@@ -89,14 +90,15 @@ static int path_clean(const char *path, char **out)
 
 static int pathlist_push(struct pathlist *l, char *s)
 {
-	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v) {
-		free(s);
-		return -ENOMEM;
+	if (l->n == l->cap) {
+		char **v = array_grow(l->v, &l->cap, sizeof(*l->v));
+		if (!v) {
+			free(s);
+			return -ENOMEM;
+		}
+		l->v = v;
 	}
-	v[l->n++] = s;
-	l->v = v;
+	l->v[l->n++] = s;
 	return 0;
 }
 

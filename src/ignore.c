@@ -2,6 +2,7 @@
 #include "ignore.h"
 
 #include "glob.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,13 +72,11 @@ static int add_rule(struct ignore_list *l, const char *line, size_t len)
 	if (len == 0)
 		return 0;
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct rule *v = realloc(l->v, cap * sizeof(*v));
+		struct rule *v = array_grow(l->v, &l->cap, sizeof(*l->v));
 
 		if (!v)
 			return -ENOMEM;
 		l->v = v;
-		l->cap = cap;
 	}
 	r = &l->v[l->n];
 	r->pat = strndup(line, len);

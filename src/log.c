@@ -152,8 +152,10 @@ void log_msg(struct log *l, enum log_source src, const char *fmt, ...)
 		json_string_field(l, "msg", msg);
 		json_end(l);
 	} else {
+		/* msg quotes paths, commands and values: one escaped line, so that none can forge a line. */
 		put_text_prefix(l, src);
-		fprintf(l->out, "%s\n", msg);
+		fput_text(l->out, msg);
+		fputc('\n', l->out);
 		fflush(l->out);
 	}
 	free(msg);
@@ -174,6 +176,7 @@ void log_output(struct log *l, enum log_source src, const char *line, size_t len
 	}
 	if (!text_shown(l, src))
 		return;
+	/* The command's own output, as a terminal would show it without us: its colours stay. */
 	put_text_prefix(l, src);
 	fwrite(line, 1, len, l->out);
 	fputc('\n', l->out);

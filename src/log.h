@@ -14,6 +14,12 @@
  *    call, flushed, so that it interleaves sanely with the app's own output.
  *  - Nothing here fails: a log that cannot be written is not worth stopping
  *    the loop for. log_new() returns 0 or -ENOMEM.
+ *  - Text that came from outside (changed paths, commands, values from the
+ *    configuration, the app's name) cannot forge a line or reach the
+ *    terminal as escapes: in text form every message is written through
+ *    fput_text() (util.h), in JSON every string through fput_quoted().
+ *    log_output() is the exception: a build's own output is passed through
+ *    as the build wrote it (compiler colours), after the [build] prefix.
  */
 #ifndef NSRELOAD_LOG_H
 #define NSRELOAD_LOG_H
@@ -40,7 +46,11 @@ struct log_opts {
 int log_new(struct log **out, const struct config *c, const struct log_opts *o);
 void log_free(struct log *l);
 
-/* A message from nsreload itself (JSON: {"event":"log","source":...,"msg":...}). */
+/*
+ * A message from nsreload itself (JSON: {"event":"log","source":...,"msg":...}).
+ * In text, control characters anywhere in it are escaped, a newline too: one
+ * call is one line. Log a multi-line text one line per call.
+ */
 void log_msg(struct log *l, enum log_source src, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* One line of a command's output (build, pre_cmd, post_cmd), without its newline. */
 void log_output(struct log *l, enum log_source src, const char *line, size_t len);

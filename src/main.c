@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "util.h"
 
 #ifndef NSRELOAD_VERSION
 #define NSRELOAD_VERSION "0.1.0"
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
+	char esc[256];
 
 	/* Like air: no command, or options only, means run with the configuration file. */
 	if (!cmd || (cmd[0] == '-' && strcmp(cmd, "--version") != 0 && strcmp(cmd, "--help") != 0 &&
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "nsreload: unknown command '%s'\n", cmd);
+	fprintf(stderr, "nsreload: unknown command '%s'\n", text_escape(esc, sizeof(esc), cmd));
 	usage(stderr);
 	return 2;
 }

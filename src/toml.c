@@ -281,13 +281,11 @@ static int tab_add(struct parser *p, struct toml_table *t, struct keypart *kp, s
 	if ((ix->used + 1) * 2 > ix->cap && index_grow(ix) < 0)
 		return nomem(p);
 	if (t->len == t->cap) {
-		size_t ncap = t->cap ? t->cap * 2 : 4;
-		struct toml_keyval *ni = realloc(t->items, ncap * sizeof(*ni));
+		struct toml_keyval *ni = array_grow(t->items, &t->cap, sizeof(*ni));
 
 		if (!ni)
 			return nomem(p);
 		t->items = ni;
-		t->cap = ncap;
 	}
 	h = hash_key(t, kp->s, kp->len);
 	for (j = h & (ix->cap - 1); ix->slots[j].t; j = (j + 1) & (ix->cap - 1))
@@ -342,13 +340,11 @@ static int add_table(struct parser *p, struct toml_table *t, struct keypart *kp,
 static int array_push(struct parser *p, struct toml_array *a, struct toml_value *v)
 {
 	if (a->len == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 4;
-		struct toml_value *ni = realloc(a->items, ncap * sizeof(*ni));
+		struct toml_value *ni = array_grow(a->items, &a->cap, sizeof(*ni));
 
 		if (!ni)
 			return nomem(p);
 		a->items = ni;
-		a->cap = ncap;
 	}
 	a->items[a->len++] = *v;
 	v->type = TOML_BOOL;
@@ -780,15 +776,13 @@ static int parse_key(struct parser *p, struct keypath *kp)
 				      showchar(ch, sizeof(ch), p, p->pos));
 		}
 		if (kp->n == kp->cap) {
-			size_t ncap = kp->cap ? kp->cap * 2 : 4;
-			struct keypart *nv = realloc(kp->v, ncap * sizeof(*nv));
+			struct keypart *nv = array_grow(kp->v, &kp->cap, sizeof(*nv));
 
 			if (!nv) {
 				free(part.s);
 				return nomem(p);
 			}
 			kp->v = nv;
-			kp->cap = ncap;
 		}
 		kp->v[kp->n++] = part;
 		skip_ws(p);

@@ -2,7 +2,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -51,54 +53,122 @@ const char *sig_name(int sig)
 	return "?";
 }
 
+/*
+ * The units of Go's time.Duration, in nanoseconds; micro is both U+00B5 and
+ * U+03BC, as in Go. "ms" comes before "m", and a unit must not run on into a
+ * letter ("1msec" is not 1 ms).
+ */
+static const struct {
+	const char *name;
+	uint64_t ns;
+} duration_units[] = {
+	{ "ns", 1 },       { "us", 1000 },      { "\xc2\xb5s", 1000 }, { "\xce\xbcs", 1000 },
+	{ "ms", 1000000 }, { "s", 1000000000 }, { "m", 60000000000 },  { "h", 3600000000000 },
+};
+
+/* Digits at *p into *v; *overflow when they do not fit. Returns how many there were. */
+static size_t parse_digits(const char **p, uint64_t *v, bool *overflow)
+{
+	size_t n = 0;
+
+	*v = 0;
+	for (; **p >= '0' && **p <= '9'; (*p)++, n++) {
+		unsigned d = (unsigned)(**p - '0');
+		if (*v > (UINT64_MAX - d) / 10)
+			*overflow = true;
+		else
+			*v = *v * 10 + d;
+	}
+	return n;
+}
+
+/*
+ * One "1.5s" of a Go duration at *p, added to *ns; *nonzero when any digit
+ * was not 0. Returns 0, or -EINVAL for bad syntax; a sum that does not fit
+ * sets *overflow.
+ */
+static int parse_duration_part(const char **p, uint64_t *ns, bool *nonzero, bool *overflow)
+{
+	const char *start = *p;
+	uint64_t whole, frac = 0, scale = 1, unit = 0, part, below;
+	size_t i;
+
+	if (parse_digits(p, &whole, overflow) == 0)
+		return -EINVAL;
+	if (**p == '.') {
+		/* Digits past the 18th are below any unit's nanosecond; they count only as non-zero. */
+		for ((*p)++; **p >= '0' && **p <= '9'; (*p)++) {
+			if (scale < 1000000000000000000ull) {
+				frac = frac * 10 + (uint64_t)(**p - '0');
+				scale *= 10;
+			}
+		}
+	}
+	*nonzero |= strspn(start, "0.") < (size_t)(*p - start);
+	for (i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
+		size_t ulen = strlen(duration_units[i].name);
+		if (strncmp(*p, duration_units[i].name, ulen) == 0 && !isalpha((unsigned char)(*p)[ulen])) {
+			unit = duration_units[i].ns;
+			*p += ulen;
+			break;
+		}
+	}
+	if (!unit)
+		return -EINVAL;
+	/* As Go: the fraction through a double, exact for every realistic number of digits; below unit. */
+	below = (uint64_t)((double)frac * ((double)unit / (double)scale));
+	if (whole > (UINT64_MAX - below) / unit) {
+		*overflow = true;
+		return 0;
+	}
+	part = whole * unit + below;
+	if (part > UINT64_MAX - *ns)
+		*overflow = true;
+	else
+		*ns += part;
+	return 0;
+}
+
+/* What DURATION_MAX_MS promises: a signed int of milliseconds holds any duration. */
+_Static_assert(DURATION_MAX_MS <= INT_MAX, "DURATION_MAX_MS must fit an int of milliseconds");
+
 int duration_parse_ms(const char *s, unsigned long long *ms)
 {
-	static const struct {
-		const char *unit;
-		double factor;
-	} units[] = { { "ms", 1 },   { "us", 0.001 }, { "µs", 0.001 }, { "ns", 0.000001 },
-		      { "s", 1000 }, { "m", 60000 },  { "h", 3600000 } };
-	double total = 0;
-	char *end;
-	double v;
+	bool nonzero = false, overflow = false;
+	uint64_t v, ns = 0;
+	const char *p = s;
 
-	if (!s || !isdigit((unsigned char)*s))
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end == '\0') {
-		/* A bare number is air's integer milliseconds; it must be whole. */
-		if (strchr(s, '.') || strchr(s, 'e') || strchr(s, 'E') || v > 1e15)
-			return -EINVAL;
-		*ms = (unsigned long long)v;
+	/* A bare number is air's integer milliseconds; it must be whole. */
+	if (parse_digits(&p, &v, &overflow) && *p == '\0') {
+		if (overflow || v > DURATION_MAX_MS)
+			return -ERANGE;
+		*ms = v;
 		return 0;
 	}
 	/* Go's time.Duration form: one or more number+unit pairs, "1h2m3.5s". */
-	for (;;) {
-		size_t i;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t ulen = strlen(units[i].unit);
-			if (strncmp(end, units[i].unit, ulen) == 0 && !isalpha((unsigned char)end[ulen])) {
-				total += v * units[i].factor;
-				end += ulen;
-				break;
-			}
-		}
-		if (i == sizeof(units) / sizeof(units[0]) || total > 1e15)
+	for (p = s; *p;)
+		if (parse_duration_part(&p, &ns, &nonzero, &overflow) < 0)
 			return -EINVAL;
-		if (*end == '\0')
-			break;
-		if (!isdigit((unsigned char)*end))
-			return -EINVAL;
-		s = end;
-		v = strtod(s, &end);
-		if (end == s)
-			return -EINVAL;
-	}
-	*ms = (unsigned long long)(total + 0.5);
+	if (overflow)
+		return -ERANGE;
+	v = ns / 1000000 + (ns % 1000000 >= 500000);
+	if (v > DURATION_MAX_MS)
+		return -ERANGE;
+	if (v == 0 && nonzero)
+		return -EDOM;
+	*ms = v;
 	return 0;
+}
+
+const char *duration_strerror(int r)
+{
+	if (r == -ERANGE)
+		return "out of range: at most 24 days (\"576h\", 2073600000 ms)";
+	if (r == -EDOM)
+		return "under half a millisecond, which would round to 0 (none): write 0, or 1ms or more";
+	return NULL;
 }
 
 size_t utf8_sequence_length(const unsigned char *s)
@@ -135,54 +205,140 @@ size_t utf8_sequence_length(const unsigned char *s)
 	return len;
 }
 
-/* The one-letter escape of c shared by JSON and TOML, or 0. */
-static char short_escape(unsigned char c)
+/* The one-letter escape of c: JSON and TOML share these; text (not json) needs only tab, newline and CR. */
+static char short_escape(unsigned char c, bool json)
 {
 	switch (c) {
-	case '"':
-		return '"';
-	case '\\':
-		return '\\';
-	case '\b':
-		return 'b';
 	case '\t':
 		return 't';
 	case '\n':
 		return 'n';
-	case '\f':
-		return 'f';
 	case '\r':
 		return 'r';
+	case '"':
+		return json ? '"' : 0;
+	case '\\':
+		return json ? '\\' : 0;
+	case '\b':
+		return json ? 'b' : 0;
+	case '\f':
+		return json ? 'f' : 0;
 	default:
 		return 0;
 	}
 }
 
-void fput_quoted(FILE *f, const char *str)
+/* The code point of the valid UTF-8 sequence of len bytes at s. */
+static uint32_t utf8_code_point(const unsigned char *s, size_t len)
+{
+	static const unsigned char lead_bits[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t cp = s[0] & lead_bits[len];
+
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	return cp;
+}
+
+/*
+ * Characters that change what a reader sees without being seen: C1 controls
+ * (a terminal may take U+009B as CSI), the line and paragraph separators, and
+ * the bidi marks and overrides that reorder a line.
+ */
+static bool is_hidden_control(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * The character at s as JSON/TOML (json) or fput_text() writes it: its form
+ * goes to out (at most 8 bytes, not terminated) and its length to *outlen.
+ * Returns how many bytes of s it took.
+ */
+static size_t escape_char(const unsigned char *s, bool json, char *out, size_t *outlen)
+{
+	size_t len = utf8_sequence_length(s);
+	char letter = short_escape(s[0], json);
+	uint32_t cp;
+
+	if (letter) {
+		out[0] = '\\';
+		out[1] = letter;
+		*outlen = 2;
+		return 1;
+	}
+	if (s[0] < 0x20 || s[0] == 0x7f || len == 0) {
+		/* JSON has no byte escapes: a byte that is not UTF-8 becomes U+FFFD there. */
+		if (json)
+			*outlen = (size_t)sprintf(out, "\\u%04x", len ? s[0] : 0xfffdu);
+		else
+			*outlen = (size_t)sprintf(out, "\\x%02x", s[0]);
+		return 1;
+	}
+	if (len > 1 && is_hidden_control(cp = utf8_code_point(s, len))) {
+		*outlen = (size_t)sprintf(out, "\\u%04x", (unsigned)cp);
+		return len;
+	}
+	memcpy(out, s, len);
+	*outlen = len;
+	return len;
+}
+
+static void fput_escaped(FILE *f, const char *str, bool json)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	char out[8];
+	size_t outlen;
 
-	fputc('"', f);
 	while (*s) {
-		char esc = short_escape(*s);
-		size_t len;
-
-		if (esc) {
-			fputc('\\', f);
-			fputc(esc, f);
-			s++;
-		} else if (*s < 0x20 || *s == 0x7f) {
-			fprintf(f, "\\u%04x", *s);
-			s++;
-		} else if ((len = utf8_sequence_length(s)) == 0) {
-			fputs("\\ufffd", f);
-			s++;
-		} else {
-			fwrite(s, 1, len, f);
-			s += len;
-		}
+		s += escape_char(s, json, out, &outlen);
+		fwrite(out, 1, outlen, f);
 	}
+}
+
+void fput_quoted(FILE *f, const char *str)
+{
 	fputc('"', f);
+	fput_escaped(f, str, true);
+	fputc('"', f);
+}
+
+void fput_text(FILE *f, const char *s)
+{
+	fput_escaped(f, s, false);
+}
+
+const char *text_escape(char *buf, size_t size, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t used = 0, outlen, took;
+	char out[8];
+
+	if (size == 0)
+		return buf;
+	while (*s) {
+		took = escape_char(s, false, out, &outlen);
+		if (used + outlen >= size)
+			break;
+		memcpy(buf + used, out, outlen);
+		used += outlen;
+		s += took;
+	}
+	buf[used] = '\0';
+	return buf;
+}
+
+void *array_grow(void *v, size_t *cap, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : 4;
+	void *grown;
+
+	if (*cap > SIZE_MAX / 2 / size)
+		return NULL;
+	grown = realloc(v, ncap * size);
+	if (grown)
+		*cap = ncap;
+	return grown;
 }
 
 void strv_free(char **v)

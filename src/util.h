@@ -1,6 +1,7 @@
 /*
- * util.h - small parsers shared by the subcommands: signal names and
- * durations. Each returns 0 or -EINVAL and writes its result only on success.
+ * util.h - small helpers shared by the subcommands: signal names, durations,
+ * quoting and escaping text, hashing, growing arrays. The parsers return 0 or
+ * a negative errno and write their result only on success.
  */
 #ifndef NSRELOAD_UTIL_H
 #define NSRELOAD_UTIL_H
@@ -15,11 +16,24 @@ int sig_parse(const char *s, int *sig);
 const char *sig_name(int sig);
 
 /*
+ * The largest duration any key or flag takes: 24 days. Every duration is
+ * checked against it where it is parsed, so that a value in milliseconds fits
+ * wherever it lands: box_stop()'s unsigned, a signed int of milliseconds, a
+ * timerfd. Without the check 4294967296ms became 0 in an unsigned: no grace.
+ */
+#define DURATION_MAX_MS 2073600000ull
+
+/*
  * A duration in milliseconds: "500ms", "2s", "1.5s", "1m", "1h", Go's
- * compound form "1m30s", or a bare integer, which counts as milliseconds
- * (air's kill_delay form).
+ * compound form "1m30s" (units ns, us, µs, ms, s, m, h), or a bare integer,
+ * which counts as milliseconds (air's kill_delay form). Rounds to the nearest
+ * millisecond. Returns 0, -EINVAL when s is not a duration, -ERANGE above
+ * DURATION_MAX_MS, or -EDOM for a duration that is not zero but rounds to 0
+ * ms, which would silently mean "no grace" or "no timeout".
  */
 int duration_parse_ms(const char *s, unsigned long long *ms);
+/* Why duration_parse_ms() refused a value, for "KEY: <why>, got ...": -ERANGE and -EDOM; NULL otherwise. */
+const char *duration_strerror(int r);
 
 /*
  * Bytes of the valid UTF-8 sequence that starts at s, or 0 when it is not
@@ -29,10 +43,26 @@ size_t utf8_sequence_length(const unsigned char *s);
 
 /*
  * Writes s in double quotes, escaped so that the result is both a JSON string
- * and a TOML basic string: quote, backslash and control characters are
- * escaped, and bytes that are not UTF-8 become U+FFFD.
+ * and a TOML basic string: quote, backslash and control characters (C0, DEL,
+ * and the hidden ones of fput_text) are escaped, and bytes that are not UTF-8
+ * become U+FFFD.
  */
 void fput_quoted(FILE *f, const char *s);
+
+/*
+ * Writes text that came from outside (a file name, a command, a value from
+ * the configuration) so that it stays one harmless piece of a line on a
+ * terminal or in a text log: tab, newline and CR as \t \n \r, the other C0
+ * controls, DEL and bytes that are not UTF-8 as \xNN, and the characters that
+ * change what a reader sees without being seen as \uXXXX: C1 controls (U+009B
+ * is CSI to some terminals), U+2028/U+2029 and the bidi controls. A file
+ * named "a\n[main] ok" can then neither forge a log line nor send escapes to
+ * the terminal. Backslashes stay as written: this is for people to read, not
+ * to parse back (the JSON log is for that).
+ */
+void fput_text(FILE *f, const char *s);
+/* fput_text() into buf, which is always terminated; cut before an escape that does not fit. Returns buf. */
+const char *text_escape(char *buf, size_t size, const char *s);
 
 /*
  * FNV-1a over len bytes, continuing from h: start from HASH_FNV_INIT (or a
@@ -41,6 +71,15 @@ void fput_quoted(FILE *f, const char *s);
  */
 #define HASH_FNV_INIT 1469598103934665603ull
 uint64_t hash_fnv1a(uint64_t h, const char *s, size_t len);
+
+/*
+ * Grows an array that is full: returns v reallocated to twice *cap elements
+ * of size bytes (4 when *cap is 0) and updates *cap, or NULL (v and *cap
+ * untouched) when memory or size_t runs out. Doubling keeps n appends O(n)
+ * even where every realloc moves the block, as ASan's does; growing by one
+ * element made a 300,000-element list take minutes there.
+ */
+void *array_grow(void *v, size_t *cap, size_t size);
 
 /* Frees a NULL-terminated array of malloc'd strings, and the array. NULL is fine. */
 void strv_free(char **v);

@@ -145,12 +145,6 @@ static void test_box_mode_choices_follow_box_rung(void **state)
 	assert_int_equal(n, BOX_RUNG_PGROUP + 1);
 }
 
-static int load_text(struct config *c, const char *text, struct diags *dg)
-{
-	struct config_diag d = diag_into(dg);
-	return config_load_buffer(c, "t.toml", text, strlen(text), &d);
-}
-
 static void test_kill_delay_forms(void **state)
 {
 	static const struct {
@@ -531,19 +525,12 @@ static void test_flag_errors(void **state)
 		{ "--build.cmd", NULL, "option '--build.cmd' needs a value" },
 		{ "-c", NULL, "option '-c' needs a value" },
 	};
-	struct diags dg;
 	struct config c;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *argv[] = { "run", (char *)bad[i].arg, (char *)bad[i].next, NULL };
-		struct config_args a = { 0 };
-		struct config_diag d = diag_into(&dg);
-
 		assert_int_equal(config_init(&c), 0);
-		assert_int_equal(config_parse_args(&c, bad[i].next ? 3 : 2, argv, &a, &d), -EINVAL);
-		assert_int_equal(dg.n, 1);
-		assert_string_equal(dg.msg[0], bad[i].msg);
+		assert_flag_error(&c, bad[i].arg, bad[i].next, bad[i].msg);
 		config_free(&c);
 	}
 }

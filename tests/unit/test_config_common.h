@@ -1,7 +1,12 @@
-/* Helpers shared by the config tests: capturing diagnostics and reading values back as text. */
+/*
+ * Helpers shared by the config tests: capturing diagnostics, loading text,
+ * checking a flag's error and reading values back as text. Include
+ * <cmocka.h> (and what it needs) first.
+ */
 #ifndef TEST_CONFIG_COMMON_H
 #define TEST_CONFIG_COMMON_H
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +34,30 @@ static inline struct config_diag diag_into(struct diags *dg)
 {
 	memset(dg, 0, sizeof(*dg));
 	return (struct config_diag){ .report = capture_diag, .data = dg };
+}
+
+/* Loads text as the file "t.toml", its messages into dg. */
+static inline int load_text(struct config *c, const char *text, struct diags *dg)
+{
+	struct config_diag d = diag_into(dg);
+	return config_load_buffer(c, "t.toml", text, strlen(text), &d);
+}
+
+/* The flag arg (and its value next, when not NULL) must fail with exactly the message msg. */
+static inline void assert_flag_error(struct config *c, const char *arg, const char *next, const char *msg)
+{
+	char *argv[] = { "run", (char *)arg, (char *)next, NULL };
+	struct config_args a = { 0 };
+	struct diags dg;
+	struct config_diag d = diag_into(&dg);
+	int r = config_parse_args(c, next ? 3 : 2, argv, &a, &d);
+
+	if (r != -EINVAL || dg.n != 1 || strcmp(dg.msg[0], msg) != 0)
+		fprintf(stderr, "%s %s\n  got: %s\n want: %s\n", arg, next ? next : "",
+			dg.n ? dg.msg[0] : "no message", msg);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(dg.n, 1);
+	assert_string_equal(dg.msg[0], msg);
 }
 
 /* The value of a key as config_print_value() writes it in TOML; free it. */
