@@ -130,6 +130,21 @@ int proctree_walk(pid_t root, proctree_fn fn, void *data)
 	return r;
 }
 
+int proctree_children(pid_t pid, proctree_fn fn, void *data)
+{
+	struct pidvec pv = { 0 };
+	int r;
+
+	r = push_children(pid, &pv);
+	for (size_t i = 0; r >= 0 && i < pv.n; i++) {
+		r = fn(pv.v[i], data);
+		if (r != 0)
+			break;
+	}
+	free(pv.v);
+	return r;
+}
+
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 {
 	char path[64], buf[1024], *p;

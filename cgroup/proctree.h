@@ -19,6 +19,12 @@ typedef int (*proctree_fn)(pid_t pid, void *data);
  */
 int proctree_walk(pid_t root, proctree_fn fn, void *data);
 
+/*
+ * Calls fn for every child of pid (of each of its threads), zombies
+ * included. Returns 0, the callback's non-zero value, or -errno.
+ */
+int proctree_children(pid_t pid, proctree_fn fn, void *data);
+
 /* Reads the process group and state letter of pid from /proc/pid/stat. */
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
 
