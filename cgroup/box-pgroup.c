@@ -40,6 +40,28 @@ struct sweep {
 	int found;
 };
 
+/*
+ * Whether pid carries the box's token. An environment that reads empty is
+ * most likely an execve under way (the new one is not set up yet): read
+ * again for up to about 20 ms before taking it for a process without one,
+ * or an escapee in mid-exec would be missed and the box called empty.
+ */
+static bool has_token(struct sweep *s, pid_t pid)
+{
+	unsigned pause_us = 50;
+
+	for (int tries = 0; tries < 10; tries++) {
+		int r = proc_environ_has(pid, s->entry);
+		if (r >= 0)
+			return r == 1;
+		struct timespec ts = { 0, (long)pause_us * 1000L };
+		nanosleep(&ts, NULL);
+		if (pause_us < 4000)
+			pause_us *= 2;
+	}
+	return false;
+}
+
 /* Whether pid is one of the box's processes other than the leader (tracked by its own pidfd). */
 static bool belongs(struct sweep *s, pid_t pid, char *state)
 {
@@ -52,8 +74,9 @@ static bool belongs(struct sweep *s, pid_t pid, char *state)
 	/* The number is held by our unreaped leader: whoever is in that group is in ours. */
 	if (pgid == s->b->pid && !s->b->pid_reaped)
 		return true;
-	/* Unpinned trees can leave the group; the token in their environment still names the box. */
-	return s->b->ctx->no_pin && proc_environ_has(pid, s->entry);
+	/* Unpinned trees can leave the group; the token in their environment still names the box. A
+	 * zombie has no environment left to read. */
+	return s->b->ctx->no_pin && *state != 'Z' && has_token(s, pid);
 }
 
 /*

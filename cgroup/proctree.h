@@ -28,7 +28,11 @@ int proctree_children(pid_t pid, proctree_fn fn, void *data);
 /* Reads the process group and state letter of pid from /proc/pid/stat. */
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
 
-/* Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"). */
-bool proc_environ_has(pid_t pid, const char *entry);
+/*
+ * Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"): 1 or
+ * 0, or -EAGAIN when it reads empty. A process in the middle of an execve
+ * reads empty until its new stack is set up: ask again a moment later.
+ */
+int proc_environ_has(pid_t pid, const char *entry);
 
 #endif
