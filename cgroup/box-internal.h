@@ -6,6 +6,7 @@
 #define NSRELOAD_BOX_INTERNAL_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,12 +54,14 @@ struct box {
 	char path[PATH_MAX + 64];
 	int cg_fd;     /* cgroup directory, -1 */
 	int events_fd; /* cgroup.events, -1 */
-	pid_t pid;     /* main process; on pidns rungs our init */
-	int pidfd;
+	pid_t pid;     /* main process; on pidns rungs our init. Signalled only while unreaped. */
+	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
 	int status_fd; /* pidns: init reports the target's wait status here */
 	int timer_fd;  /* stop timeout */
 	bool spawned;
 	bool main_exited;
+	bool hold_main;   /* pgroup: the leader stays a zombie until the box is empty (its pid is the pgid) */
+	bool main_zombie; /* hold_main and the leader has exited: its status is known, it is not reaped */
 	bool pid_reaped;
 	bool empty;
 	bool empty_reported;
@@ -66,6 +69,7 @@ struct box {
 	bool stopping;
 	bool stop_killed;
 	int main_status;
+	enum box_spawn_stage spawn_stage;
 	unsigned pending; /* BOX_EV_* not yet returned by box_process() */
 	uint64_t stop_start_ns;
 	uint64_t stop_ns;
@@ -85,10 +89,8 @@ struct box_child {
 
 struct box_child_err {
 	int err;   /* errno */
-	int stage; /* BOX_STAGE_* */
+	int stage; /* enum box_spawn_stage: SETUP, CGROUP or EXEC */
 };
-
-enum { BOX_STAGE_EXEC = 1, BOX_STAGE_SETUP = 2, BOX_STAGE_CGROUP = 3 };
 
 /* Never returns: execs or reports through err_fd and exits 127. */
 void box_child_exec(const struct box_child *c) __attribute__((noreturn));
@@ -102,9 +104,9 @@ pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd);
 
 /*
  * Waits for the child's error report: 0 when the pipe closed on exec, or
- * -errno from the child. Closes err_rd.
+ * -errno from the child, with its stage in *stage. Closes err_rd.
  */
-int box_read_child_err(int err_rd, int *stage);
+int box_read_child_err(int err_rd, enum box_spawn_stage *stage);
 
 /*
  * Starts sp in the box without a namespace: cloned into cgroup_fd when >= 0
@@ -113,8 +115,26 @@ int box_read_child_err(int err_rd, int *stage);
  */
 int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, bool pin);
 
-/* Reaps the main process if it exited, recording its status. 1 if reaped, 0 if still running. */
+/*
+ * Reaps the main process if it exited, recording its status. 1 if reaped, 0
+ * if still running or, with hold_main, exited but held as a zombie: then
+ * main_exited and main_zombie are set and the pidfd is closed (a zombie's
+ * pidfd would keep the caller's level-triggered epoll awake).
+ */
 int box_try_reap_main(struct box *b);
+
+/*
+ * Reaps a held zombie leader: only once nothing else of its box is left, as
+ * the group's number becomes free for anyone. Returns 0 or -errno.
+ */
+int box_reap_held_main(struct box *b);
+
+/*
+ * Sends sig to the main process (our init on the pidns rungs) through its
+ * pidfd, with info (si_code SI_QUEUE and a value) when not NULL. -ESRCH once
+ * the pidfd is gone, so a reaped and reused pid is never signalled.
+ */
+int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info);
 
 /* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
 char **box_make_env(const struct box *b, char *const *envp);

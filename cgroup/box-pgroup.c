@@ -5,6 +5,15 @@
  * subreaper, every orphan comes back to us; the sweep walks all our
  * descendants (the children of every thread) and kills what belongs to the
  * box until nothing is left.
+ *
+ * The group's id is the leader's pid, and a pid is free for reuse once its
+ * process is reaped and no group holds its number. So the leader is not
+ * reaped when it exits: box_try_reap_main() takes its status with WNOWAIT
+ * and leaves it a zombie, which keeps the number ours until the box is empty.
+ * Until then kill(-pgid) can only reach our group, and a sibling box or a
+ * stranger can never be given that number as its group. The leader is reaped
+ * last, by the call that finds the box empty, after which nothing here
+ * signals the group again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,16 +40,61 @@ struct sweep {
 	int found;
 };
 
+/*
+ * Whether pid carries the box's token. An environment that reads empty is
+ * most likely an execve under way (the new one is not set up yet): read
+ * again for up to about 20 ms before taking it for a process without one,
+ * or an escapee in mid-exec would be missed and the box called empty.
+ */
+static bool has_token(struct sweep *s, pid_t pid)
+{
+	unsigned pause_us = 50;
+
+	for (int tries = 0; tries < 10; tries++) {
+		int r = proc_environ_has(pid, s->entry);
+		if (r >= 0)
+			return r == 1;
+		struct timespec ts = { 0, (long)pause_us * 1000L };
+		nanosleep(&ts, NULL);
+		if (pause_us < 4000)
+			pause_us *= 2;
+	}
+	return false;
+}
+
+/* Whether pid is one of the box's processes other than the leader (tracked by its own pidfd). */
 static bool belongs(struct sweep *s, pid_t pid, char *state)
 {
 	pid_t pgid;
 
+	if (pid == s->b->pid)
+		return false;
 	if (proc_read_stat(pid, &pgid, state) < 0)
 		return false;
-	if (pgid == s->b->pid)
+	/* The number is held by our unreaped leader: whoever is in that group is in ours. */
+	if (pgid == s->b->pid && !s->b->pid_reaped)
 		return true;
-	/* Unpinned trees can leave the group; the token in their environment still names the box. */
-	return s->b->ctx->no_pin && proc_environ_has(pid, s->entry);
+	/* Unpinned trees can leave the group; the token in their environment still names the box. A
+	 * zombie has no environment left to read. */
+	return s->b->ctx->no_pin && *state != 'Z' && has_token(s, pid);
+}
+
+/*
+ * Signals a process the walk found. Its parent (a box process) may have
+ * reaped it since the walk read /proc and its pid may be a stranger's now:
+ * so it is pinned with a pidfd, checked again, and signalled through the
+ * pidfd, which fails with ESRCH if the process it pins has gone.
+ */
+static void signal_member(struct sweep *s, pid_t pid)
+{
+	char state = '?';
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return;
+	if (belongs(s, pid, &state) && state != 'Z')
+		(void)syscall(SYS_pidfd_send_signal, fd, s->sig, NULL, 0);
+	close(fd);
 }
 
 static int sweep_one(pid_t pid, void *data)
@@ -51,11 +106,11 @@ static int sweep_one(pid_t pid, void *data)
 		return 0;
 	s->found++;
 	if (s->sig && state != 'Z')
-		(void)kill(pid, s->sig);
+		signal_member(s, pid);
 	return 0;
 }
 
-/* Counts (and signals, when sig != 0) the living and zombie processes of the box. */
+/* Counts (and signals, when sig != 0) the living and zombie processes of the box but its leader. */
 static int sweep_box(struct box *b, int sig)
 {
 	struct sweep s = { .b = b, .sig = sig };
@@ -64,6 +119,16 @@ static int sweep_box(struct box *b, int sig)
 	snprintf(s.entry, sizeof(s.entry), "NSRELOAD_BOX=%s", b->token);
 	r = proctree_walk(getpid(), sweep_one, &s);
 	return r < 0 ? r : s.found;
+}
+
+/* The sweep found nothing but the leader: reap it, and the box is empty. */
+static int finish_empty(struct box *b)
+{
+	int r = box_reap_held_main(b);
+	if (r < 0)
+		return r;
+	b->empty = true;
+	return 0;
 }
 
 int pgroup_box_spawn(struct box *b, const struct box_spawn *sp)
@@ -75,35 +140,32 @@ int pgroup_box_signal_all(struct box *b, int sig)
 {
 	int r = 0;
 
-	if (kill(-b->pid, sig) < 0 && errno != ESRCH)
+	/* b->pid is our leader, alive or held as a zombie: the group of that number is ours. */
+	if (!b->pid_reaped && kill(-b->pid, sig) < 0 && errno != ESRCH)
 		r = -errno;
 	if (b->ctx->no_pin)
 		(void)sweep_box(b, sig);
 	return r;
 }
 
-/*
- * Reaps the children of ours that are in the box's group until none is left.
- * With the pin, every living process of the box has an ancestor in the group
- * that is our child (alive or a zombie), so ECHILD here means the group is
- * gone. Returns 0, or -ETIMEDOUT past the deadline.
- */
-static int reap_group(struct box *b, uint64_t deadline)
+int pgroup_box_kill(struct box *b)
 {
+	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
 	unsigned pause_us = 20;
+	int n;
 
+	/* One kill reaches the whole group at once: a fork racing with it fails. */
+	if (!b->pid_reaped)
+		(void)kill(-b->pid, SIGKILL);
 	for (;;) {
-		siginfo_t si;
-
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PGID, (id_t)b->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
-			return errno == ECHILD ? 0 : -errno;
-		if (si.si_pid != 0) {
-			/* Through the common reaper, so that the main process's status is kept. */
-			(void)box_ctx_reap(b->ctx);
-			pause_us = 20;
-			continue;
-		}
+		/* Reaps the box's dead and takes the leader's status (it stays a zombie). */
+		(void)box_ctx_reap(b->ctx);
+		/* The walk finds what left the group (--no-pin) or hangs below a non-member. */
+		n = sweep_box(b, SIGKILL);
+		if (n < 0)
+			return n;
+		if (n == 0 && b->main_exited)
+			return finish_empty(b);
 		if (box_now_ns() > deadline)
 			return -ETIMEDOUT;
 		/* Killed processes need a moment to exit; back off gently up to 1 ms. */
@@ -114,41 +176,15 @@ static int reap_group(struct box *b, uint64_t deadline)
 	}
 }
 
-int pgroup_box_kill(struct box *b)
-{
-	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
-	int n, r;
-
-	/* One kill reaches the whole group at once: a fork racing with it fails. */
-	(void)kill(-b->pid, SIGKILL);
-	for (;;) {
-		r = reap_group(b, deadline);
-		if (r < 0)
-			return r;
-		(void)box_ctx_reap(b->ctx);
-		/* The walk finds what left the group (--no-pin) or hangs below a non-member. */
-		n = sweep_box(b, SIGKILL);
-		if (n < 0)
-			return n;
-		if (n == 0 && b->pid_reaped) {
-			b->empty = true;
-			return 0;
-		}
-		if (box_now_ns() > deadline)
-			return -ETIMEDOUT;
-		struct timespec ts = { 0, 200000 };
-		nanosleep(&ts, NULL);
-	}
-}
-
 int pgroup_box_update(struct box *b)
 {
 	int r = box_try_reap_main(b);
-	if (r <= 0)
+	if (r < 0)
 		return r;
+	if (!b->main_exited)
+		return 0;
 	r = sweep_box(b, 0);
 	if (r < 0)
 		return r;
-	b->empty = r == 0;
-	return 0;
+	return r == 0 ? finish_empty(b) : 0;
 }

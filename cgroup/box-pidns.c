@@ -21,7 +21,7 @@
 
 #include "box-internal.h"
 
-/* sigqueue() value that asks init to signal the whole namespace rather than the target. */
+/* SI_QUEUE value that asks init to signal the whole namespace rather than the target. */
 #define BOX_SIGQ_ALL 0x6e73626f
 
 struct init_args {
@@ -54,6 +54,14 @@ static void mount_own_proc(void)
 	(void)mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* Reports a failure before the target's exec to the supervisor and ends init. */
+static __attribute__((noreturn)) void init_fail(const struct init_args *a, int stage, int err)
+{
+	struct box_child_err e = { .err = err, .stage = stage };
+	(void)!write(a->child.err_fd, &e, sizeof(e));
+	_exit(125);
+}
+
 static __attribute__((noreturn)) void run_init(const struct init_args *a)
 {
 	struct pollfd pfd = { .fd = a->parent_pidfd, .events = POLLIN };
@@ -62,9 +70,16 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	bool target_done = false;
 	char c;
 
+	/*
+	 * kill(-1) below must reach only a namespace of our own: we are its PID 1
+	 * only if the clone really made one (box_clone never falls back to a
+	 * plain fork when CLONE_NEWPID is asked for; this makes sure of it).
+	 */
+	if (getpid() != 1)
+		init_fail(a, BOX_SPAWN_SETUP, EPROTO);
 	/* Our supervisor dying must take the namespace with it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		_exit(125);
+		init_fail(a, BOX_SPAWN_SETUP, errno);
 	/*
 	 * getppid() is 0 inside a new PID namespace, so the usual re-check after
 	 * arming PDEATHSIG looks at a pidfd of the parent instead: it is readable
@@ -79,11 +94,8 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 		close(a->sync_fd);
 	}
 	if (a->child.procs_fd >= 0) {
-		if (write(a->child.procs_fd, "0", 1) != 1) {
-			struct box_child_err e = { .err = errno, .stage = BOX_STAGE_CGROUP };
-			(void)!write(a->child.err_fd, &e, sizeof(e));
-			_exit(125);
-		}
+		if (write(a->child.procs_fd, "0", 1) != 1)
+			init_fail(a, BOX_SPAWN_CGROUP, errno);
 		close(a->child.procs_fd);
 	}
 	mount_own_proc();
@@ -92,11 +104,8 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);
 
 	target = fork();
-	if (target < 0) {
-		struct box_child_err e = { .err = errno, .stage = BOX_STAGE_SETUP };
-		(void)!write(a->child.err_fd, &e, sizeof(e));
-		_exit(125);
-	}
+	if (target < 0)
+		init_fail(a, BOX_SPAWN_SETUP, errno);
 	if (target == 0) {
 		struct box_child target_child = a->child;
 		target_child.procs_fd = -1;
@@ -128,10 +137,11 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 			}
 			continue;
 		}
+		/* kill(-1) as PID 1 of our namespace (checked above) is every other process in it. */
 		if (si.si_code == SI_QUEUE && si.si_value.sival_int == BOX_SIGQ_ALL)
 			(void)kill(-1, sig);
 		else if (!target_done)
-			(void)kill(target, sig);
+			(void)kill(target, sig); /* our child, not reaped while !target_done */
 	}
 }
 
@@ -230,7 +240,8 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 		close(syncp[1]);
 		syncp[1] = -1;
 		if (r < 0) {
-			kill(pid, SIGKILL);
+			b->spawn_stage = BOX_SPAWN_SETUP;
+			(void)box_pidfd_signal(b, SIGKILL, NULL);
 			goto out;
 		}
 	}
@@ -241,7 +252,7 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 	b->status_fd = statusp[0];
 	statusp[0] = -1;
 	(void)fcntl(b->status_fd, F_SETFL, O_NONBLOCK);
-	r = box_read_child_err(errp[0], NULL);
+	r = box_read_child_err(errp[0], &b->spawn_stage);
 	errp[0] = -1;
 out:
 	for (int *fd = errp; fd < errp + 2; fd++)
@@ -255,23 +266,31 @@ out:
 	return r;
 }
 
+/*
+ * Both go to init through its pidfd, never to b->pid: init may have been
+ * reaped already (box_ctx_reap() for another box) without this box having
+ * noticed, and its pid may be anyone's by now.
+ */
 int pidns_box_signal_main(struct box *b, int sig)
 {
 	/* init forwards what it gets to the target; only SIGKILL/SIGSTOP would hit init itself. */
-	if (kill(b->pid, sig) < 0)
-		return -errno;
-	return 0;
+	return box_pidfd_signal(b, sig, NULL);
 }
 
 int pidns_box_signal_all(struct box *b, int sig)
 {
-	union sigval v = { .sival_int = BOX_SIGQ_ALL };
+	siginfo_t si;
 
 	if (sig == SIGKILL)
 		return box_kill(b);
-	if (sigqueue(b->pid, sig, v) < 0)
-		return -errno;
-	return 0;
+	/* What sigqueue(b->pid, sig, BOX_SIGQ_ALL) would send, through the pidfd. */
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = BOX_SIGQ_ALL;
+	return box_pidfd_signal(b, sig, &si);
 }
 
 void pidns_box_read_status(struct box *b)

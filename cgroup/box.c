@@ -22,6 +22,7 @@
 #include "box-internal.h"
 #include "pin.h"
 #include "probe.h"
+#include "proctree.h"
 
 extern char **environ;
 
@@ -179,6 +180,8 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->rung = ctx->rung;
 	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = -1;
 	b->pid = -1;
+	/* The leader's pid is the group's id: it must not be reused while the group may be signalled. */
+	b->hold_main = b->rung == BOX_RUNG_PGROUP;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
 	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -246,12 +249,12 @@ static void write_child_err(int fd, int stage, int err)
 void box_child_exec(const struct box_child *c)
 {
 	sigset_t all;
-	int stage = BOX_STAGE_SETUP;
+	int stage = BOX_SPAWN_SETUP;
 
 	if (c->procs_fd >= 0) {
 		/* Fallback for kernels without CLONE_INTO_CGROUP: exec must never happen outside the box. */
 		if (write(c->procs_fd, "0", 1) != 1) {
-			write_child_err(c->err_fd, BOX_STAGE_CGROUP, errno);
+			write_child_err(c->err_fd, BOX_SPAWN_CGROUP, errno);
 			_exit(125);
 		}
 		close(c->procs_fd);
@@ -279,11 +282,11 @@ void box_child_exec(const struct box_child *c)
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
 		goto fail;
-	stage = BOX_STAGE_EXEC;
+	stage = BOX_SPAWN_EXEC;
 	execvpe(c->argv[0], c->argv, c->envp);
 fail:
 	write_child_err(c->err_fd, stage, errno);
-	_exit(127);
+	_exit(stage == BOX_SPAWN_EXEC ? 127 : 125);
 }
 
 pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd)
@@ -318,6 +321,7 @@ pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd)
 	*pidfd = (int)syscall(SYS_pidfd_open, (pid_t)r, 0);
 	if (*pidfd < 0) {
 		int e = -errno;
+		/* r is our child and not reaped until the waitpid below: its pid cannot be anyone else's. */
 		kill((pid_t)r, SIGKILL);
 		(void)waitpid((pid_t)r, NULL, 0);
 		return e;
@@ -325,7 +329,7 @@ pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd)
 	return (pid_t)r;
 }
 
-int box_read_child_err(int err_rd, int *stage)
+int box_read_child_err(int err_rd, enum box_spawn_stage *stage)
 {
 	struct box_child_err e;
 	ssize_t n;
@@ -336,10 +340,34 @@ int box_read_child_err(int err_rd, int *stage)
 	close(err_rd);
 	if (n == (ssize_t)sizeof(e)) {
 		if (stage)
-			*stage = e.stage;
+			*stage = e.stage >= BOX_SPAWN_CGROUP && e.stage <= BOX_SPAWN_EXEC
+					 ? (enum box_spawn_stage)e.stage
+					 : BOX_SPAWN_SETUP;
 		return -e.err;
 	}
 	return 0;
+}
+
+/* Records the main process's end, once: the status init reported wins over init's own. */
+static void note_main_exit(struct box *b, const siginfo_t *si)
+{
+	if (b->main_exited)
+		return;
+	b->main_exited = true;
+	b->pending |= BOX_EV_MAIN_EXITED;
+	if (si->si_code == CLD_EXITED)
+		b->main_status = W_EXITCODE(si->si_status, 0);
+	else
+		b->main_status = W_EXITCODE(0, si->si_status);
+}
+
+static void close_pidfd(struct box *b)
+{
+	/* A zombie's or a reaped pidfd stays readable for ever; closing it also drops it from the caller's
+	 * epoll set. */
+	if (b->pidfd >= 0)
+		close(b->pidfd);
+	b->pidfd = -1;
 }
 
 int box_try_reap_main(struct box *b)
@@ -348,28 +376,62 @@ int box_try_reap_main(struct box *b)
 
 	if (b->pid_reaped)
 		return 1;
-	if (b->pidfd < 0)
+	if (b->main_zombie || b->pidfd < 0)
 		return 0;
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG) < 0)
-		return errno == ECHILD ? 1 : -errno;
+	if (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG | (b->hold_main ? WNOWAIT : 0)) < 0) {
+		if (errno != ECHILD)
+			return -errno;
+		/* Not our child (any more): never signal that pid again. */
+		b->pid_reaped = true;
+		close_pidfd(b);
+		note_main_exit(b, &(siginfo_t){ .si_code = CLD_EXITED, .si_status = 125 });
+		return 1;
+	}
 	if (si.si_pid == 0)
 		return 0;
+	if (b->hold_main) {
+		/* Still our zombie: the pid, and the process group of the same number, stay ours. */
+		b->main_zombie = true;
+		close_pidfd(b);
+		note_main_exit(b, &si);
+		return 0;
+	}
 	b->pid_reaped = true;
 	/* init wrote the target's status before exiting: it, not init's own, is the main status. */
 	pidns_box_read_status(b);
-	/* A reaped pidfd stays readable for ever; closing it also drops it from the caller's epoll set. */
-	close(b->pidfd);
-	b->pidfd = -1;
-	if (!b->main_exited) {
-		b->main_exited = true;
-		b->pending |= BOX_EV_MAIN_EXITED;
-		if (si.si_code == CLD_EXITED)
-			b->main_status = W_EXITCODE(si.si_status, 0);
-		else
-			b->main_status = W_EXITCODE(0, si.si_status);
-	}
+	close_pidfd(b);
+	note_main_exit(b, &si);
 	return 1;
+}
+
+int box_reap_held_main(struct box *b)
+{
+	siginfo_t si;
+
+	if (b->pid_reaped)
+		return 0;
+	if (!b->main_zombie)
+		return -EBUSY;
+	memset(&si, 0, sizeof(si));
+	/* b->pid is our unreaped zombie (nothing else reaps a held leader), so P_PID names exactly it. */
+	if (waitid(P_PID, (id_t)b->pid, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
+		return -errno;
+	b->pid_reaped = true;
+	return 0;
+}
+
+int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info)
+{
+	siginfo_t copy;
+
+	if (b->pidfd < 0 || b->pid_reaped || b->main_zombie)
+		return -ESRCH;
+	if (info)
+		copy = *info;
+	if (syscall(SYS_pidfd_send_signal, b->pidfd, sig, info ? &copy : NULL, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, bool pin)
@@ -418,7 +480,7 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, b
 		/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
 		(void)setpgid(pid, pid);
 	}
-	return box_read_child_err(errp[0], NULL);
+	return box_read_child_err(errp[0], &b->spawn_stage);
 }
 
 int box_spawn(struct box *b, const struct box_spawn *sp)
@@ -444,6 +506,8 @@ int box_spawn(struct box *b, const struct box_spawn *sp)
 	default:
 		r = -EINVAL;
 	}
+	if (r < 0 && b->spawn_stage == BOX_SPAWN_NONE)
+		b->spawn_stage = BOX_SPAWN_START;
 	if (r < 0 && b->pid <= 0) {
 		/* Nothing was started: the box is empty, and no kill may ever see pid -1 (kill(-1) is
 		 * everyone). */
@@ -461,6 +525,27 @@ int box_spawn(struct box *b, const struct box_spawn *sp)
 	return r;
 }
 
+enum box_spawn_stage box_spawn_stage(const struct box *b)
+{
+	return b->spawn_stage;
+}
+
+const char *box_spawn_stage_what(enum box_spawn_stage stage)
+{
+	switch (stage) {
+	case BOX_SPAWN_START:
+		return "create its first process";
+	case BOX_SPAWN_CGROUP:
+		return "move its first process into the box's cgroup";
+	case BOX_SPAWN_SETUP:
+		return "set up its first process before exec";
+	case BOX_SPAWN_EXEC:
+		return "execute the command";
+	default:
+		return "start the box";
+	}
+}
+
 pid_t box_main_pid(const struct box *b)
 {
 	return b->pid;
@@ -472,9 +557,7 @@ int box_signal_main(struct box *b, int sig)
 		return -ESRCH;
 	if (b->rung == BOX_RUNG_PIDNS || b->rung == BOX_RUNG_CGROUP2_PIDNS)
 		return pidns_box_signal_main(b, sig);
-	if (syscall(SYS_pidfd_send_signal, b->pidfd, sig, NULL, 0) < 0)
-		return -errno;
-	return 0;
+	return box_pidfd_signal(b, sig, NULL);
 }
 
 int box_signal_all(struct box *b, int sig)
@@ -522,8 +605,11 @@ int box_kill(struct box *b)
 		r = cgroup2_box_kill(b);
 		break;
 	case BOX_RUNG_PIDNS:
-		/* PID 1 of the namespace going takes every other process with it. */
-		r = kill(b->pid, SIGKILL) < 0 && errno != ESRCH ? -errno : 0;
+		/* PID 1 of the namespace going takes every other process with it. Through the pidfd: once
+		 * init is reaped (maybe by box_ctx_reap() for another box) its pid may be anyone's. */
+		r = box_pidfd_signal(b, SIGKILL, NULL);
+		if (r == -ESRCH)
+			r = 0;
 		break;
 	case BOX_RUNG_PGROUP:
 		r = pgroup_box_kill(b);
@@ -669,12 +755,45 @@ const char *box_cgroup_path(const struct box *b)
 	return b->cg_fd >= 0 ? b->path : NULL;
 }
 
-static bool is_box_main(const struct box_ctx *ctx, pid_t pid)
+/* The box whose main process (not yet reaped) is pid, or NULL. */
+static struct box *box_of_main(const struct box_ctx *ctx, pid_t pid)
 {
-	for (const struct box *b = ctx->boxes; b; b = b->next)
-		if (b->pid == pid && !b->pid_reaped)
-			return true;
-	return false;
+	for (struct box *b = ctx->boxes; b; b = b->next)
+		if (b->spawned && b->pid == pid && !b->pid_reaped)
+			return b;
+	return NULL;
+}
+
+/*
+ * Reaps our exited child pid: into its box when it is a box's main process.
+ * Returns 1 when reaped, 0 when it stays a zombie (a held pgroup leader).
+ */
+static int reap_child(struct box_ctx *ctx, pid_t pid)
+{
+	struct box *b = box_of_main(ctx, pid);
+
+	if (b)
+		return box_try_reap_main(b) > 0;
+	(void)waitpid(pid, NULL, WNOHANG);
+	return 1;
+}
+
+struct reap_walk {
+	struct box_ctx *ctx;
+	int n;
+};
+
+static int reap_listed_child(pid_t pid, void *data)
+{
+	struct reap_walk *w = data;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	/* Only our own children are waitable: a pid read from /proc that is not one is left alone. */
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pid)
+		return 0;
+	w->n += reap_child(w->ctx, pid);
+	return 0;
 }
 
 int box_ctx_reap(struct box_ctx *ctx)
@@ -689,14 +808,14 @@ int box_ctx_reap(struct box_ctx *ctx)
 			return errno == ECHILD ? n : -errno;
 		if (si.si_pid == 0)
 			return n;
-		if (is_box_main(ctx, si.si_pid)) {
-			struct box *b;
-			for (b = ctx->boxes; b && b->pid != si.si_pid; b = b->next)
-				;
-			if (box_try_reap_main(b) <= 0)
-				return n;
-		} else {
-			(void)waitpid(si.si_pid, NULL, WNOHANG);
+		if (reap_child(ctx, si.si_pid) == 0) {
+			/*
+			 * A held leader: waitid(P_ALL) may keep returning it ahead of the others, so
+			 * go through our children one by one instead.
+			 */
+			struct reap_walk w = { .ctx = ctx };
+			int r = proctree_children(getpid(), reap_listed_child, &w);
+			return r < 0 ? r : n + w.n;
 		}
 		n++;
 	}
@@ -732,6 +851,9 @@ int box_free(struct box *b)
 		if (!b->empty)
 			r = -EBUSY;
 	}
+	/* A leader held for a box that never emptied: nobody signals its group after this. */
+	if (b->main_zombie)
+		(void)box_reap_held_main(b);
 	if (rung_uses_cgroup(b->rung)) {
 		int rr = cgroup2_box_destroy(b);
 		if (rr < 0 && r == 0)

@@ -100,18 +100,46 @@ struct box_spawn {
 int box_new(struct box_ctx *ctx, const char *kind, struct box **out);
 
 /*
- * Starts argv in the box. On failure of the exec itself the error is returned
- * as -errno (-ENOENT: not found, -EACCES/-ENOEXEC: not executable) and the
- * box is left empty. A box holds one spawn in its life.
+ * Where a failed box_spawn() stopped. Only BOX_SPAWN_EXEC means that the
+ * command itself could not be run: -ENOENT is "not found" (a shell's 127),
+ * any other errno "cannot execute" (126). Every other stage is the box
+ * failing to start, before the command was looked at (a clone3 refused with
+ * EPERM, a missing cwd): callers report that as their own failure (125) and
+ * must not blame the command.
+ */
+enum box_spawn_stage {
+	BOX_SPAWN_NONE = 0, /* box_spawn() has not failed */
+	BOX_SPAWN_START,    /* the box's first process was not created: clone, pipes, memory */
+	BOX_SPAWN_CGROUP,   /* the child could not join the box's cgroup */
+	BOX_SPAWN_SETUP,    /* the child's set-up before exec: namespace, group, stdio, cwd, pin */
+	BOX_SPAWN_EXEC,     /* execvpe() of argv[0] failed */
+};
+
+/*
+ * Starts argv in the box. On failure returns -errno, box_spawn_stage() says
+ * which step failed, and the box is left empty. A box holds one spawn in its
+ * life.
  */
 int box_spawn(struct box *b, const struct box_spawn *sp);
+/* The stage of the last box_spawn() failure, or BOX_SPAWN_NONE. */
+enum box_spawn_stage box_spawn_stage(const struct box *b);
+/* What a stage failed to do, for "could not %s": "create its first process", ... */
+const char *box_spawn_stage_what(enum box_spawn_stage stage);
 
 /* The main process as seen from the caller, or -1. */
 pid_t box_main_pid(const struct box *b);
 
-/* Signals the main process only. */
+/*
+ * Signals the main process only, through its pidfd: once it has been reaped
+ * (or, on the pgroup rung, has exited) this is -ESRCH and signals nobody.
+ */
 int box_signal_main(struct box *b, int sig);
-/* Signals every process of the box. */
+/*
+ * Signals every process of the box. Like every kill of this library it
+ * reaches only what is proven to be the box's: a cgroup held by fd, our
+ * namespace's init through its pidfd, or a process group whose number is
+ * held by the box's unreaped leader (see box_ctx_reap()).
+ */
 int box_signal_all(struct box *b, int sig);
 
 /*
@@ -166,8 +194,11 @@ const char *box_cgroup_path(const struct box *b);
 /*
  * Reaps every exited child of the caller. A box's main process is reaped into
  * its box, which keeps the status; orphans reparented to the subreaper are
- * reaped and forgotten. box_process() calls it too; a PID 1 supervisor calls
- * it on every SIGCHLD. Returns the number reaped.
+ * reaped and forgotten. The exception is the leader of a pgroup box: it stays
+ * a zombie (its status taken with WNOWAIT) until its box is empty, so that
+ * its pid, which is the group's id, cannot be given to another process while
+ * the box may still signal the group. box_process() calls it too; a PID 1
+ * supervisor calls it on every SIGCHLD. Returns the number reaped.
  */
 int box_ctx_reap(struct box_ctx *ctx);
 

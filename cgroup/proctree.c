@@ -130,6 +130,21 @@ int proctree_walk(pid_t root, proctree_fn fn, void *data)
 	return r;
 }
 
+int proctree_children(pid_t pid, proctree_fn fn, void *data)
+{
+	struct pidvec pv = { 0 };
+	int r;
+
+	r = push_children(pid, &pv);
+	for (size_t i = 0; r >= 0 && i < pv.n; i++) {
+		r = fn(pv.v[i], data);
+		if (r != 0)
+			break;
+	}
+	free(pv.v);
+	return r;
+}
+
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 {
 	char path[64], buf[1024], *p;
@@ -156,28 +171,27 @@ int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 	return 0;
 }
 
-bool proc_environ_has(pid_t pid, const char *entry)
+int proc_environ_has(pid_t pid, const char *entry)
 {
 	char path[64], *buf, *p;
 	size_t len, elen = strlen(entry);
-	bool found = false;
-	int fd;
+	int found = 0, fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 0;
 	if (read_all_fd(fd, &buf, &len) < 0) {
 		close(fd);
-		return false;
+		return 0;
 	}
 	close(fd);
 	for (p = buf; p < buf + len; p += strlen(p) + 1) {
 		if (strlen(p) == elen && memcmp(p, entry, elen) == 0) {
-			found = true;
+			found = 1;
 			break;
 		}
 	}
 	free(buf);
-	return found;
+	return len == 0 ? -EAGAIN : found;
 }

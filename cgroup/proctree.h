@@ -19,10 +19,20 @@ typedef int (*proctree_fn)(pid_t pid, void *data);
  */
 int proctree_walk(pid_t root, proctree_fn fn, void *data);
 
+/*
+ * Calls fn for every child of pid (of each of its threads), zombies
+ * included. Returns 0, the callback's non-zero value, or -errno.
+ */
+int proctree_children(pid_t pid, proctree_fn fn, void *data);
+
 /* Reads the process group and state letter of pid from /proc/pid/stat. */
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
 
-/* Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"). */
-bool proc_environ_has(pid_t pid, const char *entry);
+/*
+ * Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"): 1 or
+ * 0, or -EAGAIN when it reads empty. A process in the middle of an execve
+ * reads empty until its new stack is set up: ask again a moment later.
+ */
+int proc_environ_has(pid_t pid, const char *entry);
 
 #endif

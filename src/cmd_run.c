@@ -430,8 +430,30 @@ static void job_reset(struct reload *st, struct job *j)
 	j->cancelled = false;
 }
 
-/* Starts /bin/sh -c cmd in a new box with its output into a pipe we read. */
-static int job_start(struct reload *st, struct job *j, const char *kind, const char *cmd, char **envp)
+/*
+ * Why box_spawn() of b failed with r, for a log line. A failure before the
+ * exec is the box's, not the command's: name the step, never "not found".
+ */
+static const char *spawn_why(const struct box *b, int r, char *buf, size_t size)
+{
+	enum box_spawn_stage stage = box_spawn_stage(b);
+	char err[256];
+
+	explain_errno(-r, err, sizeof(err));
+	if (stage == BOX_SPAWN_EXEC || stage == BOX_SPAWN_NONE)
+		snprintf(buf, size, "%s", err);
+	else
+		snprintf(buf, size, "the box could not %s (%s rung): %s", box_spawn_stage_what(stage),
+			 box_rung_name(box_rung_of(b)), err);
+	return buf;
+}
+
+/*
+ * Starts /bin/sh -c cmd in a new box with its output into a pipe we read. When
+ * the spawn itself fails, why says which step did.
+ */
+static int job_start(struct reload *st, struct job *j, const char *kind, const char *cmd, char **envp,
+		     char *why, size_t why_size)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	int pfd[2], r;
@@ -448,8 +470,10 @@ static int job_start(struct reload *st, struct job *j, const char *kind, const c
 						   .stdout_fd = pfd[1],
 						   .stderr_fd = pfd[1],
 						   .tty_fd = -1 });
-	if (r < 0)
+	if (r < 0) {
+		spawn_why(j->box, r, why, why_size);
 		goto fail;
+	}
 	close(pfd[1]);
 	j->out_fd = pfd[0];
 	if ((r = epoll_add_tag(st->ep, j->out_fd, EPOLLIN, j->tag)) < 0 ||
@@ -492,7 +516,7 @@ static bool job_update(struct reload *st, struct job *j, int *status)
 
 static int spawn_run(struct reload *st)
 {
-	char **argv = NULL, **envp = NULL, why[256];
+	char **argv = NULL, **envp = NULL, why[512];
 	int r;
 
 	st->run_wanted = false;
@@ -521,7 +545,7 @@ static int spawn_run(struct reload *st)
 						    .tty_fd = -1 });
 	if (r < 0) {
 		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s; nothing runs until the next build",
-			argv[0], explain_errno(-r, why, sizeof(why)));
+			argv[0], spawn_why(st->run, r, why, sizeof(why)));
 		release_box(st, &st->run);
 		goto out;
 	}
@@ -828,7 +852,7 @@ static void build_finished(struct reload *st, int status, bool cancelled)
 /* Starts the current step, skipping empty commands; finishes the build when none is left. */
 static void build_next_step(struct reload *st)
 {
-	char *extra[1] = { NULL }, **envp = NULL, why[256];
+	char *extra[1] = { NULL }, **envp = NULL, why[512] = "";
 	int r;
 
 	while (st->build_step <= st->c->build.pre_cmd.n) {
@@ -846,12 +870,12 @@ static void build_next_step(struct reload *st)
 		}
 		r = make_envp(st, extra, 1, &envp);
 		if (r == 0)
-			r = job_start(st, &st->build, "build", cmd, envp);
+			r = job_start(st, &st->build, "build", cmd, envp, why, sizeof(why));
 		free(extra[0]);
 		envp_free(envp);
 		if (r < 0) {
 			log_msg(st->log, LOG_BUILD, "cannot start '%s': %s%s", cmd,
-				explain_errno(-r, why, sizeof(why)),
+				why[0] ? why : explain_errno(-r, why, sizeof(why)),
 				st->run ? "; the old run keeps serving" : "");
 			build_finished(st, W_EXITCODE(125, 0), false);
 		}
@@ -976,17 +1000,18 @@ static void post_next(struct reload *st)
 {
 	while (st->post_step < st->c->build.post_cmd.n) {
 		const char *cmd = st->c->build.post_cmd.v[st->post_step++];
-		char **envp = NULL;
+		char **envp = NULL, why[512] = "";
 		int r;
 		if (!cmd || !cmd[0])
 			continue;
 		r = make_envp(st, NULL, 0, &envp);
 		if (r == 0)
-			r = job_start(st, &st->post, "post", cmd, envp);
+			r = job_start(st, &st->post, "post", cmd, envp, why, sizeof(why));
 		envp_free(envp);
 		if (r == 0)
 			return;
-		log_msg(st->log, LOG_MAIN, "cannot start post_cmd '%s': %s", cmd, strerror(-r));
+		log_msg(st->log, LOG_MAIN, "cannot start post_cmd '%s': %s", cmd,
+			why[0] ? why : strerror(-r));
 		job_reset(st, &st->post);
 	}
 	st->post_done = true;

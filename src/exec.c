@@ -59,7 +59,8 @@ static void exec_usage(FILE *f)
 	      "  -v, --verbose        say which rung was chosen and why\n"
 	      "\n"
 	      "Exit status: the command's, or 128+N if killed by signal N; 124 timeout,\n"
-	      "125 nsreload failed, 126 not executable, 127 not found.\n",
+	      "125 nsreload failed (the box could not be started), 126 not executable,\n"
+	      "127 not found.\n",
 	      f);
 }
 
@@ -235,8 +236,20 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 	}
 }
 
-static int spawn_error_exit(const char *cmd, int r)
+/*
+ * 127 and 126 blame the command, as a shell's do: only for a failed exec.
+ * Anything before it (clone3 refused, no namespace, the child's set-up) is
+ * nsreload failing to start the box: 125.
+ */
+static int spawn_error_exit(const struct box *b, const char *cmd, int r)
 {
+	enum box_spawn_stage stage = box_spawn_stage(b);
+
+	if (stage != BOX_SPAWN_EXEC) {
+		fprintf(stderr, "nsreload exec: cannot start the box: could not %s (%s rung): %s\n",
+			box_spawn_stage_what(stage), box_rung_name(box_rung_of(b)), strerror(-r));
+		return EXIT_OWN_FAILURE;
+	}
 	switch (r) {
 	case -ENOENT:
 		fprintf(stderr, "nsreload exec: %s: command not found\n", cmd);
@@ -248,8 +261,8 @@ static int spawn_error_exit(const char *cmd, int r)
 		fprintf(stderr, "nsreload exec: %s: not executable: %s\n", cmd, strerror(-r));
 		return EXIT_NOT_EXECUTABLE;
 	default:
-		fprintf(stderr, "nsreload exec: cannot start %s in its box: %s\n", cmd, strerror(-r));
-		return EXIT_OWN_FAILURE;
+		fprintf(stderr, "nsreload exec: %s: cannot execute: %s\n", cmd, strerror(-r));
+		return EXIT_NOT_EXECUTABLE;
 	}
 }
 
@@ -341,7 +354,7 @@ int cmd_exec(int argc, char **argv)
 				 .wait_all = o.wait_all };
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
-		code = spawn_error_exit(o.argv[0], r);
+		code = spawn_error_exit(st.box, o.argv[0], r);
 		goto out;
 	}
 	r = box_epoll_add(st.box, ep, TAG_BOX);
