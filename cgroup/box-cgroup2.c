@@ -309,8 +309,8 @@ int cgroup2_box_kill(struct box *b)
 {
 	int r = cg_kill_all(b->cg_fd, b->ctx->force_freeze);
 	/* On the combined rung, also take down our init, through its pidfd (open until reaped). */
-	if (b->rung == BOX_RUNG_CGROUP2_PIDNS && b->pidfd >= 0)
-		(void)syscall(SYS_pidfd_send_signal, b->pidfd, SIGKILL, NULL, 0);
+	if (b->rung == BOX_RUNG_CGROUP2_PIDNS)
+		(void)box_pidfd_signal(b, SIGKILL, NULL);
 	return r;
 }
 

@@ -94,10 +94,13 @@ static int setup(void **state)
 	struct fx *f = calloc(1, sizeof(*f));
 	char tmpl[] = "/tmp/nsreload-safefs-XXXXXX";
 
-	if (!f || !mkdtemp(tmpl) || !realpath(tmpl, f->base))
+	if (!f)
 		return -1;
-	if (snprintf(f->root, sizeof(f->root), "%s/proj", f->base) >= (int)sizeof(f->root))
+	if (!mkdtemp(tmpl) || !realpath(tmpl, f->base) ||
+	    snprintf(f->root, sizeof(f->root), "%s/proj", f->base) >= (int)sizeof(f->root)) {
+		free(f);
 		return -1;
+	}
 	mkdirs(f, "proj");
 	mkdirs(f, "outside");
 	put(f, "outside/secret", "secret\n");

@@ -133,10 +133,12 @@ static void test_array_grow_doubles(void **state)
 			v = grown;
 			changes++;
 		}
+		assert_non_null(v);
 		v[n] = (int)n;
 	}
 	/* 4, 8, ... 524288: 18 reallocs for 300,000 appends. */
 	assert_int_equal(changes, 18);
+	assert_non_null(v);
 	assert_int_equal(v[299999], 299999);
 	free(v);
 
@@ -171,9 +173,10 @@ static void test_config_list_grows_geometrically(void **state)
 	len = (size_t)snprintf(toml, cap, "[build]\ninclude_ext = [");
 	for (size_t i = 0; i < n; i++) {
 		if (len + 32 > cap) {
+			char *grown = realloc(toml, cap * 2);
+			assert_non_null(grown);
+			toml = grown;
 			cap *= 2;
-			toml = realloc(toml, cap);
-			assert_non_null(toml);
 		}
 		len += (size_t)snprintf(toml + len, cap - len, "%s\"e%zu\"", i ? "," : "", i);
 	}
