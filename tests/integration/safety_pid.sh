@@ -14,6 +14,9 @@
 #   pidns-stale      the box library: init reaped by box_ctx_reap() before its
 #                    box noticed, a stranger on init's old pid survives
 #                    box_signal_all(TERM) and box_kill()
+#   nospawn          the box library: a spawn that fails before any process
+#                    exists (out of fds), then every kill of that box: a
+#                    canary process must live (a pid of -1 is kill(-1))
 #   clone-eperm      seccomp profiles (tests/tools/clonedeny) that let the
 #                    probe pass and refuse the spawn's clone with EPERM:
 #                    exec --box=pidns and --box=pgroup exit 125 and name the
@@ -174,6 +177,7 @@ case_clone_eperm() {
 case_pgroup_stranger
 case_library pgroup-sibling pgroup
 case_library pidns-stale pidns
+case_library nospawn pgroup
 case_clone_eperm
 
 echo "$pass passed, $fail failed"

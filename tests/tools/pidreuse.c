@@ -18,6 +18,12 @@
  *       while another box is processed), a stranger forked on init's old pid,
  *       then box_signal_all(TERM) and box_kill() of the box: the stranger must
  *       live.
+ *   nospawn
+ *       Box library, every rung but the cgroup ones: a spawn that fails
+ *       before any process exists (out of fds), then box_signal_all(),
+ *       box_stop(), box_kill() and box_free() of that box. A box without a
+ *       process must never signal anything: a pid of -1 there is kill(-1),
+ *       every process of the namespace, and here a canary of ours.
  * The scenarios print what happened and exit 0 when the stranger (or B)
  * lived, 1 when it was signalled, 2 when the scenario could not be built.
  */
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -300,6 +307,76 @@ out:
 	return code;
 }
 
+/* The lowest free fd: with RLIMIT_NOFILE there, the next fd anyone asks for fails with EMFILE. */
+static int lowest_free_fd(void)
+{
+	int fd = dup(0);
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* One rung of nospawn: 1 when the canary (our child, pidfd canary) was signalled. */
+static int nospawn_rung(enum box_rung rung, int canary)
+{
+	char *argv[] = { "true", NULL };
+	struct rlimit old, low;
+	struct box_ctx *ctx = NULL;
+	struct box *b = NULL;
+	int r, lowest;
+
+	if (new_ctx(rung, &ctx) < 0 || box_new(ctx, "exec", &b) < 0 || getrlimit(RLIMIT_NOFILE, &old) < 0)
+		return 2;
+	lowest = lowest_free_fd();
+	low = old;
+	low.rlim_cur = lowest < 0 ? 0 : (rlim_t)lowest;
+	if (setrlimit(RLIMIT_NOFILE, &low) < 0)
+		return 2;
+	r = box_spawn(b,
+		      &(struct box_spawn){
+			      .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .tty_fd = -1 });
+	(void)setrlimit(RLIMIT_NOFILE, &old);
+	printf("%s: box_spawn out of fds: %s, main pid %d\n", box_rung_name(rung), strerror(-r),
+	       (int)box_main_pid(b));
+	(void)box_signal_all(b, SIGKILL);
+	(void)box_stop(b, SIGKILL, 0);
+	(void)box_kill(b);
+	(void)box_free(b);
+	free_all(ctx);
+	sleep_ms(50);
+	return pidfd_ended(canary) ? 1 : 0;
+}
+
+static int cmd_nospawn(void)
+{
+	static const enum box_rung rungs[] = { BOX_RUNG_PGROUP, BOX_RUNG_PIDNS };
+	pid_t pid = fork();
+	int canary, code = 0;
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	if (pid < 0 || (canary = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
+		return 2;
+	for (unsigned i = 0; i < sizeof(rungs) / sizeof(rungs[0]); i++) {
+		int r = nospawn_rung(rungs[i], canary);
+		if (r == 1)
+			printf("%s: a box that never started a process signalled our canary\n",
+			       box_rung_name(rungs[i]));
+		if (r > code)
+			code = r;
+		if (r)
+			break;
+	}
+	if (code == 0)
+		printf("boxes that never started a process signalled nothing\n");
+	(void)syscall(SYS_pidfd_send_signal, canary, SIGKILL, NULL, 0);
+	(void)waitid(P_PIDFD, (id_t)canary, &(siginfo_t){ 0 }, WEXITED);
+	close(canary);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	const char *in = getenv("NSRELOAD_IN_SANDBOX");
@@ -316,6 +393,8 @@ int main(int argc, char **argv)
 		return cmd_pgroup_sibling();
 	if (argc == 2 && strcmp(argv[1], "pidns-stale") == 0)
 		return cmd_pidns_stale();
-	fputs("usage: pidreuse at PID -- CMD [ARGS...] | pgroup-sibling | pidns-stale\n", stderr);
+	if (argc == 2 && strcmp(argv[1], "nospawn") == 0)
+		return cmd_nospawn();
+	fputs("usage: pidreuse at PID -- CMD [ARGS...] | pgroup-sibling | pidns-stale | nospawn\n", stderr);
 	return 2;
 }
