@@ -3,7 +3,7 @@
 # tells a box that cannot start (125) from a command that cannot run
 # (126/127). Everything runs in fresh mount and PID namespaces
 # (tests/lib/sandbox.sh), where /proc/sys/kernel/ns_last_pid hands a box's
-# old pid to a stranger on purpose (tests/tools/pidreuse):
+# old pid to a stranger on purpose (tests/tools/box/pidreuse):
 #   pgroup-stranger  exec --box=pgroup --no-pin: the leader exits while a
 #                    setsid'd child keeps the box alive; a stranger's process
 #                    group is put on the leader's pid if it is free; stopping

@@ -1,6 +1,6 @@
 /*
  * cg_signal_race - settles, deterministically, whether the freeze-and-kill
- * loop (cg_signal_all in cgroup/cgfs.c) can signal a stranger that took the
+ * loop (cg_signal_all in cgroup/cgfs/cgfs.c) can signal a stranger that took the
  * pid of a box member between the read of cgroup.procs and the signal.
  *
  * In a fresh PID namespace of its own it puts two members, M and R, into a
