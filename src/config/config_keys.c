@@ -4,18 +4,11 @@
  * of each type is read, checked and freed is config_value.c.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <inttypes.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
-#include <strings.h>
 
 #include "config.h"
 #include "config_internal.h"
-#include "util.h"
 
 static const char *const on_busy_choices[] = { "queue", "restart", "do-nothing", "signal", NULL };
 static const char *const color_mode_choices[] = { "auto", "always", "never", NULL };
