@@ -201,7 +201,7 @@ static void error_type(struct load *ld, const struct toml_value *v, const char *
 {
 	char why[256];
 
-	snprintf(why, sizeof(why), "%s, got %s", expected, config_toml_type_phrase(v->type));
+	snprintf(why, sizeof(why), "%s, got %s", expected, toml_type_phrase(v));
 	error_at(ld, v->line, v->col, name, why);
 }
 
@@ -362,6 +362,13 @@ static bool is_nsreload_file(const char *path)
 	return len >= 13 && strcmp(base + len - 13, "nsreload.toml") == 0;
 }
 
+static int too_big(const char *name, const struct config_diag *d)
+{
+	config_report(d, CONFIG_DIAG_ERROR, "%s: larger than the %u MiB a configuration file may have", name,
+		      TOML_MAX_INPUT >> 20);
+	return -E2BIG;
+}
+
 int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
 		       const struct config_diag *d)
 {
@@ -381,12 +388,8 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 		config_report(d, CONFIG_DIAG_ERROR, "%s:%d:%d: %s", name, err.line, err.col, err.msg);
 		return r;
 	}
-	if (r == -E2BIG) {
-		config_report(d, CONFIG_DIAG_ERROR,
-			      "%s: larger than the %u MiB a configuration file may have", name,
-			      TOML_MAX_INPUT >> 20);
-		return r;
-	}
+	if (r == -E2BIG)
+		return too_big(name, d);
 	if (r < 0) {
 		config_report(d, CONFIG_DIAG_ERROR, "%s: %s", name, strerror(-r));
 		return r;
@@ -401,53 +404,6 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 	if (r < 0)
 		return r;
 	return ld.errors ? -EINVAL : 0;
-}
-
-static int read_whole_file(const char *path, char **out, size_t *out_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	FILE *f;
-
-	if (!buf)
-		return -ENOMEM;
-	f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		free(buf);
-		return -e;
-	}
-	for (;;) {
-		size_t got;
-		if (len == cap) {
-			char *bigger;
-			/* One byte past the limit is enough for toml_parse() to say it is too big. */
-			if (cap > TOML_MAX_INPUT)
-				break;
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				fclose(f);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		int e = errno ? errno : EIO;
-		fclose(f);
-		free(buf);
-		return -e;
-	}
-	fclose(f);
-	*out = buf;
-	*out_len = len;
-	return 0;
 }
 
 int config_load(struct config *c, const char *path, const struct config_diag *d)
@@ -466,7 +422,9 @@ int config_load(struct config *c, const char *path, const struct config_diag *d)
 	}
 	if (!path)
 		return 0;
-	r = read_whole_file(path, &buf, &len);
+	r = read_file(path, 0, TOML_MAX_INPUT, &buf, &len);
+	if (r == -EFBIG)
+		return too_big(path, d);
 	if (r < 0) {
 		config_report(d, CONFIG_DIAG_ERROR, "cannot read %s: %s", path, strerror(-r));
 		return r;

@@ -46,33 +46,6 @@ void config_strlist_clear(struct config_strlist *l)
 
 /* ---- type descriptions ---- */
 
-const char *config_toml_type_phrase(enum toml_type t)
-{
-	switch (t) {
-	case TOML_STRING:
-		return "a string";
-	case TOML_INTEGER:
-		return "an integer";
-	case TOML_FLOAT:
-		return "a float";
-	case TOML_BOOL:
-		return "a boolean";
-	case TOML_DATETIME:
-		return "a date-time";
-	case TOML_DATETIME_LOCAL:
-		return "a local date-time";
-	case TOML_DATE_LOCAL:
-		return "a local date";
-	case TOML_TIME_LOCAL:
-		return "a local time";
-	case TOML_ARRAY:
-		return "an array";
-	case TOML_TABLE:
-		return "a table";
-	}
-	return "a value";
-}
-
 void config_type_expectation(const struct config_key *k, char *buf, size_t n)
 {
 	const char *fixed = NULL;
@@ -125,7 +98,7 @@ static int mismatch(const struct config_key *k, const struct toml_value *v, char
 	char expected[160];
 
 	config_type_expectation(k, expected, sizeof(expected));
-	snprintf(why, n, "%s, got %s", expected, config_toml_type_phrase(v->type));
+	snprintf(why, n, "%s, got %s", expected, toml_type_phrase(v));
 	return -EINVAL;
 }
 
@@ -313,8 +286,7 @@ static int list_from_toml(const struct config_key *k, struct config_strlist *slo
 			} else {
 				char expected[160];
 				config_type_expectation(k, expected, sizeof(expected));
-				snprintf(why, n, "%s, got %s in the array", expected,
-					 config_toml_type_phrase(e->type));
+				snprintf(why, n, "%s, got %s in the array", expected, toml_type_phrase(e));
 			}
 			config_strlist_clear(&l);
 			return -EINVAL;
@@ -539,21 +511,29 @@ bool config_value_equal(const struct config_key *k, const void *a, const void *b
 
 /* ---- rules ---- */
 
-int config_rule_init(struct config_rule *r)
+int config_set_defaults(void *base, const struct config_key *(*key_at)(size_t), size_t n)
 {
 	char why[160];
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct config_key *k = key_at(i);
+		if (k->def &&
+		    (r = config_value_from_text(k, config_slot(k, base), k->def, 0, why, sizeof(why))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int config_rule_init(struct config_rule *r)
+{
 	int e;
 
 	*r = (struct config_rule){ 0 };
-	for (size_t i = 0; i < config_rule_key_count(); i++) {
-		const struct config_key *k = config_rule_key_at(i);
-		if (k->def &&
-		    (e = config_value_from_text(k, config_slot(k, r), k->def, 0, why, sizeof(why))) < 0) {
-			config_rule_free(r);
-			return e;
-		}
-	}
-	return 0;
+	e = config_set_defaults(r, config_rule_key_at, config_rule_key_count());
+	if (e < 0)
+		config_rule_free(r);
+	return e;
 }
 
 void config_rule_free(struct config_rule *r)
