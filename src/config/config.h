@@ -11,11 +11,12 @@
  *	config_init(&c);                              defaults from the key table
  *	config_parse_args(&c, argc, argv, &a, diag);  flags (they win over the file)
  *	config_load(&c, a.file, diag);                -c FILE, .nsreload.toml, .air.toml, .config/air.toml
+ *	config_warn_unimplemented(&c, diag);          flags that set keys not implemented yet
  *	config_finalize(&c);                          derived values (see below)
  *	... read c ...
  *	config_free(&c);
  *
- * config_setup() does those four steps in that order ('nsreload run' then
+ * config_setup() does those steps in that order ('nsreload run' then
  * calls config_set_command() with its BIN [ARGS...]). Precedence is flags >
  * file > defaults: config_load() leaves alone (but still checks) any key
  * that a flag has set.
