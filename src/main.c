@@ -4,10 +4,7 @@
 
 #include "cmds.h"
 #include "util.h"
-
-#ifndef NSRELOAD_VERSION
-#define NSRELOAD_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 static void usage(FILE *f)
 {

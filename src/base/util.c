@@ -2,12 +2,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static const struct {
 	const char *name;
@@ -355,4 +358,68 @@ uint64_t hash_fnv1a(uint64_t h, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
 	return h;
+}
+
+int read_file(const char *path, int oflags, size_t max, char **out, size_t *out_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | oflags), r = 0;
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	if (fd < 0)
+		return -errno;
+	if (!(buf = malloc(cap))) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t got;
+
+		/* Keeps one byte for the terminator. */
+		if (len + 1 == cap) {
+			char *bigger = array_grow(buf, &cap, 1);
+			if (!bigger) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = bigger;
+		}
+		got = read(fd, buf + len, cap - len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = got < 0 ? -errno : 0;
+			break;
+		}
+		len += (size_t)got;
+		if (len > max) {
+			r = -EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	return 0;
+}
+
+const char *nofile_advice(char *buf, size_t size, const char *what)
+{
+	struct rlimit rl;
+	int n = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = snprintf(buf, size, "out of file descriptors (ulimit -n is %llu)",
+			     (unsigned long long)rl.rlim_cur);
+	else
+		n = snprintf(buf, size, "out of file descriptors");
+	if (n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n,
+			 "%s; raise it with 'ulimit -n 4096' before starting nsreload", what);
+	return buf;
 }

@@ -1,6 +1,7 @@
 /*
  * util.h - small helpers shared by the subcommands: signal names, durations,
- * quoting and escaping text, hashing, growing arrays. The parsers return 0 or
+ * quoting and escaping text, hashing, growing arrays, reading a whole file and
+ * the advice when file descriptors run out. The parsers return 0 or
  * a negative errno and write their result only on success.
  */
 #ifndef NSRELOAD_UTIL_H
@@ -83,5 +84,21 @@ void *array_grow(void *v, size_t *cap, size_t size);
 
 /* Frees a NULL-terminated array of malloc'd strings, and the array. NULL is fine. */
 void strv_free(char **v);
+
+/*
+ * Reads the whole file path, opened with O_RDONLY | O_CLOEXEC | oflags
+ * (O_NOFOLLOW, say), into *buf (malloc'd, with a '\0' after its *len bytes,
+ * for parsers that want one). Returns 0, -EFBIG when it holds more than max
+ * bytes (nothing past max + 4 KiB is read), or -errno.
+ */
+int read_file(const char *path, int oflags, size_t max, char **buf, size_t *len);
+
+/*
+ * The advice for EMFILE, in one place: "out of file descriptors (ulimit -n
+ * is 1024)" + what + "; raise it with 'ulimit -n 4096' before starting
+ * nsreload", with what ("" or " while watching src/x: ...") saying what
+ * could not be done. Returns buf.
+ */
+const char *nofile_advice(char *buf, size_t size, const char *what);
 
 #endif

@@ -41,22 +41,15 @@ void config_report(const struct config_diag *d, enum config_diag_level level, co
 
 int config_init(struct config *c)
 {
-	char why[256];
 	int r;
 
 	*c = (struct config){ 0 };
-	for (size_t i = 0; i < config_key_count(); i++) {
-		const struct config_key *k = config_key_at(i);
+	for (size_t i = 0; i < config_key_count(); i++)
 		c->origin[i] = (struct config_origin){ .kind = CONFIG_FROM_DEFAULT, .via = -1 };
-		if (!k->def)
-			continue;
-		r = config_value_from_text(k, config_slot(k, c), k->def, 0, why, sizeof(why));
-		if (r < 0) {
-			config_free(c);
-			return r;
-		}
-	}
-	return 0;
+	r = config_set_defaults(c, config_key_at, config_key_count());
+	if (r < 0)
+		config_free(c);
+	return r;
 }
 
 void config_free(struct config *c)

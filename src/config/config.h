@@ -11,11 +11,12 @@
  *	config_init(&c);                              defaults from the key table
  *	config_parse_args(&c, argc, argv, &a, diag);  flags (they win over the file)
  *	config_load(&c, a.file, diag);                -c FILE, .nsreload.toml, .air.toml, .config/air.toml
+ *	config_warn_unimplemented(&c, diag);          flags that set keys not implemented yet
  *	config_finalize(&c);                          derived values (see below)
  *	... read c ...
  *	config_free(&c);
  *
- * config_setup() does those four steps in that order ('nsreload run' then
+ * config_setup() does those steps in that order ('nsreload run' then
  * calls config_set_command() with its BIN [ARGS...]). Precedence is flags >
  * file > defaults: config_load() leaves alone (but still checks) any key
  * that a flag has set.
@@ -43,13 +44,18 @@
  *  - env_files: before each build and run, dotenv_load_file() each of them
  *    into one struct dotenv and pass dotenv_envp(environ, ...) to box_spawn().
  *  - on_busy (enum config_on_busy), box.mode (an enum box_rung value),
- *    box.memory_max / pids_max (0: no limit), box.pin_sessions.
+ *    box.pin_sessions.
+ *  - Not implemented yet, so nothing reads them (the key table says what
+ *    happens instead): build.poll and poll_interval, [[build.rules]], [proxy],
+ *    misc.startup_banner, color.app, box.memory_max and pids_max.
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
  * ".air.toml:12:14: build.kill_delay: expected an integer (milliseconds) or a
  * duration string like "2s", got a boolean"; the caller exits 2 on -EINVAL.
- * Unknown keys are warnings and the file still loads. The messages of one
+ * Unknown keys are warnings, with a "did you mean" when a key is close
+ * (config_key_suggest), and the file still loads; so are keys that are not
+ * implemented yet (config_key.unimplemented). The messages of one
  * file come in the order of the file, with control characters escaped
  * (fput_text in util.h): they quote keys, values and file names. A duration
  * above DURATION_MAX_MS (24 days) or one that is not zero but rounds to 0 ms
@@ -95,7 +101,7 @@ struct config_rule {
 	struct config_strlist include_file;
 	struct config_strlist exclude_regex;
 	unsigned long long delay_ms;
-	int line; /* where its [[build.rules]] header is */
+	int line, col; /* where its [[build.rules]] header is */
 };
 
 struct config_build {
@@ -236,12 +242,33 @@ struct config_key {
 	const char *const *choices; /* CONFIG_T_CHOICE: NULL-terminated */
 	const char *air;            /* air's equivalent and any difference; NULL: nsreload's own key */
 	const char *doc;            /* one line */
+	/*
+	 * NULL: the key does what doc says. Otherwise it is parsed and checked but not
+	 * implemented yet, and this says what happens instead ("inotify is always used").
+	 * Setting it to anything but its default warns (config_load for the file,
+	 * config_warn_unimplemented for flags), and docs/config.md says so.
+	 */
+	const char *unimplemented;
+	/* With unimplemented: a boolean key without which this one does nothing, in air too
+	 * (proxy.app_port needs proxy.enabled); no warning while that key is false. */
+	const char *needs;
 };
 
 size_t config_key_count(void);
 const struct config_key *config_key_at(size_t i);
 /* NULL when no key has that name. */
 const struct config_key *config_key_find(const char *name);
+/*
+ * For "did you mean": the name closest to name, a key that was not found (a
+ * file's "build.exlude_dir", a flag's "bulid.cmd"), or NULL when none is close.
+ * Candidates are the keys, the tables ("build", "build.linux", ...) and the
+ * [[build.rules]] keys as "build.rules.cmd". Case and '-' for '_' do not count;
+ * a key with the same last part in another table is chosen first
+ * ("build.stop_signal": "box.stop_signal", "silent": "log.silent"), then one
+ * at most two edits away (an adjacent swap is one edit; one for names of
+ * five characters or less). The result is static.
+ */
+const char *config_key_suggest(const char *name);
 /* The index of k in the table, for config.origin[]. */
 size_t config_key_index(const struct config_key *k);
 /* The keys of one [[build.rules]] entry (offsets into struct config_rule). */
@@ -328,7 +355,19 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
  */
 int config_finalize(struct config *c);
 
-/* config_init, config_parse_args, config_load, config_finalize. On error c is freed. */
+/*
+ * Warns, naming the flag, about each key set by a flag that is not
+ * implemented yet (config_key.unimplemented) to a value that would matter:
+ * "--box.memory_max: not implemented yet; boxes get no memory limit". Call it
+ * after config_load(), which warns about the file's, with file:line:col.
+ * Nothing stops: such a key is only checked.
+ */
+void config_warn_unimplemented(const struct config *c, const struct config_diag *d);
+
+/*
+ * config_init, config_parse_args, config_load, config_warn_unimplemented,
+ * config_finalize. On error c is freed.
+ */
 int config_setup(struct config *c, int argc, char **argv, struct config_args *a, const struct config_diag *d);
 
 /*

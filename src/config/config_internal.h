@@ -35,11 +35,31 @@ int config_value_from_text(const struct config_key *k, void *slot, const char *t
 void config_value_free(const struct config_key *k, void *slot);
 /* Copies *src into *dst (which must be empty). Returns 0 or -ENOMEM. */
 int config_value_copy(const struct config_key *k, void *dst, const void *src);
+/* Sets the n keys key_at(0..n-1) that have a default to it in base. Returns 0 or -ENOMEM. */
+int config_set_defaults(void *base, const struct config_key *(*key_at)(size_t), size_t n);
+/* Whether two slots of k hold the same value. */
+bool config_value_equal(const struct config_key *k, const void *a, const void *b);
+
+/* Large enough to hold the value of any key type: a value read but not (yet) kept. */
+union config_scratch {
+	char *s;
+	struct config_strlist l;
+	bool b;
+	int i;
+	unsigned long long u;
+};
+
+/*
+ * Whether c's value of k asks for something nsreload does not do yet: k is
+ * not implemented, its value is not the default, and the key it needs (if
+ * any) is true.
+ */
+bool config_key_in_use(const struct config *c, const struct config_key *k);
+/* config_key_suggest() for a key of a [[build.rules]] entry: the closest rule key's name, or NULL. */
+const char *config_rule_key_suggest(const char *name);
 
 /* "expected a string", "expected an integer (milliseconds) or a duration string like \"2s\"", ... */
 void config_type_expectation(const struct config_key *k, char *buf, size_t size);
-/* "a string", "an integer", "a boolean", ... */
-const char *config_toml_type_phrase(enum toml_type t);
 
 /* Formats a message and hands it to d (NULL: config_diag_stderr). */
 void config_report(const struct config_diag *d, enum config_diag_level level, const char *fmt, ...)
@@ -48,7 +68,7 @@ void config_report(const struct config_diag *d, enum config_diag_level level, co
 int config_strlist_push(struct config_strlist *l, const char *s, size_t len);
 void config_strlist_clear(struct config_strlist *l);
 
-/* The [build.rules] entries' defaults; free with config_rule_free(). */
+/* The [[build.rules]] entries' defaults; free with config_rule_free(). */
 int config_rule_init(struct config_rule *r);
 void config_rule_free(struct config_rule *r);
 

@@ -33,15 +33,6 @@ struct load {
 	size_t nheld, capheld;
 };
 
-/* Large enough to hold the value of any key type, for checking a value that is not kept. */
-union scratch {
-	char *s;
-	struct config_strlist l;
-	bool b;
-	int i;
-	unsigned long long u;
-};
-
 /* "FILE:LINE:COL: text", held until release_diags(); sent at once if memory runs out. */
 static void hold(struct load *ld, enum config_diag_level level, int line, int col, const char *text)
 {
@@ -92,20 +83,69 @@ static void error_at(struct load *ld, int line, int col, const char *key, const 
 	hold(ld, CONFIG_DIAG_ERROR, line, col, text);
 }
 
-static void unknown_at(struct load *ld, const struct toml_keyval *kv, const char *name)
+/* "unknown key 'build.exlude_dir' (ignored); did you mean 'build.exclude_dir'?" (suggestion may be NULL). */
+static void unknown_at(struct load *ld, const struct toml_keyval *kv, const char *name,
+		       const char *suggestion)
 {
 	char text[1024];
+	int n;
 
-	snprintf(text, sizeof(text), "unknown %s '%s' (ignored)",
-		 kv->val.type == TOML_TABLE ? "table" : "key", name);
+	n = snprintf(text, sizeof(text), "unknown %s '%s' (ignored)",
+		     kv->val.type == TOML_TABLE ? "table" : "key", name);
+	if (suggestion && n > 0 && (size_t)n < sizeof(text))
+		snprintf(text + n, sizeof(text) - (size_t)n, "; did you mean '%s'?", suggestion);
 	hold(ld, CONFIG_DIAG_WARNING, kv->line, kv->col, text);
+}
+
+/* "KEY: not implemented yet; what happens instead", for a key of the table or a [[build.rules]] entry. */
+static void unimplemented_at(struct load *ld, int line, int col, const char *name, const char *instead)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "%s: not implemented yet; %s", name, instead);
+	hold(ld, CONFIG_DIAG_WARNING, line, col, text);
+}
+
+/* Each key the file set that is not implemented yet, where it was written; then each [[build.rules]] entry.
+ */
+static void warn_unimplemented(struct load *ld)
+{
+	const struct config *c = ld->c;
+
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const struct config_key *k = config_key_at(i);
+		const struct config_origin *o = &c->origin[i];
+
+		if (o->kind == CONFIG_FROM_FILE && config_key_in_use(c, k))
+			unimplemented_at(ld, o->line, o->col, k->name, k->unimplemented);
+	}
+	for (size_t i = 0; i < c->build.nrules; i++)
+		unimplemented_at(ld, c->build.rules[i].line, c->build.rules[i].col, "build.rules",
+				 config_rule_key_at(0)->unimplemented);
+}
+
+void config_warn_unimplemented(const struct config *c, const struct config_diag *d)
+{
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const struct config_key *k = config_key_at(i);
+		const struct config_origin *o = &c->origin[i];
+
+		if (o->kind != CONFIG_FROM_FLAG || !config_key_in_use(c, k))
+			continue;
+		if (o->flag)
+			config_report(d, CONFIG_DIAG_WARNING, "%s: not implemented yet; %s", o->flag,
+				      k->unimplemented);
+		else
+			config_report(d, CONFIG_DIAG_WARNING, "--%s: not implemented yet; %s", k->name,
+				      k->unimplemented);
+	}
 }
 
 /* Checks v for k without keeping it. */
 static int check_value(struct load *ld, const struct config_key *k, const char *name,
 		       const struct toml_value *v)
 {
-	union scratch tmp = { 0 };
+	union config_scratch tmp = { 0 };
 	char why[512];
 	int line, col, r;
 
@@ -124,7 +164,7 @@ static int check_value(struct load *ld, const struct config_key *k, const char *
 static int set_value(struct load *ld, const struct config_key *k, void *slot, const char *name,
 		     const struct toml_value *v)
 {
-	union scratch tmp = { 0 };
+	union config_scratch tmp = { 0 };
 	char why[512];
 	int line, col, r;
 
@@ -161,7 +201,7 @@ static void error_type(struct load *ld, const struct toml_value *v, const char *
 {
 	char why[256];
 
-	snprintf(why, sizeof(why), "%s, got %s", expected, config_toml_type_phrase(v->type));
+	snprintf(why, sizeof(why), "%s, got %s", expected, toml_type_phrase(v));
 	error_at(ld, v->line, v->col, name, why);
 }
 
@@ -204,7 +244,7 @@ static int load_os_table(struct load *ld, const struct toml_table *t, const char
 
 		snprintf(name, sizeof(name), "build.%s.%s", os, kv->key);
 		if (!k)
-			unknown_at(ld, kv, name);
+			unknown_at(ld, kv, name, config_key_suggest(name));
 		else if (apply)
 			r = apply_key(ld, k, name, kv);
 		else
@@ -226,9 +266,13 @@ static int load_rule(struct load *ld, const struct toml_table *t, size_t index, 
 			if (strcmp(config_rule_key_at(j)->name, kv->key) == 0)
 				k = config_rule_key_at(j);
 		snprintf(name, sizeof(name), "build.rules[%zu].%s", index, kv->key);
-		if (!k)
-			unknown_at(ld, kv, name);
-		else
+		if (!k) {
+			const char *s = config_rule_key_suggest(kv->key);
+			char full[256];
+
+			snprintf(full, sizeof(full), "build.rules[%zu].%s", index, s ? s : "");
+			unknown_at(ld, kv, name, s ? full : NULL);
+		} else
 			r = set_value(ld, k, config_slot(k, rule), name, &kv->val);
 	}
 	return r;
@@ -262,6 +306,7 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 		if ((r = config_rule_init(&rules[n])) < 0)
 			break;
 		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
+		rules[n].col = e->u.tab->line ? e->u.tab->col : e->col;
 		r = load_rule(ld, e->u.tab, i, &rules[n++]);
 	}
 	for (size_t i = 0; i < b->nrules; i++)
@@ -301,7 +346,7 @@ static int walk_table(struct load *ld, const struct toml_table *t, const char *s
 			else
 				r = walk_table(ld, kv->val.u.tab, kv->key);
 		} else {
-			unknown_at(ld, kv, name);
+			unknown_at(ld, kv, name, config_key_suggest(name));
 		}
 	}
 	return r;
@@ -315,6 +360,13 @@ static bool is_nsreload_file(const char *path)
 	base = base ? base + 1 : path;
 	len = strlen(base);
 	return len >= 13 && strcmp(base + len - 13, "nsreload.toml") == 0;
+}
+
+static int too_big(const char *name, const struct config_diag *d)
+{
+	config_report(d, CONFIG_DIAG_ERROR, "%s: larger than the %u MiB a configuration file may have", name,
+		      TOML_MAX_INPUT >> 20);
+	return -E2BIG;
 }
 
 int config_load_buffer(struct config *c, const char *name, const char *buf, size_t len,
@@ -336,12 +388,8 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 		config_report(d, CONFIG_DIAG_ERROR, "%s:%d:%d: %s", name, err.line, err.col, err.msg);
 		return r;
 	}
-	if (r == -E2BIG) {
-		config_report(d, CONFIG_DIAG_ERROR,
-			      "%s: larger than the %u MiB a configuration file may have", name,
-			      TOML_MAX_INPUT >> 20);
-		return r;
-	}
+	if (r == -E2BIG)
+		return too_big(name, d);
 	if (r < 0) {
 		config_report(d, CONFIG_DIAG_ERROR, "%s: %s", name, strerror(-r));
 		return r;
@@ -349,58 +397,13 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 	r = walk_table(&ld, root, NULL);
 	if (r == 0 && ld.linux_table)
 		r = load_os_table(&ld, ld.linux_table, "linux", true);
+	if (r == 0)
+		warn_unimplemented(&ld);
 	release_diags(&ld);
 	toml_free(root);
 	if (r < 0)
 		return r;
 	return ld.errors ? -EINVAL : 0;
-}
-
-static int read_whole_file(const char *path, char **out, size_t *out_len)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	FILE *f;
-
-	if (!buf)
-		return -ENOMEM;
-	f = fopen(path, "rb");
-	if (!f) {
-		int e = errno;
-		free(buf);
-		return -e;
-	}
-	for (;;) {
-		size_t got;
-		if (len == cap) {
-			char *bigger;
-			/* One byte past the limit is enough for toml_parse() to say it is too big. */
-			if (cap > TOML_MAX_INPUT)
-				break;
-			bigger = realloc(buf, cap * 2);
-			if (!bigger) {
-				fclose(f);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = bigger;
-			cap *= 2;
-		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		int e = errno ? errno : EIO;
-		fclose(f);
-		free(buf);
-		return -e;
-	}
-	fclose(f);
-	*out = buf;
-	*out_len = len;
-	return 0;
 }
 
 int config_load(struct config *c, const char *path, const struct config_diag *d)
@@ -419,7 +422,9 @@ int config_load(struct config *c, const char *path, const struct config_diag *d)
 	}
 	if (!path)
 		return 0;
-	r = read_whole_file(path, &buf, &len);
+	r = read_file(path, 0, TOML_MAX_INPUT, &buf, &len);
+	if (r == -EFBIG)
+		return too_big(path, d);
 	if (r < 0) {
 		config_report(d, CONFIG_DIAG_ERROR, "cannot read %s: %s", path, strerror(-r));
 		return r;
@@ -438,6 +443,8 @@ int config_setup(struct config *c, int argc, char **argv, struct config_args *a,
 	r = config_parse_args(c, argc, argv, a, d);
 	if (r == 0 && !a->help)
 		r = config_load(c, a->file, d);
+	if (r == 0 && !a->help)
+		config_warn_unimplemented(c, d);
 	if (r == 0)
 		r = config_finalize(c);
 	if (r < 0)

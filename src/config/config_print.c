@@ -181,7 +181,7 @@ void config_print_effective(FILE *f, const struct config *c)
 			width = fprintf(f, "%s = %s", k->name, text ? text : "");
 		fprintf(f, "%*s# ", width < 47 ? 48 - width : 1, "");
 		fput_text(f, origin);
-		fputc('\n', f);
+		fputs(k->unimplemented ? "; not implemented yet\n" : "\n", f);
 		free(text);
 	}
 	if (c->build.nrules) {
@@ -274,7 +274,8 @@ static bool same_section(const char *a, const char *b)
 	return la == lb && strncmp(a, b, la) == 0;
 }
 
-static void markdown_row(FILE *f, const char *name, const struct config_key *k, const void *slot)
+/* One key's row; note: say when the key is not implemented (the rules' table says it once, above). */
+static void markdown_row(FILE *f, const char *name, const struct config_key *k, const void *slot, bool note)
 {
 	fprintf(f, "| `%s` | `", name);
 	if (k->type == CONFIG_T_OPT_STRING && !*(char *const *)slot)
@@ -285,7 +286,10 @@ static void markdown_row(FILE *f, const char *name, const struct config_key *k, 
 	if (k->type == CONFIG_T_CHOICE)
 		for (int j = 0; k->choices[j]; j++)
 			fprintf(f, "%s`%s`", j ? ", " : " ", k->choices[j]);
-	fprintf(f, " | %s | %s |\n", k->air ? k->air : "nsreload only", k->doc);
+	fprintf(f, " | %s | %s", k->air ? k->air : "nsreload only", k->doc);
+	if (note && k->unimplemented)
+		fprintf(f, " **Not implemented yet:** %s.", k->unimplemented);
+	fputs(" |\n", f);
 }
 
 void config_print_markdown(FILE *f)
@@ -308,16 +312,18 @@ void config_print_markdown(FILE *f)
 				fputs("### Top level\n\n", f);
 			fputs("| key | default | type | air | meaning |\n|---|---|---|---|---|\n", f);
 		}
-		markdown_row(f, k->name, k, config_slot_const(k, &defaults));
+		markdown_row(f, k->name, k, config_slot_const(k, &defaults), true);
 		if (strcmp(k->name, "build.ignore_dangerous_root_dir") == 0) {
-			fputs("\n### `[[build.rules]]`\n\n| key | default | type | air | meaning "
-			      "|\n|---|---|---|---|---|\n",
-			      f);
+			fprintf(f,
+				"\n### `[[build.rules]]`\n\n**Not implemented yet:** %s.\n\n| key | default "
+				"| type "
+				"| air | meaning |\n|---|---|---|---|---|\n",
+				config_rule_key_at(0)->unimplemented);
 			for (size_t j = 0; j < config_rule_key_count(); j++) {
 				const struct config_key *rk = config_rule_key_at(j);
 				char name[64];
 				snprintf(name, sizeof(name), "build.rules.%s", rk->name);
-				markdown_row(f, name, rk, config_slot_const(rk, &rule));
+				markdown_row(f, name, rk, config_slot_const(rk, &rule), false);
 			}
 		}
 	}
@@ -351,7 +357,10 @@ static void write_rules(FILE *f, const struct config *c)
 	struct config_rule example;
 
 	if (c->build.nrules == 0) {
-		fputs("\n# [[build.rules]]: a change to a matching file runs cmd instead of a rebuild.\n", f);
+		fprintf(f,
+			"\n# [[build.rules]]: a change to a matching file runs cmd instead of a rebuild.\n"
+			"# Not implemented yet: %s.\n",
+			config_rule_key_at(0)->unimplemented);
 		if (config_rule_init(&example) < 0)
 			return;
 		fputs("# [[build.rules]]\n", f);
@@ -413,6 +422,11 @@ void config_write_toml(FILE *f, const struct config *c)
 		}
 		fputc('\n', f);
 		print_comment(f, k->doc);
+		if (k->unimplemented) {
+			char note[256];
+			snprintf(note, sizeof(note), "Not implemented yet: %s.", k->unimplemented);
+			print_comment(f, note);
+		}
 		/* Written live, air's form of a box key would tie with the box key, and the box key wins
 		 * ties. */
 		fprintf(f, "%s%s = ", unset || (k->flags & CONFIG_K_FOLDED) ? "# " : "",

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,10 @@ struct text {
 static int text_add(struct text *t, char ch)
 {
 	if (t->n + 1 >= t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		char *s = realloc(t->s, cap);
+		char *s = array_grow(t->s, &t->cap, 1);
 		if (!s)
 			return -ENOMEM;
 		t->s = s;
-		t->cap = cap;
 	}
 	t->s[t->n++] = ch;
 	t->s[t->n] = '\0';
@@ -269,35 +268,15 @@ int dotenv_load_file(const char *path, struct dotenv *out, char *err, size_t err
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = fopen(path, "rb"), *m;
-	int r = 0;
+	int r = read_file(path, 0, SIZE_MAX, &buf, &len);
 
-	if (!f) {
-		r = -errno;
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	m = open_memstream(&buf, &len);
-	if (!m) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	for (;;) {
-		char chunk[4096];
-		size_t got = fread(chunk, 1, sizeof(chunk), f);
-		if (got == 0)
-			break;
-		fwrite(chunk, 1, got, m);
-	}
-	if (ferror(f)) {
-		r = errno ? -errno : -EIO;
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-	}
-	fclose(f);
-	if (fclose(m) != 0 && r == 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = dotenv_parse(buf, len, path, out, err, err_size);
+	r = dotenv_parse(buf, len, path, out, err, err_size);
 	free(buf);
 	return r;
 }

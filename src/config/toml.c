@@ -808,16 +808,9 @@ static const char *showpath(char *dst, size_t size, const struct keypath *kp, si
 	return dst;
 }
 
-static const char *what_is(const struct toml_value *v)
+const char *toml_type_phrase(const struct toml_value *v)
 {
-	if (v->type == TOML_TABLE) {
-		if (v->u.tab->flags & TAB_INLINE)
-			return "an inline table";
-		return "a table";
-	}
 	switch (v->type) {
-	case TOML_ARRAY:
-		return (v->u.arr->flags & ARR_TABLES) ? "an array of tables" : "an array";
 	case TOML_STRING:
 		return "a string";
 	case TOML_INTEGER:
@@ -826,9 +819,20 @@ static const char *what_is(const struct toml_value *v)
 		return "a float";
 	case TOML_BOOL:
 		return "a boolean";
-	default:
-		return "a date/time";
+	case TOML_DATETIME:
+		return "a date-time";
+	case TOML_DATETIME_LOCAL:
+		return "a local date-time";
+	case TOML_DATE_LOCAL:
+		return "a local date";
+	case TOML_TIME_LOCAL:
+		return "a local time";
+	case TOML_ARRAY:
+		return (v->u.arr->flags & ARR_TABLES) ? "an array of tables" : "an array";
+	case TOML_TABLE:
+		return (v->u.tab->flags & TAB_INLINE) ? "an inline table" : "a table";
 	}
+	return "a value";
 }
 
 /* ---- values ---- */
@@ -1333,7 +1337,7 @@ static int parse_keyval(struct parser *p, struct toml_table *t, int depth)
 			else
 				r = syntax(p, part->pos,
 					   "cannot add to '%s': already defined as %s at line %d", name,
-					   what_is(&kv->val), kv->line);
+					   toml_type_phrase(&kv->val), kv->line);
 			goto out;
 		}
 	}
@@ -1399,7 +1403,8 @@ static int parse_header(struct parser *p)
 		} else {
 			r = syntax(p, part->pos,
 				   "cannot define a table inside '%s': already defined as %s at line %d",
-				   showpath(name, sizeof(name), &kp, i + 1), what_is(&kv->val), kv->line);
+				   showpath(name, sizeof(name), &kp, i + 1), toml_type_phrase(&kv->val),
+				   kv->line);
 			goto out;
 		}
 	}
@@ -1418,7 +1423,7 @@ static int parse_header(struct parser *p)
 				goto out;
 		} else if (kv->val.type != TOML_TABLE) {
 			r = syntax(p, start, "cannot define table '%s': already defined as %s at line %d",
-				   name, what_is(&kv->val), kv->line);
+				   name, toml_type_phrase(&kv->val), kv->line);
 			goto out;
 		} else if (kv->val.u.tab->flags & TAB_EXPLICIT) {
 			r = syntax(p, start, "table '%s' defined twice (first at line %d)", name,
@@ -1461,7 +1466,7 @@ static int parse_header(struct parser *p)
 		} else {
 			r = syntax(p, start,
 				   "cannot define array of tables '%s': already defined as %s at line %d",
-				   name, what_is(&kv->val), kv->line);
+				   name, toml_type_phrase(&kv->val), kv->line);
 			goto out;
 		}
 		elem.u.tab = table_new(line, col, TAB_EXPLICIT);
@@ -1548,33 +1553,6 @@ int toml_parse(const char *buf, size_t len, struct toml_table **out, struct toml
 	return 0;
 }
 
-const char *toml_type_name(enum toml_type type)
-{
-	switch (type) {
-	case TOML_STRING:
-		return "string";
-	case TOML_INTEGER:
-		return "integer";
-	case TOML_FLOAT:
-		return "float";
-	case TOML_BOOL:
-		return "bool";
-	case TOML_DATETIME:
-		return "datetime";
-	case TOML_DATETIME_LOCAL:
-		return "datetime-local";
-	case TOML_DATE_LOCAL:
-		return "date-local";
-	case TOML_TIME_LOCAL:
-		return "time-local";
-	case TOML_ARRAY:
-		return "array";
-	case TOML_TABLE:
-		return "table";
-	}
-	return "unknown";
-}
-
 const struct toml_keyval *toml_get_kv(const struct toml_table *t, const char *key)
 {
 	size_t n;
@@ -1586,11 +1564,4 @@ const struct toml_keyval *toml_get_kv(const struct toml_table *t, const char *ke
 		if (t->items[i].keylen == n && memcmp(t->items[i].key, key, n) == 0)
 			return &t->items[i];
 	return NULL;
-}
-
-const struct toml_value *toml_get(const struct toml_table *t, const char *key)
-{
-	const struct toml_keyval *kv = toml_get_kv(t, key);
-
-	return kv ? &kv->val : NULL;
 }

@@ -39,10 +39,6 @@ enum toml_type {
 	TOML_TABLE,
 };
 
-/* "string", "integer", "float", "bool", "datetime", "datetime-local", "date-local", "time-local", "array",
- * "table" */
-const char *toml_type_name(enum toml_type type);
-
 struct toml_datetime {
 	int year, month, day;     /* valid for DATETIME, DATETIME_LOCAL, DATE_LOCAL */
 	int hour, minute, second; /* valid for DATETIME, DATETIME_LOCAL, TIME_LOCAL */
@@ -108,9 +104,10 @@ int toml_parse(const char *buf, size_t len, struct toml_table **out, struct toml
 
 void toml_free(struct toml_table *root);
 
-/* Looks up a direct key of a table; NULL when absent. */
-const struct toml_value *toml_get(const struct toml_table *t, const char *key);
-/* The same, with the key's own record (for its position). */
+/* What v is, for messages: "a string", "a local date", "an array of tables", "an inline table", ... */
+const char *toml_type_phrase(const struct toml_value *v);
+
+/* Looks up a direct key of a table, with its position; NULL when absent. */
 const struct toml_keyval *toml_get_kv(const struct toml_table *t, const char *key);
 
 #endif

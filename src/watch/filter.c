@@ -411,8 +411,8 @@ static int seen_cmp(const void *a, const void *b)
 static int hash_file(const char *abs, uint64_t *hash, off_t *size)
 {
 	int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	unsigned char buf[65536];
-	uint64_t h = 0xcbf29ce484222325ULL;
+	char buf[65536];
+	uint64_t h = HASH_FNV_INIT;
 	off_t total = 0;
 
 	if (fd < 0)
@@ -430,10 +430,7 @@ static int hash_file(const char *abs, uint64_t *hash, off_t *size)
 		}
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; i < n; i++) {
-			h ^= buf[i];
-			h *= 0x100000001b3ULL;
-		}
+		h = hash_fnv1a(h, buf, (size_t)n);
 		total += n;
 	}
 	close(fd);

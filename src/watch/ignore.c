@@ -7,10 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 enum {
 	RULE_NEGATE = 1 << 0,
@@ -221,55 +221,6 @@ void ignore_free(struct ignore *ig)
 	free(ig);
 }
 
-/* Reads a whole regular file; -ENOENT and friends when there is none to read. */
-static int slurp(const char *path, char **buf, size_t *len)
-{
-	/* Git refuses symlinked ignore files; so do we. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t cap = 4096, n = 0;
-	char *b;
-
-	if (fd < 0)
-		return -errno;
-	b = malloc(cap);
-	if (!b) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb = realloc(b, cap * 2);
-
-			if (!nb) {
-				free(b);
-				close(fd);
-				return -ENOMEM;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = -errno;
-
-			free(b);
-			close(fd);
-			return e;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 static int load_rules(struct ignore *ig, struct dir_node *d)
 {
 	for (size_t i = 0; i < sizeof(rules_files) / sizeof(rules_files[0]); i++) {
@@ -281,7 +232,8 @@ static int load_rules(struct ignore *ig, struct dir_node *d)
 			continue;
 		if (asprintf(&path, "%s/%s%s%s", ig->root, d->rel, *d->rel ? "/" : "", rules_files[i]) < 0)
 			return -ENOMEM;
-		r = slurp(path, &buf, &len);
+		/* Git refuses symlinked ignore files; so do we. */
+		r = read_file(path, O_NOFOLLOW, SIZE_MAX, &buf, &len);
 		free(path);
 		if (r == -ENOMEM)
 			return r;

@@ -31,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,19 +91,22 @@ struct watch {
 	uint32_t gen;
 
 	struct node *nodes;
-	uint32_t nnodes, capnodes, free_head, live;
+	uint32_t nnodes, free_head, live;
+	size_t capnodes;
 	uint32_t *slots; /* wd -> node, open addressing */
 	uint32_t nslots;
 
 	uint32_t *queue; /* the walk's breadth-first queue */
-	uint32_t capqueue;
+	size_t capqueue;
 
 	struct change *chg; /* this call's batch */
-	uint32_t nchg, capchg;
+	uint32_t nchg;
+	size_t capchg;
 	uint32_t *chgslots;
 	uint32_t nchgslots;
 	int *reload; /* wds of directories whose ignore files changed in this call */
-	uint32_t nreload, capreload;
+	uint32_t nreload;
+	size_t capreload;
 
 	char abs[PATH_MAX];
 	char tmp[PATH_MAX];
@@ -125,22 +127,16 @@ static void warnf(struct watch *w, const char *fmt, ...)
 	w->sink.event(w->sink.data, WATCH_WARNING, msg);
 }
 
+/* A number from a /proc/sys file; -1 when it cannot be read. */
 static long read_long(const char *path)
 {
-	char buf[32];
+	char *buf = NULL;
+	size_t len;
 	long v = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, "%ld", &v) != 1)
-		return -1;
+	if (read_file(path, 0, 64, &buf, &len) == 0 && sscanf(buf, "%ld", &v) != 1)
+		v = -1;
+	free(buf);
 	return v;
 }
 
@@ -174,19 +170,18 @@ static void warn_limit(struct watch *w, int err, const char *what)
 		      "fs.inotify.max_user_instances=1024' (for good, in a file in /etc/sysctl.d/)",
 		      read_long("/proc/sys/fs/inotify/max_user_instances"));
 	} else if (err == EMFILE || err == ENFILE) {
-		struct rlimit rl = { 0 };
+		char advice[1024], when[1024];
 
 		w->incomplete = true;
 		if (w->warned_nofile)
 			return;
 		w->warned_nofile = true;
-		getrlimit(RLIMIT_NOFILE, &rl);
+		snprintf(when, sizeof(when),
+			 " while watching %s: it and what is below it are not watched for now, and nsreload "
+			 "tries again on the next change",
+			 what);
 		if (err == EMFILE)
-			warnf(w,
-			      "out of file descriptors (ulimit -n is %llu) while watching %s: it and what is "
-			      "below it are not watched for now; nsreload goes on and tries again on the "
-			      "next change. Raise the limit with 'ulimit -n 4096' before starting nsreload",
-			      (unsigned long long)rl.rlim_cur, what);
+			warnf(w, "%s", nofile_advice(advice, sizeof(advice), when));
 		else
 			warnf(w,
 			      "the system is out of file descriptors (fs.file-max is %ld) while watching %s: "
@@ -368,15 +363,13 @@ static uint32_t node_new(struct watch *w, uint32_t parent, const char *name, int
 		w->free_head = w->nodes[n].next;
 	} else {
 		if (w->nnodes == w->capnodes) {
-			uint32_t cap = w->capnodes ? w->capnodes * 2 : 64;
-			struct node *v = realloc(w->nodes, (size_t)cap * sizeof(*v));
+			struct node *v = array_grow(w->nodes, &w->capnodes, sizeof(*v));
 
 			if (!v) {
 				free(s);
 				return NONE;
 			}
 			w->nodes = v;
-			w->capnodes = cap;
 		}
 		n = w->nnodes++;
 	}
@@ -556,13 +549,11 @@ static int batch_note(struct watch *w, const char *path, enum kind kind, bool di
 		}
 	}
 	if (w->nchg == w->capchg) {
-		uint32_t cap = w->capchg ? w->capchg * 2 : 32;
-		struct change *v = realloc(w->chg, (size_t)cap * sizeof(*v));
+		struct change *v = array_grow(w->chg, &w->capchg, sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		w->chg = v;
-		w->capchg = cap;
 	}
 	s = strdup(path);
 	if (!s)
@@ -595,7 +586,8 @@ static void batch_clear(struct watch *w)
 		free(w->chg);
 		w->chgslots = NULL;
 		w->chg = NULL;
-		w->nchgslots = w->capchg = 0;
+		w->nchgslots = 0;
+		w->capchg = 0;
 	} else if (w->nchg) {
 		memset(w->chgslots, 0xff, (size_t)w->nchgslots * sizeof(*w->chgslots));
 	}
@@ -692,13 +684,11 @@ static int add_dir(struct watch *w, uint32_t parent, const char *name, const cha
 static int queue_push(struct watch *w, uint32_t *tail, uint32_t n)
 {
 	if (*tail == w->capqueue) {
-		uint32_t cap = w->capqueue ? w->capqueue * 2 : 256;
-		uint32_t *q = realloc(w->queue, (size_t)cap * sizeof(*q));
+		uint32_t *q = array_grow(w->queue, &w->capqueue, sizeof(*q));
 
 		if (!q)
 			return -ENOMEM;
 		w->queue = q;
-		w->capqueue = cap;
 	}
 	w->queue[(*tail)++] = n;
 	return 0;
@@ -829,13 +819,11 @@ static int note_reload(struct watch *w, int wd)
 		if (w->reload[i] == wd)
 			return 0;
 	if (w->nreload == w->capreload) {
-		uint32_t cap = w->capreload ? w->capreload * 2 : 8;
-		int *v = realloc(w->reload, (size_t)cap * sizeof(*v));
+		int *v = array_grow(w->reload, &w->capreload, sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		w->reload = v;
-		w->capreload = cap;
 	}
 	w->reload[w->nreload++] = wd;
 	return 0;

@@ -63,6 +63,34 @@ static void print_time(FILE *f, const struct toml_datetime *dt)
 	}
 }
 
+/* toml-test's names of the types. */
+static const char *toml_type_name(enum toml_type type)
+{
+	switch (type) {
+	case TOML_STRING:
+		return "string";
+	case TOML_INTEGER:
+		return "integer";
+	case TOML_FLOAT:
+		return "float";
+	case TOML_BOOL:
+		return "bool";
+	case TOML_DATETIME:
+		return "datetime";
+	case TOML_DATETIME_LOCAL:
+		return "datetime-local";
+	case TOML_DATE_LOCAL:
+		return "date-local";
+	case TOML_TIME_LOCAL:
+		return "time-local";
+	case TOML_ARRAY:
+		return "array";
+	case TOML_TABLE:
+		return "table";
+	}
+	return "unknown";
+}
+
 static void print_scalar(FILE *f, const struct toml_value *v)
 {
 	const struct toml_datetime *dt = &v->u.dt;

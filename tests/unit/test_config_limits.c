@@ -86,9 +86,12 @@ static void test_file_numbers_out_of_range(void **state)
 	(void)state;
 	assert_int_equal(config_init(&defaults), 0);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r;
+
 		assert_int_equal(config_init(&c), 0);
-		if (load_text(&c, bad[i].toml, &dg) != -EINVAL || dg.n != 1 ||
-		    strcmp(dg.msg[0], bad[i].msg) != 0)
+		r = load_text(&c, bad[i].toml, &dg);
+		drop_unimplemented(&dg); /* [[build.rules]] is not implemented yet */
+		if (r != -EINVAL || dg.n != 1 || strcmp(dg.msg[0], bad[i].msg) != 0)
 			fprintf(stderr, "%s\n  got %d message(s): %s\n want: %s\n", bad[i].toml, dg.n,
 				dg.n ? dg.msg[0] : "", bad[i].msg);
 		assert_int_equal(dg.n, 1);

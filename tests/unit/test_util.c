@@ -1,7 +1,8 @@
 /*
  * util.c: the duration parser at its limits, escaping text for a terminal,
- * and geometric growth of arrays (a 300,000-element list in the
- * configuration is a few dozen reallocs, not 300,000).
+ * geometric growth of arrays (a 300,000-element list in the configuration is
+ * a few dozen reallocs, not 300,000), the one whole-file reader and the
+ * advice when file descriptors run out.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -11,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -190,6 +196,69 @@ static void test_config_list_grows_geometrically(void **state)
 	free(toml);
 }
 
+/* Sizes around the 4 KiB first buffer and the limit; a symlink with O_NOFOLLOW; a missing file. */
+static void test_read_file(void **state)
+{
+	char dir[] = "/tmp/nsreload-test-util-XXXXXX", path[64], link[64];
+	static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 100000 };
+	char *buf = NULL, *want = malloc(100000);
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(want);
+	for (size_t i = 0; i < 100000; i++)
+		want[i] = (char)('a' + i % 26);
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		FILE *f = fopen(path, "wb");
+
+		assert_non_null(f);
+		assert_int_equal(fwrite(want, 1, sizes[i], f), sizes[i]);
+		assert_int_equal(fclose(f), 0);
+		assert_int_equal(read_file(path, 0, 100000, &buf, &len), 0);
+		assert_int_equal(len, sizes[i]);
+		assert_memory_equal(buf, want, len);
+		assert_int_equal(buf[len], '\0');
+		free(buf);
+	}
+	/* 100000 bytes: one more than a limit of 99999. */
+	assert_int_equal(read_file(path, 0, 99999, &buf, &len), -EFBIG);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(read_file(link, 0, 100000, &buf, &len), 0);
+	free(buf);
+	assert_int_equal(read_file(link, O_NOFOLLOW, 100000, &buf, &len), -ELOOP);
+	assert_int_equal(read_file("/nonexistent/nsreload", 0, 1, &buf, &len), -ENOENT);
+	assert_int_equal(read_file(dir, 0, 1, &buf, &len), -EISDIR);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+	free(want);
+}
+
+static void test_nofile_advice(void **state)
+{
+	struct rlimit rl;
+	char buf[256], want[256];
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur == RLIM_INFINITY)
+		snprintf(want, sizeof(want),
+			 "out of file descriptors while watching x; raise it with 'ulimit -n 4096' "
+			 "before starting nsreload");
+	else
+		snprintf(want, sizeof(want),
+			 "out of file descriptors (ulimit -n is %llu) while watching x; raise it with "
+			 "'ulimit -n "
+			 "4096' before starting nsreload",
+			 (unsigned long long)rl.rlim_cur);
+	assert_string_equal(nofile_advice(buf, sizeof(buf), " while watching x"), want);
+	/* Cut, but terminated. */
+	assert_int_equal(strlen(nofile_advice(buf, 10, "")), 9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +266,8 @@ int main(void)
 		cmocka_unit_test(test_text_escape),
 		cmocka_unit_test(test_array_grow_doubles),
 		cmocka_unit_test(test_config_list_grows_geometrically),
+		cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_nofile_advice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
