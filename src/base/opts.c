@@ -116,6 +116,9 @@ static void consider(struct suggestion *s, const char *name, bool bare)
 	if (!n)
 		return;
 	d = opts_edit_distance(s->typed, s->len, n, strlen(n));
+	/* getopt took "--verb" for --verbose: it is a suggestion now, as close as a typo. */
+	if (s->len >= 3 && strlen(n) > s->len && strncmp(n, s->typed, s->len) == 0 && d > 1)
+		d = 1;
 	if (d < s->best_d) {
 		s->best = name;
 		s->best_bare = bare;

@@ -134,6 +134,7 @@ static void test_errors(void **state)
 		{ "--hepl", "unknown option '--hepl'; did you mean '--help'?" },
 		{ "--from-ari", "unknown option '--from-ari'; did you mean '--from-air'?" },
 		{ "--completely-different", "unknown option '--completely-different'" },
+		{ "--verb", "unknown option '--verb'; did you mean '--verbose'?" },
 	};
 	struct seen s;
 	char err[256];
