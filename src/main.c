@@ -1,4 +1,5 @@
-/* nsreload: the command line. Each subcommand lives in its own file (cmds.h). */
+/* nsreload: the command line. Each subcommand lives in its own file; cmds.h lists them. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -6,53 +7,69 @@
 #include "util.h"
 #include "version.h"
 
-static void usage(FILE *f)
+static int version(void)
 {
-	fputs("usage: nsreload [run] [options] [BIN [ARGS...]]\n"
-	      "       nsreload <command> [options]\n"
-	      "\n"
-	      "  run [options] [BIN [ARGS...]]   watch, rebuild and restart in boxes (the default)\n"
-	      "  exec [options] -- cmd args...   run one command in a box, in the foreground\n"
-	      "  doctor [--json]                 which containment rungs work here, and why\n"
-	      "  init [--from-air [FILE]]        write a commented .nsreload.toml\n"
-	      "  config [-c FILE] [--json]       the effective configuration and where it came from\n"
-	      "  version                         print the version\n"
-	      "\n"
-	      "'nsreload <command> --help' describes a command.\n",
-	      f);
+	printf("nsreload %s\n", NSRELOAD_VERSION);
+	return 0;
+}
+
+/* 'nsreload help [COMMAND]'. */
+static int help(const char *name)
+{
+	const struct cli_command *c = name ? cli_command_find(name) : NULL;
+
+	if (c)
+		opts_help(stdout, c->spec);
+	else
+		cli_usage(stdout);
+	return 0;
+}
+
+static int unknown_command(const char *cmd)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1;
+	char esc[256];
+
+	for (size_t i = 0; i < cli_command_count; i++) {
+		const char *name = cli_commands[i].spec->name;
+		size_t d = opts_edit_distance(cmd, strlen(cmd), name, strlen(name));
+
+		if (d < best_d) {
+			best = name;
+			best_d = d;
+		}
+	}
+	fprintf(stderr, "nsreload: unknown command '%s'", text_escape(esc, sizeof(esc), cmd));
+	if (best && opts_close_enough(best_d, strlen(cmd)))
+		fprintf(stderr, "; did you mean '%s'?", best);
+	fputs("\n", stderr);
+	cli_usage(stderr);
+	return 2;
+}
+
+static bool is_one_of(const char *s, const char *a, const char *b, const char *c)
+{
+	return strcmp(s, a) == 0 || strcmp(s, b) == 0 || strcmp(s, c) == 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
-	char esc[256];
+	const struct cli_command *c;
 
+	if (cmd && is_one_of(cmd, "version", "--version", "-V"))
+		return version();
+	if (cmd && is_one_of(cmd, "help", "--help", "-h"))
+		return help(argc > 2 && strcmp(cmd, "help") == 0 ? argv[2] : NULL);
 	/* Like air: no command, or options only, means run with the configuration file. */
-	if (!cmd || (cmd[0] == '-' && strcmp(cmd, "--version") != 0 && strcmp(cmd, "--help") != 0 &&
-		     strcmp(cmd, "-h") != 0)) {
+	if (!cmd || cmd[0] == '-') {
 		char *run_argv0 = "run";
 		argv[0] = run_argv0;
 		return cmd_run(argc, argv);
 	}
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "exec") == 0)
-		return cmd_exec(argc - 1, argv + 1);
-	if (strcmp(cmd, "doctor") == 0)
-		return cmd_doctor(argc - 1, argv + 1);
-	if (strcmp(cmd, "init") == 0)
-		return cmd_init(argc - 1, argv + 1);
-	if (strcmp(cmd, "config") == 0)
-		return cmd_config(argc - 1, argv + 1);
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("nsreload %s\n", NSRELOAD_VERSION);
-		return 0;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	fprintf(stderr, "nsreload: unknown command '%s'\n", text_escape(esc, sizeof(esc), cmd));
-	usage(stderr);
-	return 2;
+	c = cli_command_find(cmd);
+	if (!c)
+		return unknown_command(cmd);
+	return c->main(argc - 1, argv + 1);
 }

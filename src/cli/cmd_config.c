@@ -9,49 +9,42 @@
 
 enum config_output { OUT_TEXT, OUT_JSON, OUT_MARKDOWN };
 
-static void config_usage(FILE *f)
-{
-	fputs("usage: nsreload config [-c FILE] [--json | --markdown] [options] [BIN [ARGS...]]\n"
-	      "\n"
-	      "Prints the configuration nsreload would run with, one key per line, each\n"
-	      "with where its value came from: default, FILE:LINE, or a flag. The file is\n"
-	      "-c FILE, else the first of .nsreload.toml, .air.toml, .config/air.toml.\n"
-	      "\n"
-	      "  --json               the same as one JSON object\n"
-	      "  --markdown           the key reference (docs/config.md) instead\n"
-	      "  -c, --config FILE    read this file\n"
-	      "  --KEY=VALUE          set any key, as in air: --build.cmd='make', --tmp_dir=out\n"
-	      "                       (lists are comma-separated; repeat a list flag to add)\n"
-	      "  -w, --watch DIR      build.include_dir (repeatable)\n"
-	      "  -e, --exts LIST      build.include_ext, comma-separated\n"
-	      "  -i, --ignore GLOB    build.exclude_file (repeatable)\n"
-	      "  --debounce DUR       build.delay\n"
-	      "  --signal SIG         box.stop_signal\n"
-	      "  --stop-timeout DUR   build.kill_delay\n"
-	      "  --on-busy-update M   on_busy: queue, restart, do-nothing, signal\n"
-	      "  --box RUNG           box.mode: auto, cgroup2, cgroup2+pidns, pidns, pgroup\n"
-	      "\n"
-	      "BIN [ARGS...] replace the configured app, as for 'nsreload run'.\n",
-	      f);
-}
+static const struct opt config_opts_table[] = {
+	{ "--json", 0, NULL, OPT_NONE, NULL, "the same as one JSON object", OUT_JSON },
+	{ "--markdown", 0, NULL, OPT_NONE, NULL, "the key reference (docs/config.md) instead", OUT_MARKDOWN },
+	{ NULL },
+};
 
-static int take_output_option(void *data, const char *arg)
-{
-	enum config_output *out = data;
+const struct opts_cmd cmd_config_spec = {
+	.name = "config",
+	.synopsis = "[-c FILE] [--json | --markdown] [options] [BIN [ARGS...]]",
+	.summary = "the effective configuration and where it came from",
+	.about = "Prints the configuration nsreload would run with, one key per line, each\n"
+		 "with where its value came from: default, FILE:LINE, or a flag. The file is\n"
+		 "-c FILE, else the first of .nsreload.toml, .air.toml, .config/air.toml.\n"
+		 "It takes every option of 'nsreload run' that sets a key.",
+	.tables = { config_opts_table, config_flag_opts },
+	.more_options = "      --KEY=VALUE       set any key, as in air: --build.cmd='make', --tmp_dir=out\n"
+			"                        (lists are comma-separated; repeat a list flag to add)\n",
+	.epilogue = "BIN [ARGS...] replace the configured app, as for 'nsreload run'.\n"
+		    "Exit status: 0, 1 when it cannot be printed, 2 for a configuration error.",
+	.config_keys = true,
+};
 
-	if (strcmp(arg, "--json") == 0)
-		*out = OUT_JSON;
-	else if (strcmp(arg, "--markdown") == 0)
-		*out = OUT_MARKDOWN;
-	else
-		return 0;
-	return 1;
+static int take_output_option(void *data, const struct opt *o, const char *value, const char *written)
+{
+	(void)value;
+	(void)written;
+	*(enum config_output *)data = (enum config_output)o->id;
+	return 0;
 }
 
 int cmd_config(int argc, char **argv)
 {
 	enum config_output out = OUT_TEXT;
-	struct config_args a = { .own_option = take_output_option, .own_data = &out };
+	struct config_args a = { .cmd = &cmd_config_spec,
+				 .own_option = take_output_option,
+				 .own_data = &out };
 	struct config c;
 	int r;
 
@@ -59,7 +52,7 @@ int cmd_config(int argc, char **argv)
 	if (r < 0)
 		return r == -EINVAL || r == -ENOENT ? 2 : 1;
 	if (a.help) {
-		config_usage(stdout);
+		opts_help(stdout, &cmd_config_spec);
 		config_free(&c);
 		return 0;
 	}

@@ -4,6 +4,7 @@
  * `nsreload exec` will meet.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 
 struct doctor_opts {
 	bool json;
-	bool help;
 	const char *cgroup_parent;
 };
 
@@ -59,58 +59,53 @@ static const struct probe_item *probe_item_at(const struct box_probe *p, size_t 
 	return (const struct probe_item *)((const char *)p + offset);
 }
 
-static void print_usage(FILE *f)
+enum { DOCTOR_JSON = 1, DOCTOR_CGROUP_PARENT };
+
+static const struct opt doctor_opts_table[] = {
+	{ "--json", 0, NULL, OPT_NONE, NULL, "print one JSON object instead of text", DOCTOR_JSON },
+	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
+	  "try creating cgroups under DIR instead of our own cgroup\n(default $NSRELOAD_CGROUP_PARENT)",
+	  DOCTOR_CGROUP_PARENT, .complete = OPT_COMPLETE_DIR },
+	{ NULL },
+};
+
+const struct opts_cmd cmd_doctor_spec = {
+	.name = "doctor",
+	.synopsis = "[--json] [--cgroup-parent=DIR]",
+	.summary = "which containment rungs work here, and why",
+	.about = "Tries what this host allows (cgroups, namespaces, seccomp, pidfds) and\n"
+		 "reports which containment rung works, which one auto picks, and why.",
+	.tables = { doctor_opts_table },
+	.epilogue = "Exit status: 0 when some rung works, 1 when none does, 2 on a usage error.",
+};
+
+static int take_doctor_option(void *data, const struct opt *opt, const char *value, const char *written)
 {
-	fputs("Usage: nsreload doctor [--json] [--cgroup-parent=DIR]\n"
-	      "\n"
-	      "Tries what this host allows (cgroups, namespaces, seccomp, pidfds) and\n"
-	      "reports which containment rung works, which one auto picks, and why.\n"
-	      "\n"
-	      "  --json               print one JSON object instead of text\n"
-	      "  --cgroup-parent=DIR  try creating cgroups under DIR instead of our own cgroup\n"
-	      "                       (default: $NSRELOAD_CGROUP_PARENT)\n"
-	      "  -h, --help           show this help\n"
-	      "\n"
-	      "Exit status: 0 when some rung works, 1 when none does, 2 on a usage error.\n",
-	      f);
+	struct doctor_opts *o = data;
+
+	if (opt->id == DOCTOR_JSON) {
+		o->json = true;
+		return 0;
+	}
+	if (!value[0]) {
+		fprintf(stderr, "nsreload doctor: %s needs a directory\n", written);
+		return -EINVAL;
+	}
+	o->cgroup_parent = value;
+	return 0;
 }
 
-/* Returns 0, or -1 after telling the user what was wrong. */
+/* Returns 0, 1 after --help, or -EINVAL after telling the user what was wrong. */
 static int parse_doctor_args(int argc, char **argv, struct doctor_opts *o)
 {
 	const char *env = getenv("NSRELOAD_CGROUP_PARENT");
+	int first, r;
 
-	o->json = false;
-	o->help = false;
-	o->cgroup_parent = env && env[0] ? env : NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (strcmp(a, "--json") == 0) {
-			o->json = true;
-		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			o->help = true;
-		} else if (strncmp(a, "--cgroup-parent=", 16) == 0) {
-			o->cgroup_parent = a + 16;
-		} else if (strcmp(a, "--cgroup-parent") == 0) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "nsreload doctor: --cgroup-parent needs a directory\n");
-				return -1;
-			}
-			o->cgroup_parent = argv[++i];
-		} else {
-			char esc[256];
-
-			fprintf(stderr, "nsreload doctor: unknown argument '%s'\n",
-				text_escape(esc, sizeof(esc), a));
-			return -1;
-		}
-	}
-	if (o->cgroup_parent && o->cgroup_parent[0] == '\0') {
-		fprintf(stderr, "nsreload doctor: --cgroup-parent needs a directory\n");
-		return -1;
-	}
-	return 0;
+	*o = (struct doctor_opts){ .cgroup_parent = env && env[0] ? env : NULL };
+	r = cli_parse(&cmd_doctor_spec, argc, argv, take_doctor_option, o, &first);
+	if (r == 0 && first < argc)
+		r = cli_unexpected(&cmd_doctor_spec, argv[first]);
+	return r;
 }
 
 static void json_put_key(FILE *f, const char *key, bool first)
@@ -247,14 +242,9 @@ int cmd_doctor(int argc, char **argv)
 	char pick_why[2048];
 	int r, pick_r;
 
-	if (parse_doctor_args(argc, argv, &opts) < 0) {
-		print_usage(stderr);
-		return 2;
-	}
-	if (opts.help) {
-		print_usage(stdout);
-		return 0;
-	}
+	r = parse_doctor_args(argc, argv, &opts);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
 
 	/* Several pages of paths: too big for a comfortable stack frame. */
 	p = calloc(1, sizeof(*p));

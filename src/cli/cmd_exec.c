@@ -4,7 +4,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,110 +40,124 @@ struct exec_opts {
 	char **argv;
 };
 
-static void exec_usage(FILE *f)
+enum {
+	EXEC_BOX = 1,
+	EXEC_STOP_SIGNAL,
+	EXEC_STOP_TIMEOUT,
+	EXEC_TIMEOUT,
+	EXEC_WAIT_ALL,
+	EXEC_NO_PIN,
+	EXEC_CGROUP_PARENT,
+	EXEC_VERBOSE,
+};
+
+static const struct opt exec_opts_table[] = {
+	{ "--box", 0, NULL, OPT_VALUE, "RUNG", "auto (default), cgroup2, pidns, cgroup2+pidns, pgroup",
+	  EXEC_BOX, .complete = OPT_COMPLETE_WORDS, .words = CLI_RUNG_WORDS },
+	{ "--stop-signal", 0, "--signal", OPT_VALUE, "SIG",
+	  "the signal that asks the command to stop when\n--timeout ends it (default TERM)", EXEC_STOP_SIGNAL,
+	  .complete = OPT_COMPLETE_WORDS, .words = CLI_SIGNAL_WORDS },
+	{ "--stop-timeout", 0, NULL, OPT_VALUE, "DUR",
+	  "grace after the stop signal before the whole box\nis killed (default 10s)", EXEC_STOP_TIMEOUT },
+	{ "--timeout", 0, NULL, OPT_VALUE, "DUR", "stop the command after DUR; exit 124", EXEC_TIMEOUT },
+	{ "--wait-all", 0, NULL, OPT_NONE, NULL,
+	  "wait for the box to empty instead of killing it\nwhen the main process exits", EXEC_WAIT_ALL },
+	{ "--no-pin", 0, NULL, OPT_NONE, NULL, "pgroup rung: allow setsid/setpgid (weaker guarantee)",
+	  EXEC_NO_PIN },
+	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
+	  "create the boxes under this cgroup v2 directory\n(default $NSRELOAD_CGROUP_PARENT)",
+	  EXEC_CGROUP_PARENT, .complete = OPT_COMPLETE_DIR },
+	{ "--verbose", 'v', NULL, OPT_NONE, NULL, "say which rung was chosen and why", EXEC_VERBOSE },
+	{ NULL },
+};
+
+const struct opts_cmd cmd_exec_spec = {
+	.name = "exec",
+	.synopsis = "[options] -- command [args...]",
+	.summary = "run one command in a box, in the foreground",
+	.about = "Runs command in a box and returns its exit status. Whatever the command\n"
+		 "started is killed when it ends, or when nsreload gets INT, TERM or HUP\n"
+		 "(forwarded as they are; the box is killed --stop-timeout later).",
+	.tables = { exec_opts_table },
+	.epilogue = "DUR is a number and a unit (500ms, 2s, 1m30s) or bare milliseconds.\n"
+		    "Exit status: the command's, or 128+N if killed by signal N; 124 timeout,\n"
+		    "125 nsreload failed (the box could not be started), 126 not executable,\n"
+		    "127 not found, 2 usage error.",
+};
+
+/* --stop-timeout and --timeout: never a silent 0, which is "no grace" for one and "no timeout" for the other.
+ */
+static int take_duration(const char *value, const char *written, unsigned long long *ms)
 {
-	fputs("usage: nsreload exec [options] -- command [args...]\n"
-	      "\n"
-	      "Runs command in a box and returns its exit status. Whatever the command\n"
-	      "started is killed when it ends, or when nsreload gets INT, TERM or HUP.\n"
-	      "\n"
-	      "  --box=RUNG           auto (default), cgroup2, pidns, cgroup2+pidns, pgroup\n"
-	      "  --stop-signal=SIG    signal for a timeout stop (default TERM)\n"
-	      "  --stop-timeout=DUR   grace before the box is killed (default 10s)\n"
-	      "  --timeout=DUR        stop the command after DUR; exit 124\n"
-	      "  --wait-all           wait for the box to empty instead of killing it\n"
-	      "                       when the main process exits\n"
-	      "  --no-pin             pgroup rung: allow setsid/setpgid (weaker guarantee)\n"
-	      "  --cgroup-parent=DIR  create boxes under this cgroup v2 directory\n"
-	      "  -v, --verbose        say which rung was chosen and why\n"
-	      "\n"
-	      "Exit status: the command's, or 128+N if killed by signal N; 124 timeout,\n"
-	      "125 nsreload failed (the box could not be started), 126 not executable,\n"
-	      "127 not found.\n",
-	      f);
+	char esc[256];
+	int r = duration_parse_ms(value, ms);
+
+	if (r < 0)
+		fprintf(stderr, "nsreload exec: %s: %s, got '%s'\n", written,
+			duration_strerror(r) ? duration_strerror(r)
+					     : "expected a duration like 500ms, 2s or 1m",
+			text_escape(esc, sizeof(esc), value));
+	return r < 0 ? -EINVAL : 0;
 }
 
+static int take_exec_option(void *data, const struct opt *opt, const char *value, const char *written)
+{
+	struct exec_opts *o = data;
+	char esc[256];
+
+	switch (opt->id) {
+	case EXEC_BOX:
+		if (box_rung_parse(value, &o->rung) == 0)
+			return 0;
+		fprintf(stderr,
+			"nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, cgroup2+pidns, "
+			"pgroup)\n",
+			text_escape(esc, sizeof(esc), value));
+		return -EINVAL;
+	case EXEC_STOP_SIGNAL:
+		if (sig_parse(value, &o->stop_signal) == 0)
+			return 0;
+		fprintf(stderr, "nsreload exec: %s: unknown signal '%s'\n", written,
+			text_escape(esc, sizeof(esc), value));
+		return -EINVAL;
+	case EXEC_STOP_TIMEOUT:
+		return take_duration(value, written, &o->stop_timeout_ms);
+	case EXEC_TIMEOUT:
+		return take_duration(value, written, &o->timeout_ms);
+	case EXEC_WAIT_ALL:
+		o->wait_all = true;
+		return 0;
+	case EXEC_NO_PIN:
+		o->no_pin = true;
+		return 0;
+	case EXEC_CGROUP_PARENT:
+		o->cgroup_parent = value;
+		return 0;
+	case EXEC_VERBOSE:
+		o->verbose = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Returns 0, 1 after --help, or -EINVAL after a usage error. */
 static int parse_exec_opts(int argc, char **argv, struct exec_opts *o)
 {
-	enum { O_BOX = 256, O_STOP_SIGNAL, O_STOP_TIMEOUT, O_TIMEOUT, O_WAIT_ALL, O_NO_PIN, O_CGROUP_PARENT };
-	static const struct option longopts[] = {
-		{ "box", required_argument, NULL, O_BOX },
-		{ "stop-signal", required_argument, NULL, O_STOP_SIGNAL },
-		{ "stop-timeout", required_argument, NULL, O_STOP_TIMEOUT },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "wait-all", no_argument, NULL, O_WAIT_ALL },
-		{ "no-pin", no_argument, NULL, O_NO_PIN },
-		{ "cgroup-parent", required_argument, NULL, O_CGROUP_PARENT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	char esc[256];
-	int c, r;
+	int first, r;
 
 	*o = (struct exec_opts){ .rung = BOX_RUNG_AUTO,
 				 .stop_signal = SIGTERM,
 				 .stop_timeout_ms = 10000,
 				 .cgroup_parent = getenv("NSRELOAD_CGROUP_PARENT") };
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_BOX:
-			if (box_rung_parse(optarg, &o->rung) < 0) {
-				fprintf(stderr,
-					"nsreload exec: --box: unknown rung '%s' (auto, cgroup2, pidns, "
-					"cgroup2+pidns, pgroup)\n",
-					text_escape(esc, sizeof(esc), optarg));
-				return -EINVAL;
-			}
-			break;
-		case O_STOP_SIGNAL:
-			if (sig_parse(optarg, &o->stop_signal) < 0) {
-				fprintf(stderr, "nsreload exec: --stop-signal: unknown signal '%s'\n",
-					text_escape(esc, sizeof(esc), optarg));
-				return -EINVAL;
-			}
-			break;
-		case O_STOP_TIMEOUT:
-		case O_TIMEOUT:
-			r = duration_parse_ms(optarg, c == O_TIMEOUT ? &o->timeout_ms : &o->stop_timeout_ms);
-			if (r < 0) {
-				/* Never a silent 0: that is "no timeout" for one and "no grace" for the
-				 * other. */
-				fprintf(stderr, "nsreload exec: --%s: %s, got '%s'\n",
-					c == O_TIMEOUT ? "timeout" : "stop-timeout",
-					duration_strerror(r) ? duration_strerror(r)
-							     : "expected a duration like 500ms, 2s or 1m",
-					text_escape(esc, sizeof(esc), optarg));
-				return -EINVAL;
-			}
-			break;
-		case O_WAIT_ALL:
-			o->wait_all = true;
-			break;
-		case O_NO_PIN:
-			o->no_pin = true;
-			break;
-		case O_CGROUP_PARENT:
-			o->cgroup_parent = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			exec_usage(stdout);
-			return 1;
-		default:
-			exec_usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (optind >= argc) {
+	r = cli_parse(&cmd_exec_spec, argc, argv, take_exec_option, o, &first);
+	if (r != 0)
+		return r;
+	if (first >= argc) {
 		fputs("nsreload exec: no command given\n", stderr);
-		exec_usage(stderr);
+		fputs("Try 'nsreload exec --help'.\n", stderr);
 		return -EINVAL;
 	}
-	o->argv = argv + optind;
+	o->argv = argv + first;
 	return 0;
 }
 

@@ -13,16 +13,32 @@
 
 #define INIT_FILE ".nsreload.toml"
 
-static void init_usage(FILE *f)
+enum { INIT_FROM_AIR = 1 };
+
+static const struct opt init_opts_table[] = {
+	{ "--from-air", 0, NULL, OPT_OPTIONAL, "FILE",
+	  "carry over the values of an air configuration\n(default .air.toml); each says where it came from",
+	  INIT_FROM_AIR, .complete = OPT_COMPLETE_FILE },
+	{ NULL },
+};
+
+const struct opts_cmd cmd_init_spec = {
+	.name = "init",
+	.synopsis = "[--from-air [FILE]]",
+	.summary = "write a commented " INIT_FILE,
+	.about = "Writes " INIT_FILE " in the current directory with every key, its default\n"
+		 "and a line on what it does. It never overwrites an existing file.",
+	.tables = { init_opts_table },
+	.epilogue = "Exit status: 0 written, 1 the file exists or cannot be written, 2 usage or\n"
+		    "configuration error.",
+};
+
+static int take_init_option(void *data, const struct opt *o, const char *value, const char *written)
 {
-	fputs("usage: nsreload init [--from-air [FILE]]\n"
-	      "\n"
-	      "Writes " INIT_FILE " in the current directory with every key, its default\n"
-	      "and a line on what it does. It never overwrites an existing file.\n"
-	      "\n"
-	      "  --from-air [FILE]   carry over the values of an air configuration\n"
-	      "                      (default .air.toml); each says where it came from\n",
-	      f);
+	(void)o;
+	(void)written;
+	*(const char **)data = value ? value : ".air.toml";
+	return 0;
 }
 
 /*
@@ -63,24 +79,13 @@ int cmd_init(int argc, char **argv)
 	const char *air = NULL;
 	struct config c;
 	char esc[1024];
-	int r;
+	int first, r;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			init_usage(stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--from-air") == 0) {
-			air = i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : ".air.toml";
-		} else if (strncmp(argv[i], "--from-air=", 11) == 0) {
-			air = argv[i] + 11;
-		} else {
-			fprintf(stderr, "nsreload init: unknown argument '%s'\n",
-				text_escape(esc, sizeof(esc), argv[i]));
-			init_usage(stderr);
-			return 2;
-		}
-	}
+	r = cli_parse(&cmd_init_spec, argc, argv, take_init_option, &air, &first);
+	if (r == 0 && first < argc)
+		r = cli_unexpected(&cmd_init_spec, argv[first]);
+	if (r != 0)
+		return r > 0 ? 0 : 2;
 	if (access(INIT_FILE, F_OK) == 0) {
 		fprintf(stderr, "nsreload init: %s already exists; not overwriting it\n", INIT_FILE);
 		return 1;

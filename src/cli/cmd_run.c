@@ -1192,74 +1192,89 @@ static int event_loop(struct reload *st)
 
 /* ---- set-up ---------------------------------------------------------------------------------------- */
 
+enum { RUN_COLOR = 1, RUN_LOG_FORMAT, RUN_NO_VCS_IGNORE, RUN_STDIN };
+
+static const struct opt run_opts_table[] = {
+	{ "--color", 0, NULL, OPT_VALUE, "WHEN", "auto, always, never (NO_COLOR is honoured)", RUN_COLOR,
+	  .complete = OPT_COMPLETE_WORDS, .words = "auto always never" },
+	{ "--log-format", 0, NULL, OPT_VALUE, "FORMAT", "text or json (one JSON object per event)",
+	  RUN_LOG_FORMAT, .complete = OPT_COMPLETE_WORDS, .words = "text json" },
+	{ "--no-vcs-ignore", 0, NULL, OPT_NONE, NULL, "do not honour .gitignore and .ignore",
+	  RUN_NO_VCS_IGNORE },
+	{ "--stdin", 0, NULL, OPT_NONE, NULL, "give stdin to the app (no r/q keys)", RUN_STDIN },
+	{ NULL },
+};
+
+const struct opts_cmd cmd_run_spec = {
+	.name = "run",
+	.synopsis = "[options] [BIN [ARGS...]]",
+	.summary = "watch, rebuild and restart in boxes (the default)",
+	.about = "Watches the tree, rebuilds with build.cmd in a box on every change and\n"
+		 "restarts the app in a box. The old app's box is empty (every process\n"
+		 "gone, ports free) before the new one starts. With no configuration it\n"
+		 "behaves as air: go build -o ./tmp/main . and runs ./tmp/main.\n"
+		 "BIN [ARGS...] replace the configured app.",
+	.tables = { run_opts_table, config_flag_opts },
+	.more_options = "      --KEY=VALUE       set any key: --build.cmd='make', --build.delay=0\n"
+			"                        (nsreload config --markdown lists them)\n",
+	.epilogue = "Keys (stdin a terminal): r+Enter rebuilds and restarts, q+Enter quits.\n"
+		    "Exit status: 0 after a requested exit, 1 on a failure while running,\n"
+		    "2 for a configuration error, 125 when the box cannot be set up.",
+	.config_keys = true,
+};
+
 static void run_usage(FILE *f)
 {
-	fputs("usage: nsreload [run] [options] [BIN [ARGS...]]\n"
-	      "\n"
-	      "Watches the tree, rebuilds with build.cmd in a box on every change and\n"
-	      "restarts the app in a box. The old app's box is empty (every process\n"
-	      "gone, ports free) before the new one starts. With no configuration it\n"
-	      "behaves as air: go build -o ./tmp/main . and runs ./tmp/main.\n"
-	      "\n"
-	      "  -c, --config FILE      read this file (else .nsreload.toml, .air.toml)\n"
-	      "  --KEY=VALUE            set any key: --build.cmd='make', --build.delay=0\n"
-	      "  --box RUNG             auto, cgroup2, cgroup2+pidns, pidns, pgroup\n"
-	      "  --debounce DUR         build.delay (trailing debounce)\n"
-	      "  --signal SIG           box.stop_signal\n"
-	      "  --stop-timeout DUR     grace before the run's box is killed\n"
-	      "  --on-busy-update M     queue, restart, do-nothing, signal\n"
-	      "  --color=WHEN           auto, always, never (NO_COLOR is honoured)\n"
-	      "  --log-format=FORMAT    text or json (one JSON object per event)\n"
-	      "  --no-vcs-ignore        do not honour .gitignore and .ignore\n"
-	      "  --stdin                give stdin to the app (no r/q keys)\n"
-	      "\n"
-	      "Keys (stdin a terminal): r+Enter rebuilds and restarts, q+Enter quits.\n"
-	      "NSRELOAD_CGROUP_PARENT names the cgroup v2 directory to put boxes under.\n",
-	      f);
+	opts_help(f, &cmd_run_spec);
 }
 
-static int take_run_option(void *data, const char *arg)
+/* value is one of words' space-separated words: *index is its position. */
+static int pick_word(const char *words, const char *value, int *index)
+{
+	size_t len = strlen(value);
+
+	*index = 0;
+	for (const char *w = words; *w; (*index)++) {
+		size_t wlen = strcspn(w, " ");
+
+		if (wlen == len && strncmp(w, value, len) == 0)
+			return 0;
+		w += wlen;
+		w += *w == ' ';
+	}
+	return -EINVAL;
+}
+
+static int take_run_option(void *data, const struct opt *opt, const char *value, const char *written)
 {
 	struct run_opts *o = data;
 	char esc[256];
+	int i;
 
-	if (strncmp(arg, "--color=", 8) == 0) {
-		const char *v = arg + 8;
-		if (strcmp(v, "auto") == 0)
-			o->color_mode = CONFIG_COLOR_AUTO;
-		else if (strcmp(v, "always") == 0)
-			o->color_mode = CONFIG_COLOR_ALWAYS;
-		else if (strcmp(v, "never") == 0)
-			o->color_mode = CONFIG_COLOR_NEVER;
-		else {
-			fprintf(stderr, "nsreload run: --color: expected auto, always or never, got '%s'\n",
-				text_escape(esc, sizeof(esc), v));
+	switch (opt->id) {
+	case RUN_COLOR:
+	case RUN_LOG_FORMAT:
+		if (pick_word(opt->words, value, &i) < 0) {
+			fprintf(stderr, "nsreload run: %s: expected %s, got '%s'\n", written,
+				opt->id == RUN_COLOR ? "auto, always or never" : "text or json",
+				text_escape(esc, sizeof(esc), value));
 			return -EINVAL;
 		}
-		return 1;
-	}
-	if (strncmp(arg, "--log-format=", 13) == 0) {
-		const char *v = arg + 13;
-		if (strcmp(v, "text") == 0)
-			o->format = LOG_FORMAT_TEXT;
-		else if (strcmp(v, "json") == 0)
-			o->format = LOG_FORMAT_JSON;
-		else {
-			fprintf(stderr, "nsreload run: --log-format: expected text or json, got '%s'\n",
-				text_escape(esc, sizeof(esc), v));
-			return -EINVAL;
-		}
-		return 1;
-	}
-	if (strcmp(arg, "--no-vcs-ignore") == 0) {
+		if (opt->id == RUN_COLOR)
+			o->color_mode = i == 0   ? CONFIG_COLOR_AUTO
+					: i == 1 ? CONFIG_COLOR_ALWAYS
+						 : CONFIG_COLOR_NEVER;
+		else
+			o->format = i == 0 ? LOG_FORMAT_TEXT : LOG_FORMAT_JSON;
+		return 0;
+	case RUN_NO_VCS_IGNORE:
 		o->no_vcs_ignore = true;
-		return 1;
-	}
-	if (strcmp(arg, "--stdin") == 0) {
+		return 0;
+	case RUN_STDIN:
 		o->stdin_to_app = true;
-		return 1;
+		return 0;
 	}
-	return 0;
+	return -EINVAL;
 }
 
 static void report_stale(const char *path, void *data)
@@ -1388,7 +1403,7 @@ static int check_root(const struct config *c, struct log *log)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { .color_mode = -1, .format = LOG_FORMAT_TEXT };
-	struct config_args a = { .own_option = take_run_option, .own_data = &o };
+	struct config_args a = { .cmd = &cmd_run_spec, .own_option = take_run_option, .own_data = &o };
 	struct config c;
 	struct reload st = { .c = &c,
 			     .o = &o,

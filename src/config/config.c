@@ -65,64 +65,88 @@ void config_free(struct config *c)
 
 /* ---- flags ---- */
 
-/* watchexec-like names for the common keys. */
-static const struct flag_alias {
-	const char *name; /* as written, with its dashes */
-	char short_name;
-	const char *key;
-	unsigned text_flags;
-} flag_aliases[] = {
-	{ "--watch", 'w', "build.include_dir", CONFIG_TEXT_NO_SPLIT },
-	{ "--exts", 'e', "build.include_ext", 0 },
-	{ "--ignore", 'i', "build.exclude_file", CONFIG_TEXT_NO_SPLIT },
-	{ "--debounce", 0, "build.delay", 0 },
-	{ "--signal", 0, "box.stop_signal", 0 },
-	{ "--stop-timeout", 0, "build.kill_delay", 0 },
-	{ "--on-busy-update", 0, "on_busy", 0 },
-	{ "--box", 0, "box.mode", 0 },
-	{ "--cgroup-parent", 0, "box.cgroup_parent", 0 },
+/*
+ * The flags that set keys, shared by every command that takes the
+ * configuration (run, config): watchexec-like names for the common keys. Any
+ * key is a flag too, in air's form (--build.cmd=make); those are found by
+ * find_key_option() rather than listed here.
+ */
+const struct opt config_flag_opts[] = {
+	{ "--config", 'c', NULL, OPT_VALUE, "FILE",
+	  "read FILE, else the first of .nsreload.toml, .air.toml,\n.config/air.toml", CONFIG_OPT_FILE,
+	  .complete = OPT_COMPLETE_FILE },
+	{ "--watch", 'w', NULL, OPT_VALUE, "DIR", "watch DIR: build.include_dir (repeatable)", 0,
+	  "build.include_dir", CONFIG_TEXT_NO_SPLIT, OPT_COMPLETE_DIR },
+	{ "--exts", 'e', NULL, OPT_VALUE, "LIST", "build.include_ext, comma-separated: go,tpl,html", 0,
+	  "build.include_ext" },
+	{ "--ignore", 'i', NULL, OPT_VALUE, "GLOB", "build.exclude_file (repeatable)", 0,
+	  "build.exclude_file", CONFIG_TEXT_NO_SPLIT, OPT_COMPLETE_FILE },
+	{ "--debounce", 0, NULL, OPT_VALUE, "DUR", "build.delay: wait DUR after the last change", 0,
+	  "build.delay" },
+	{ "--stop-signal", 0, "--signal", OPT_VALUE, "SIG",
+	  "box.stop_signal: the signal that asks the app to stop", 0, "box.stop_signal" },
+	{ "--stop-timeout", 0, NULL, OPT_VALUE, "DUR",
+	  "box.stop_timeout: grace after the stop signal before\nthe whole box is killed", 0,
+	  "box.stop_timeout" },
+	{ "--on-busy-update", 0, NULL, OPT_VALUE, "MODE", "on_busy: queue, restart, do-nothing, signal", 0,
+	  "on_busy" },
+	{ "--box", 0, NULL, OPT_VALUE, "RUNG", "box.mode: auto, cgroup2, cgroup2+pidns, pidns, pgroup", 0,
+	  "box.mode" },
+	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
+	  "box.cgroup_parent: create the boxes under this cgroup v2\ndirectory (default "
+	  "$NSRELOAD_CGROUP_PARENT)",
+	  0, "box.cgroup_parent", 0, OPT_COMPLETE_DIR },
+	{ NULL },
 };
 
-static const struct flag_alias *alias_by_long(const char *name, size_t len)
-{
-	for (size_t i = 0; i < sizeof(flag_aliases) / sizeof(flag_aliases[0]); i++)
-		if (strlen(flag_aliases[i].name) == len + 2 &&
-		    strncmp(flag_aliases[i].name + 2, name, len) == 0)
-			return &flag_aliases[i];
-	return NULL;
-}
+/* For a caller that names no command: the configuration's flags alone. */
+static const struct opts_cmd config_flags_only = { .name = "",
+						   .tables = { config_flag_opts },
+						   .config_keys = true };
 
-static const struct flag_alias *alias_by_short(char c)
-{
-	for (size_t i = 0; i < sizeof(flag_aliases) / sizeof(flag_aliases[0]); i++)
-		if (flag_aliases[i].short_name == c)
-			return &flag_aliases[i];
-	return NULL;
-}
+struct parse_state {
+	struct config *c;
+	struct config_args *a;
+	const struct config_diag *d;
+};
 
-static const struct config_key *key_by_name(const char *name, size_t len)
+/* --KEY for any key of the table: a bool takes its value optionally, as in air ("--build.rerun false"). */
+static bool find_key_option(void *data, const char *name, size_t len, struct opt *o)
 {
+	const struct config_key *k;
 	char buf[128];
 
+	(void)data;
 	if (len >= sizeof(buf))
-		return NULL;
+		return false;
 	memcpy(buf, name, len);
 	buf[len] = '\0';
-	return config_key_find(buf);
+	k = config_key_find(buf);
+	if (!k)
+		return false;
+	*o = (struct opt){ .name = NULL,
+			   .arg = k->type == CONFIG_T_BOOL ? OPT_BOOL : OPT_VALUE,
+			   .key = k->name };
+	return true;
 }
 
-static bool is_bool_word(const char *s)
+static const char *key_option_name(void *data, size_t i)
 {
-	return strcmp(s, "true") == 0 || strcmp(s, "false") == 0 || strcmp(s, "1") == 0 ||
-	       strcmp(s, "0") == 0;
+	(void)data;
+	return i < config_key_count() ? config_key_at(i)->name : NULL;
 }
 
-/* Applies one flag's value; written is how the user spelled the option, for messages. */
-static int apply_flag(struct config *c, const struct config_key *k, const struct flag_alias *alias,
-		      const char *value, const char *written, int written_len, const struct config_diag *d)
+/*
+ * Applies one flag's value; written is how the user spelled the option, for
+ * messages. A listed flag is its origin by its canonical name ("--debounce");
+ * NULL means "--KEY".
+ */
+static int apply_flag(struct config *c, const struct opt *o, const char *value, const char *written,
+		      const struct config_diag *d)
 {
+	const struct config_key *k = config_key_find(o->key);
 	size_t idx = config_key_index(k);
-	unsigned flags = alias ? alias->text_flags : 0;
+	unsigned flags = o->key_flags;
 	char why[512];
 	int r;
 
@@ -131,96 +155,49 @@ static int apply_flag(struct config *c, const struct config_key *k, const struct
 		flags |= CONFIG_TEXT_APPEND;
 	r = config_value_from_text(k, config_slot(k, c), value, flags, why, sizeof(why));
 	if (r == -EINVAL) {
-		config_report(d, CONFIG_DIAG_ERROR, "%.*s: %s", written_len, written, why);
+		config_report(d, CONFIG_DIAG_ERROR, "%s: %s", written, why);
 		return r;
 	}
 	if (r < 0)
 		return r;
-	c->origin[idx] = (struct config_origin){ .kind = CONFIG_FROM_FLAG,
-						 .flag = alias ? alias->name : NULL,
-						 .via = -1 };
+	c->origin[idx] = (struct config_origin){ .kind = CONFIG_FROM_FLAG, .flag = o->name, .via = -1 };
+	return 0;
+}
+
+static int take_option(void *data, const struct opt *o, const char *value, const char *written)
+{
+	struct parse_state *p = data;
+
+	if (o->key)
+		return apply_flag(p->c, o, value ? value : "true", written, p->d);
+	if (o->id == OPT_ID_HELP)
+		p->a->help = true;
+	else if (o->id == CONFIG_OPT_FILE)
+		p->a->file = value;
+	else if (p->a->own_option)
+		return p->a->own_option(p->a->own_data, o, value, written);
 	return 0;
 }
 
 int config_parse_args(struct config *c, int argc, char **argv, struct config_args *a,
 		      const struct config_diag *d)
 {
-	int i, r;
+	struct parse_state p = { .c = c, .a = a, .d = d };
+	struct opts_hooks h = { .take = take_option, .data = &p };
+	const struct opts_cmd *cmd = a->cmd ? a->cmd : &config_flags_only;
+	char err[512] = "";
+	int r;
 
 	a->file = NULL;
 	a->help = false;
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i], *value = NULL, *name;
-		const struct flag_alias *alias = NULL;
-		const struct config_key *k = NULL;
-		int written_len;
-
-		if (a->own_option && (r = a->own_option(a->own_data, arg)) != 0) {
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			i++;
-			break;
-		}
-		if (arg[0] != '-' || arg[1] == '\0')
-			break;
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			a->help = true;
-			continue;
-		}
-		if (arg[1] == '-') {
-			const char *eq = strchr(arg, '=');
-			size_t len;
-
-			name = arg + 2;
-			len = eq ? (size_t)(eq - name) : strlen(name);
-			written_len = (int)(len + 2);
-			if (eq)
-				value = eq + 1;
-			if (len == 6 && strncmp(name, "config", 6) == 0) {
-				k = NULL; /* --config FILE, the long form of -c */
-			} else if (!(alias = alias_by_long(name, len)) && !(k = key_by_name(name, len))) {
-				config_report(d, CONFIG_DIAG_ERROR, "unknown option '%.*s'", written_len,
-					      arg);
-				return -EINVAL;
-			}
-		} else {
-			written_len = 2;
-			if (arg[2])
-				value = arg + 2;
-			if (arg[1] != 'c' && !(alias = alias_by_short(arg[1]))) {
-				config_report(d, CONFIG_DIAG_ERROR, "unknown option '%.2s'", arg);
-				return -EINVAL;
-			}
-		}
-		if (alias)
-			k = config_key_find(alias->key);
-		if (!value && k && k->type == CONFIG_T_BOOL) {
-			/* A bare bool flag is true; "--build.rerun false" is air's form. */
-			value = "true";
-			if (i + 1 < argc && is_bool_word(argv[i + 1]))
-				value = argv[++i];
-		}
-		if (!value) {
-			if (i + 1 >= argc) {
-				config_report(d, CONFIG_DIAG_ERROR, "option '%.*s' needs a value",
-					      written_len, arg);
-				return -EINVAL;
-			}
-			value = argv[++i];
-		}
-		if (!k) {
-			a->file = value;
-			continue;
-		}
-		r = apply_flag(c, k, alias, value, arg, written_len, d);
-		if (r < 0)
-			return r;
+	if (cmd->config_keys) {
+		h.find = find_key_option;
+		h.find_name = key_option_name;
 	}
-	a->first_positional = i < argc ? i : argc;
-	return 0;
+	r = opts_parse(cmd, argc, argv, &h, &a->first_positional, err, sizeof(err));
+	if (r == -EINVAL && err[0])
+		config_report(d, CONFIG_DIAG_ERROR, "%s", err);
+	return r;
 }
 
 static int set_origin_flag_text(struct config *c, const char *name, const char *text, unsigned flags)

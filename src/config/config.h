@@ -70,6 +70,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "opts.h"
+
 #define CONFIG_MAX_KEYS 80
 
 /* A list of strings; v has n entries (room for cap) and is NULL when cap is 0. */
@@ -305,22 +307,36 @@ struct config_args {
 	const char *file;     /* -c FILE, or NULL */
 	int first_positional; /* index in argv of the first argument that is not an option (argc if none) */
 	bool help;            /* -h or --help was given */
-	/* in, optional: lets a command take options of its own ("--json"). Returns 1 if it took arg, 0 if
-	 * not, or -EINVAL after reporting a problem with it. */
-	int (*own_option)(void *data, const char *arg);
+	/* in, optional: the command's options, its own table first and config_flag_opts among the others
+	 * (opts.h); NULL: config_flag_opts alone, and every key. */
+	const struct opts_cmd *cmd;
+	/* in, optional: takes the command's own options (those of its tables that set no key): returns 0,
+	 * or -EINVAL after reporting a problem with the value. */
+	int (*own_option)(void *data, const struct opt *o, const char *value, const char *written);
 	void *own_data;
 };
 
+/* config_flag_opts' id for -c/--config FILE: below 0, as every shared table's (a command's own are above). */
+enum { CONFIG_OPT_FILE = -2 };
+
 /*
- * Parses options from argv[1] on (argv[0] is the subcommand) and applies them
- * to c with a FLAG origin. Stops at "--" (skipped) or at the first argument
- * that is not an option. Forms: --build.cmd=V, --build.cmd V, --tmp_dir V;
- * list keys take comma-separated values, and repeating a list flag appends
- * (the first use replaces the default); bools take true/false/1/0 or nothing
- * (true). Short forms: -w/--watch DIR, -e/--exts LIST, -i/--ignore GLOB,
- * --debounce DUR, --signal SIG, --stop-timeout DUR, --on-busy-update MODE,
- * --box RUNG, -c FILE. Returns 0, or -EINVAL after reporting an unknown
- * option or a bad value.
+ * The flags that set keys, for every command that reads the configuration:
+ * -c/--config FILE, -w/--watch DIR, -e/--exts LIST, -i/--ignore GLOB,
+ * --debounce DUR, --stop-signal SIG (old spelling --signal), --stop-timeout
+ * DUR, --on-busy-update MODE, --box RUNG, --cgroup-parent DIR.
+ */
+extern const struct opt config_flag_opts[];
+
+/*
+ * Parses options from argv[1] on (argv[0] is the subcommand) with the shared
+ * parser (opts.h) and applies those that set keys to c with a FLAG origin.
+ * Stops at "--" (skipped) or at the first argument that is not an option.
+ * Forms: --build.cmd=V, --build.cmd V, --tmp_dir V (when a->cmd takes
+ * config_keys, or is NULL); list keys take comma-separated values, and
+ * repeating a list flag appends (the first use replaces the default); bools
+ * take true/false/1/0 or nothing (true); and config_flag_opts. Returns 0, or
+ * -EINVAL after reporting an unknown option (with a suggestion when one is
+ * close) or a bad value.
  */
 int config_parse_args(struct config *c, int argc, char **argv, struct config_args *a,
 		      const struct config_diag *d);

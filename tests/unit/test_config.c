@@ -519,8 +519,12 @@ static void test_flag_errors(void **state)
 	static const struct {
 		const char *arg, *next, *msg;
 	} bad[] = {
-		{ "--build.stop_on_root=true", NULL, "unknown option '--build.stop_on_root'" },
+		{ "--build.stop_on_root=true", NULL,
+		  "unknown option '--build.stop_on_root'; did you mean '--build.stop_on_error'?" },
+		{ "--buld.cmd=make", NULL, "unknown option '--buld.cmd'; did you mean '--build.cmd'?" },
+		{ "--stop-signl=INT", NULL, "unknown option '--stop-signl'; did you mean '--stop-signal'?" },
 		{ "--nope", NULL, "unknown option '--nope'" },
+		{ "--stdin", NULL, "unknown option '--stdin'" },
 		{ "-x", NULL, "unknown option '-x'" },
 		{ "--build.kill_delay=soon", NULL,
 		  "--build.kill_delay: expected an integer (milliseconds) or a "
@@ -548,27 +552,32 @@ static void test_flag_errors(void **state)
 	}
 }
 
-static int take_json(void *data, const char *arg)
+static int take_json(void *data, const struct opt *o, const char *value, const char *written)
 {
-	if (strcmp(arg, "--json") != 0)
-		return 0;
-	*(int *)data = 1;
-	return 1;
+	(void)value;
+	(void)written;
+	*(int *)data = o->id;
+	return 0;
 }
 
 static void test_help_and_own_options(void **state)
 {
+	static const struct opt own[] = { { "--json", 0, NULL, OPT_NONE, NULL, "JSON", 7 }, { NULL } };
+	static const struct opts_cmd cmd = { .name = "config",
+					     .tables = { own, config_flag_opts },
+					     .config_keys = true };
 	char *argv[] = { "config", "--json", "-h", "--build.cmd=x" };
 	int json = 0;
-	struct config_args a = { .own_option = take_json, .own_data = &json };
+	struct config_args a = { .cmd = &cmd, .own_option = take_json, .own_data = &json };
 	struct config c;
 
 	(void)state;
 	assert_int_equal(config_init(&c), 0);
 	assert_int_equal(config_parse_args(&c, 4, argv, &a, NULL), 0);
 	assert_true(a.help);
-	assert_int_equal(json, 1);
+	assert_int_equal(json, 7);
 	assert_int_equal(a.first_positional, 4);
+	assert_string_equal(c.build.cmd, "x");
 	config_free(&c);
 }
 
@@ -655,6 +664,7 @@ static void test_stop_signal_and_timeout_fold(void **state)
 	char *sig_flag[] = { "run", "--signal=QUIT" };
 	char *timeout_flag[] = { "run", "--stop-timeout=0" };
 	char *box_flag[] = { "run", "--box.stop_timeout=9s" };
+	char *kill_delay_flag[] = { "run", "--build.kill_delay=0" };
 	struct config c;
 	char where[128];
 
@@ -692,7 +702,21 @@ static void test_stop_signal_and_timeout_fold(void **state)
 	assert_int_equal(finalized(&c, "[box]\nstop_timeout = '7s'\n", 2, timeout_flag), 0);
 	assert_int_equal(c.box.stop_timeout_ms, 0);
 	config_origin_text(&c, config_key_index(config_key_find("box.stop_timeout")), where, sizeof(where));
-	assert_string_equal(where, "flag --stop-timeout via build.kill_delay");
+	/* --stop-timeout is box.stop_timeout itself, as in exec; air's key keeps its own flag. */
+	assert_string_equal(where, "flag --stop-timeout");
+	config_free(&c);
+	assert_int_equal(finalized(&c, "[build]\nkill_delay = '3s'\n", 2, timeout_flag), 0);
+	assert_int_equal(c.box.stop_timeout_ms, 0);
+	config_free(&c);
+	assert_int_equal(finalized(&c, "[box]\nstop_timeout = '7s'\n", 2, kill_delay_flag), 0);
+	assert_int_equal(c.box.stop_timeout_ms, 0);
+	assert_int_equal(origin_of(&c, "box.stop_timeout")->via,
+			 (int)config_key_index(config_key_find("build.kill_delay")));
+	config_free(&c);
+	/* --signal is the old spelling of --stop-signal: the origin names the flag by its new one. */
+	assert_int_equal(finalized(&c, "", 2, sig_flag), 0);
+	config_origin_text(&c, config_key_index(config_key_find("box.stop_signal")), where, sizeof(where));
+	assert_string_equal(where, "flag --stop-signal");
 	config_free(&c);
 	assert_int_equal(finalized(&c, "[build]\nkill_delay = '3s'\nsend_interrupt = true\n", 2, box_flag),
 			 0);
