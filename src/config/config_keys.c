@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "config_internal.h"
+#include "opts.h"
 
 static const char *const on_busy_choices[] = { "queue", "restart", "do-nothing", "signal", NULL };
 static const char *const color_mode_choices[] = { "auto", "always", "never", NULL };
@@ -271,41 +272,34 @@ static const char *const table_names[] = { "build",       "build.linux", "build.
 					   "screen",      "proxy",       "box" };
 
 /* Longer names are not compared: no key is this long, so none is close. */
-#define SUGGEST_MAX 64
+#define SUGGEST_MAX 63 /* opts_edit_distance() takes names up to 63 bytes */
 
 static char fold(char ch)
 {
 	return ch == '-' ? '_' : (char)tolower((unsigned char)ch);
 }
 
+/* Copies n bytes of s, folded, into out (SUGGEST_MAX + 1 bytes). */
+static void fold_into(char *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = fold(s[i]);
+	out[n] = '\0';
+}
+
 /*
- * Edits between a and b (of at most SUGGEST_MAX bytes each): insertions,
- * deletions, substitutions and swaps of two neighbours, after fold().
+ * The shared edit distance (opts.h: insertions, deletions, substitutions and
+ * swaps of two neighbours), after fold(): case and '-' for '_' do not count.
  */
 static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
-	size_t row[3][SUGGEST_MAX + 1];
+	char fa[SUGGEST_MAX + 1], fb[SUGGEST_MAX + 1];
 
-	for (size_t j = 0; j <= lb; j++)
-		row[0][j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t *cur = row[i % 3], *prev = row[(i - 1) % 3], *prev2 = row[(i + 1) % 3];
-
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cost = fold(a[i - 1]) != fold(b[j - 1]), best = prev[j - 1] + cost;
-
-			if (prev[j] + 1 < best)
-				best = prev[j] + 1;
-			if (cur[j - 1] + 1 < best)
-				best = cur[j - 1] + 1;
-			if (i > 1 && j > 1 && fold(a[i - 1]) == fold(b[j - 2]) &&
-			    fold(a[i - 2]) == fold(b[j - 1]) && prev2[j - 2] + 1 < best)
-				best = prev2[j - 2] + 1;
-			cur[j] = best;
-		}
-	}
-	return row[la % 3][lb];
+	if (la > SUGGEST_MAX || lb > SUGGEST_MAX)
+		return (size_t)-1;
+	fold_into(fa, a, la);
+	fold_into(fb, b, lb);
+	return opts_edit_distance(fa, la, fb, lb);
 }
 
 /* The part after the last dot. */
