@@ -119,12 +119,6 @@ void job_reset(struct reload *st, struct job *j)
 	j->line_len = 0;
 }
 
-static int epoll_add_tag(int ep, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 int job_start(struct reload *st, struct job *j, const char *kind, const char *cmd, char **envp, char *why,
 	      size_t why_size)
 {
@@ -149,7 +143,7 @@ int job_start(struct reload *st, struct job *j, const char *kind, const char *cm
 	}
 	close(pfd[1]);
 	j->out_fd = pfd[0];
-	if ((r = epoll_add_tag(st->ep, j->out_fd, j->tag)) < 0 ||
+	if ((r = reload_epoll_add(st->ep, j->out_fd, j->tag)) < 0 ||
 	    (r = box_epoll_add(j->box, st->ep, TAG_BOX)) < 0)
 		return r; /* the job is live: the caller's reset cleans it */
 	return 0;

@@ -39,12 +39,6 @@ struct loop {
 	char *cwd; /* where we started: re-entered when the root is back (. was the old inode) */
 };
 
-static int epoll_add_in(int ep, int fd, uint64_t tag)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
-}
-
 /* ---- the watcher's sink ------------------------------------------------------------------------ */
 
 static void on_watch_event(void *data, enum watch_event ev, const char *path)
@@ -220,10 +214,10 @@ static int open_loop_fds(struct loop *lp, const struct config *c, struct log *lo
 	if (lp->sigfd < 0)
 		return -errno;
 	r = reload_init(&lp->st, c, log, lp->o->stdin_to_app);
-	if (r < 0 || (r = epoll_add_in(lp->st.ep, lp->sigfd, TAG_SIGNAL)) < 0)
+	if (r < 0 || (r = reload_epoll_add(lp->st.ep, lp->sigfd, TAG_SIGNAL)) < 0)
 		return r;
 	if (!lp->o->stdin_to_app && isatty(STDIN_FILENO) &&
-	    epoll_add_in(lp->st.ep, STDIN_FILENO, TAG_STDIN) == 0)
+	    reload_epoll_add(lp->st.ep, STDIN_FILENO, TAG_STDIN) == 0)
 		lp->stdin_keys = true;
 	return 0;
 }
@@ -285,7 +279,7 @@ static int open_watcher(struct loop *lp)
 		return r;
 	}
 	log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories)", c->root, watch_count(lp->watch));
-	return epoll_add_in(lp->st.ep, watch_fd(lp->watch), TAG_WATCH);
+	return reload_epoll_add(lp->st.ep, watch_fd(lp->watch), TAG_WATCH);
 }
 
 /* Every box freed (what is left in it killed), then the context, the watcher and the fds. */

@@ -36,9 +36,8 @@ bool reload_quitting(const struct reload *st)
 
 /* ---- changes: collected, debounced, then a build or on_busy ---------------------------------------- */
 
-/* DEBOUNCE_IDLE or DEBOUNCE_ARMED -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back.
- */
-static void change_noted(struct reload *st, const char *path)
+/* -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay. */
+void reload_change(struct reload *st, const char *path)
 {
 	/* Out of memory: the path is not listed, but the change still builds. */
 	if (path)
@@ -114,11 +113,6 @@ void reload_start(struct reload *st)
 	build_begin(st);
 }
 
-void reload_change(struct reload *st, const char *path)
-{
-	change_noted(st, path);
-}
-
 void reload_root_gone(struct reload *st, bool gone)
 {
 	st->root_gone = gone;
@@ -172,7 +166,7 @@ bool reload_done(const struct reload *st)
 
 /* ---- set-up ---------------------------------------------------------------------------------------- */
 
-static int epoll_add_in(int ep, int fd, uint64_t tag)
+int reload_epoll_add(int ep, int fd, uint64_t tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
@@ -194,8 +188,8 @@ int reload_init(struct reload *st, const struct config *c, struct log *log, bool
 	st->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (st->ep < 0 || st->debounce_fd < 0 || st->rerun_fd < 0 || st->devnull < 0)
 		return -errno;
-	r = epoll_add_in(st->ep, st->debounce_fd, TAG_DEBOUNCE);
-	return r < 0 ? r : epoll_add_in(st->ep, st->rerun_fd, TAG_RERUN);
+	r = reload_epoll_add(st->ep, st->debounce_fd, TAG_DEBOUNCE);
+	return r < 0 ? r : reload_epoll_add(st->ep, st->rerun_fd, TAG_RERUN);
 }
 
 static void close_fd(int *fd)

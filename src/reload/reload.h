@@ -28,6 +28,7 @@
 #define NSRELOAD_RELOAD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "app.h"
 #include "build.h"
@@ -109,6 +110,8 @@ bool reload_done(const struct reload *st);
 /* The build is over (now BUILD_IDLE): restart or stop the app, and start a queued build. */
 void reload_build_ended(struct reload *st, enum build_outcome how);
 bool reload_quitting(const struct reload *st);
+/* Adds fd to the epoll set ep for EPOLLIN with data.u64 = tag. Returns 0 or -errno. */
+int reload_epoll_add(int ep, int fd, uint64_t tag);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */
 int timer_arm_ms(int fd, unsigned long long ms);
 void timer_disarm(int fd);
