@@ -1,0 +1,373 @@
+/* The event loop of 'nsreload run' and its set-up (loop.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "box.h"
+#include "config.h"
+#include "files.h"
+#include "filter.h"
+#include "log.h"
+#include "loop.h"
+#include "reload.h"
+#include "watch.h"
+
+/*
+ * What nsreload needs open at once at its peak: the loop's own fds, the
+ * watcher's, and a build, a run and a post_cmd box being spawned. Below it,
+ * start-up fails with a message rather than builds failing at random later.
+ */
+#define MIN_OPEN_FILES 32
+
+struct loop {
+	struct reload st;
+	const struct reload_opts *o;
+	struct filter *filter;
+	struct watch *watch;
+	int sigfd;
+	bool stdin_keys;
+	char keys[64];
+	size_t keys_len;
+	char *cwd; /* where we started: re-entered when the root is back (. was the old inode) */
+};
+
+/* ---- the watcher's sink ------------------------------------------------------------------------ */
+
+static void on_watch_event(void *data, enum watch_event ev, const char *path)
+{
+	struct loop *lp = data;
+	struct reload *st = &lp->st;
+
+	switch (ev) {
+	case WATCH_WARNING:
+		log_msg(st->log, LOG_WATCHER, "%s", path);
+		return;
+	case WATCH_ROOT_GONE:
+		log_msg(st->log, LOG_WATCHER, "%s", path);
+		reload_root_gone(st, true);
+		return;
+	case WATCH_ROOT_BACK:
+		log_msg(st->log, LOG_WATCHER, "%s", path);
+		reload_root_gone(st, false);
+		/* With root ".", our cwd is still the deleted directory: enter the new one by its path. */
+		if (lp->cwd && chdir(lp->cwd) < 0)
+			log_msg(st->log, LOG_MAIN, "cannot enter %s again: %s", lp->cwd, strerror(errno));
+		reload_change(st, NULL);
+		return;
+	case WATCH_OVERFLOW:
+		reload_change(st, NULL);
+		return;
+	case WATCH_CHANGED: {
+		/* exclude_unchanged: a save that leaves the content as it was is no change (always true when
+		 * off). */
+		char *abs = path_under_root(st->c, path);
+		bool changed = !abs || filter_content_changed(lp->filter, path, abs);
+		free(abs);
+		if (changed)
+			reload_change(st, path);
+		return;
+	}
+	}
+}
+
+/* ---- signals and keys ---------------------------------------------------------------------------- */
+
+static void on_signals(struct loop *lp)
+{
+	struct signalfd_siginfo si;
+
+	while (read(lp->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch ((int)si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+		case SIGHUP:
+			reload_quit(&lp->st);
+			break;
+		default:
+			break; /* SIGCHLD: the boxes are brought up to date after every wake-up */
+		}
+	}
+}
+
+static void on_stdin(struct loop *lp)
+{
+	char buf[256];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (n <= 0) {
+		/* A closed terminal is not a quit request; it just has no more keys. */
+		(void)epoll_ctl(lp->st.ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
+		lp->stdin_keys = false;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (lp->keys_len < sizeof(lp->keys) - 1)
+				lp->keys[lp->keys_len++] = buf[i];
+			continue;
+		}
+		lp->keys[lp->keys_len] = '\0';
+		lp->keys_len = 0;
+		if (strcmp(lp->keys, "r") == 0)
+			reload_rebuild(&lp->st);
+		else if (strcmp(lp->keys, "q") == 0)
+			reload_quit(&lp->st);
+	}
+}
+
+/* ---- the loop ---------------------------------------------------------------------------------------- */
+
+/* A timerfd that ran out; false when it was re-armed or disarmed since. */
+static bool timer_expired(int fd)
+{
+	uint64_t x;
+	return read(fd, &x, sizeof(x)) == (ssize_t)sizeof(x);
+}
+
+static void dispatch(struct loop *lp, enum reload_tag tag)
+{
+	struct reload *st = &lp->st;
+
+	switch (tag) {
+	case TAG_SIGNAL:
+		on_signals(lp);
+		break;
+	case TAG_WATCH:
+		if (lp->watch)
+			(void)watch_process(lp->watch);
+		break;
+	case TAG_DEBOUNCE:
+		if (timer_expired(st->debounce_fd))
+			reload_debounce_expired(st);
+		break;
+	case TAG_RERUN:
+		if (timer_expired(st->rerun_fd))
+			reload_rerun_expired(st);
+		break;
+	case TAG_STDIN:
+		on_stdin(lp);
+		break;
+	case TAG_BUILD_OUT:
+	case TAG_POST_OUT:
+		reload_output(st, tag);
+		break;
+	case TAG_BOX:
+		break;
+	}
+}
+
+static int event_loop(struct loop *lp)
+{
+	while (!reload_done(&lp->st)) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(lp->st.ep, evs, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++)
+			dispatch(lp, (enum reload_tag)evs[i].data.u64);
+		reload_update(&lp->st);
+	}
+	return 0;
+}
+
+/* ---- set-up ---------------------------------------------------------------------------------------- */
+
+static void report_stale(const char *path, void *data)
+{
+	struct loop *lp = data;
+	log_msg(lp->st.log, LOG_MAIN, "removed stale box %s left by a supervisor that died", path);
+}
+
+/* Fails with a message when ulimit -n is too low for nsreload to work at all. */
+static int check_open_files(struct log *log)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= MIN_OPEN_FILES)
+		return 0;
+	log_msg(log, LOG_MAIN,
+		"ulimit -n is %llu: nsreload needs at least %d open files (its event loop, the watcher and "
+		"three boxes); raise it with 'ulimit -n 4096' and start again",
+		(unsigned long long)rl.rlim_cur, MIN_OPEN_FILES);
+	return -EMFILE;
+}
+
+/* The machine's fds, the signalfd and, when stdin is a terminal for keys, stdin. */
+static int open_loop_fds(struct loop *lp, const struct config *c, struct log *log, const sigset_t *mask)
+{
+	int r;
+
+	lp->sigfd = signalfd(-1, mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (lp->sigfd < 0)
+		return -errno;
+	r = reload_init(&lp->st, c, log, lp->o->stdin_to_app);
+	if (r < 0 || (r = reload_epoll_add(lp->st.ep, lp->sigfd, TAG_SIGNAL)) < 0)
+		return r;
+	if (!lp->o->stdin_to_app && isatty(STDIN_FILENO) &&
+	    reload_epoll_add(lp->st.ep, STDIN_FILENO, TAG_STDIN) == 0)
+		lp->stdin_keys = true;
+	return 0;
+}
+
+/* The box context, and a line per rung skipped; the exit status on failure. */
+static int open_box_ctx(struct loop *lp)
+{
+	const struct config *c = lp->st.c;
+	char why[2048] = "";
+	const char *line;
+	int r;
+
+	r = box_ctx_new(&lp->st.ctx,
+			&(struct box_ctx_opts){ .rung = (enum box_rung)c->box.mode,
+						.cgroup_parent = c->box.cgroup_parent[0]
+									 ? c->box.cgroup_parent
+									 : getenv("NSRELOAD_CGROUP_PARENT"),
+						.no_pin = !c->box.pin_sessions,
+						.on_stale = report_stale,
+						.data = lp,
+						.errbuf = why,
+						.errbuf_size = sizeof(why) });
+	if (r < 0) {
+		log_msg(lp->st.log, LOG_MAIN,
+			"box %s is not available here: %s; run 'nsreload doctor' for details",
+			box_rung_name((enum box_rung)c->box.mode), why[0] ? why : strerror(-r));
+		/* As nsreload exec: 125 is "nsreload itself could not do its job". */
+		return 125;
+	}
+	/* The why has a line per rung skipped, and log_msg() shows a newline as "\n": a call per line. */
+	line = box_ctx_why(lp->st.ctx);
+	log_msg(lp->st.log, LOG_MAIN, "box: %s%s%.*s", box_rung_name(box_ctx_rung(lp->st.ctx)),
+		line[0] ? "; " : "", (int)strcspn(line, "\n"), line);
+	while ((line = strchr(line, '\n')) != NULL) {
+		line++;
+		log_msg(lp->st.log, LOG_MAIN, "  %.*s", (int)strcspn(line, "\n"), line);
+	}
+	return 0;
+}
+
+static int open_watcher(struct loop *lp)
+{
+	const struct config *c = lp->st.c;
+	char err[1024] = "";
+	int r;
+
+	r = filter_new(&lp->filter, c, &(struct filter_opts){ .vcs_ignore = lp->o->vcs_ignore }, err,
+		       sizeof(err));
+	if (r < 0) {
+		log_msg(lp->st.log, LOG_MAIN, "filter: %s", err[0] ? err : strerror(-r));
+		return r;
+	}
+	r = watch_new(&lp->watch, &(struct watch_opts){ .root = c->root,
+							.follow_symlink = c->build.follow_symlink,
+							.filter = lp->filter,
+							.sink = { .event = on_watch_event, .data = lp } });
+	if (r < 0) {
+		log_msg(lp->st.log, LOG_MAIN, "cannot watch %s: %s", c->root, strerror(-r));
+		return r;
+	}
+	log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories)", c->root, watch_count(lp->watch));
+	return reload_epoll_add(lp->st.ep, watch_fd(lp->watch), TAG_WATCH);
+}
+
+/* Every box freed (what is left in it killed), then the context, the watcher and the fds. */
+static void teardown(struct loop *lp)
+{
+	struct box_ctx *ctx = lp->st.ctx;
+
+	if (lp->st.c) /* reload_init() ran */
+		reload_free(&lp->st);
+	if (ctx) {
+		char dir[PATH_MAX];
+
+		(void)box_ctx_reap(ctx);
+		snprintf(dir, sizeof(dir), "%s", box_ctx_cgroup_dir(ctx));
+		if (box_ctx_free(ctx) < 0)
+			log_msg(lp->st.log, LOG_MAIN,
+				"cannot remove nsreload's cgroup %s: still busy after retries for about a "
+				"second; it is left behind, and the next nsreload start with this cgroup "
+				"parent removes it",
+				dir);
+	}
+	free(lp->cwd);
+	if (lp->watch)
+		watch_free(lp->watch);
+	if (lp->filter)
+		filter_free(lp->filter);
+	if (lp->sigfd >= 0)
+		close(lp->sigfd);
+}
+
+/* From the event loop's fds to the first build; the exit status on failure, else 0. */
+static int loop_setup(struct loop *lp, const struct config *c, struct log *log, const sigset_t *mask)
+{
+	char why[512];
+	int r;
+
+	if (check_open_files(log) < 0)
+		return 1;
+	lp->cwd = getcwd(NULL, 0);
+	r = open_loop_fds(lp, c, log, mask);
+	if (r < 0) {
+		log_msg(log, LOG_MAIN, "cannot set up the event loop: %s",
+			explain_errno(-r, why, sizeof(why)));
+		return 1;
+	}
+	r = box_supervisor_init();
+	if (r < 0) {
+		log_msg(log, LOG_MAIN, "cannot become a child subreaper: %s", strerror(-r));
+		return 1;
+	}
+	r = open_box_ctx(lp);
+	if (r != 0)
+		return r;
+	if (open_watcher(lp) < 0)
+		return 1;
+	if (lp->stdin_keys)
+		log_msg(log, LOG_MAIN, "r+Enter rebuilds and restarts, q+Enter quits");
+	return 0;
+}
+
+int reload_run(const struct config *c, struct log *log, const struct reload_opts *o)
+{
+	struct loop lp = { .o = o, .sigfd = -1 };
+	sigset_t mask, oldmask;
+	int r, code;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	/* Signals come through the signalfd only; box_spawn() unblocks them in the child. */
+	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+		perror("nsreload run: sigprocmask");
+		return 1;
+	}
+	code = loop_setup(&lp, c, log, &mask);
+	if (code == 0) {
+		reload_start(&lp.st);
+		r = event_loop(&lp);
+		if (r < 0) {
+			log_msg(log, LOG_MAIN, "event loop: %s", strerror(-r));
+			code = 1;
+		}
+	}
+	teardown(&lp);
+	if (code == 0 && c->misc.clean_on_exit)
+		tmp_dir_clean(c, log);
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return code;
+}

@@ -1,0 +1,119 @@
+/*
+ * reload.h - the state machine of 'nsreload run' (docs/run.md, "The state
+ * machine"): changes collected and debounced, one build at a time, the app
+ * restarted only once its old box is empty, and the exit sequence.
+ *
+ * Four parts, each with an explicit state and its transitions in its own file:
+ *
+ *   changes (here, reload.c)  DEBOUNCE_IDLE, DEBOUNCE_ARMED
+ *   build   (build.h)         BUILD_IDLE, BUILD_RUNNING, BUILD_CANCELLING, and `queued`
+ *   app     (app.h)           APP_DOWN, APP_RUNNING, APP_EXITED, APP_STOPPING, APP_RESTARTING,
+ *                             APP_RERUN_WAIT
+ *   quit    (quit.h)          QUIT_NONE, QUIT_POST_CMD, QUIT_STOPPING, QUIT_DONE
+ *
+ * Each transition is one function, named for what it does (build_begin,
+ * app_restart, quit_begin, ...); the parts meet in reload.c, where a settled
+ * change meets on_busy and where a build's end decides about the app and the
+ * next build. The events below are the machine's whole input; the loop
+ * (loop.h) turns fds into them.
+ *
+ * The machine's effects are box.h calls, its two timerfds (the debounce and
+ * the rerun delay), the jobs' output pipes, the log and the files of files.h.
+ * That is the seam for tests: tests/unit/test_reload.c links this folder with
+ * tests/unit/fake_box.c, a box layer behind the real box.h in which the test
+ * decides when a main process exits and when a box is empty, and drives the
+ * events by hand. The kernel's side is for the integration tests.
+ */
+#ifndef NSRELOAD_RELOAD_H
+#define NSRELOAD_RELOAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "build.h"
+#include "pathset.h"
+#include "quit.h"
+
+struct box_ctx;
+struct config;
+struct log;
+
+/* The epoll data of every fd of the loop. */
+enum reload_tag {
+	TAG_SIGNAL = 1,
+	TAG_WATCH,
+	TAG_DEBOUNCE,
+	TAG_RERUN,
+	TAG_STDIN,
+	TAG_BUILD_OUT,
+	TAG_POST_OUT,
+	TAG_BOX,
+};
+
+enum debounce_state {
+	DEBOUNCE_IDLE,  /* no change waits for the debounce */
+	DEBOUNCE_ARMED, /* changes came; the timer runs out build.delay after the last one */
+};
+
+struct reload {
+	const struct config *c;
+	struct log *log;
+	struct box_ctx *ctx;
+	bool stdin_to_app; /* the app gets nsreload's stdin (--stdin) */
+	int ep;            /* the loop's epoll set; the machine adds its own fds and its boxes' */
+	int debounce_fd, rerun_fd, devnull;
+
+	enum debounce_state debounce;
+	struct pathset changed; /* since the last build began */
+	bool root_gone;         /* the watched root was deleted: no builds until it is back */
+
+	struct build build;
+	struct app app;
+	struct quit quit;
+};
+
+/*
+ * Sets up the machine with its epoll set and timerfds; c and log are
+ * borrowed. Returns 0 or -errno; reload_free() after either. The caller sets
+ * st->ctx (borrowed too) before the first event.
+ */
+int reload_init(struct reload *st, const struct config *c, struct log *log, bool stdin_to_app);
+/* Frees every box left (killing what is in it) and closes the machine's fds. */
+void reload_free(struct reload *st);
+
+/* ---- the events ---- */
+
+/* The first build, with no changed paths. */
+void reload_start(struct reload *st);
+/* A change of path (relative to root), or NULL for a change without one (overflow, the root back). */
+void reload_change(struct reload *st, const char *path);
+/* The watched root went away (no builds) or came back. */
+void reload_root_gone(struct reload *st, bool gone);
+/* The debounce timer ran out. */
+void reload_debounce_expired(struct reload *st);
+/* r+Enter: build now, as if the debounce had run out. */
+void reload_rebuild(struct reload *st);
+/* The rerun timer ran out. */
+void reload_rerun_expired(struct reload *st);
+/* SIGINT, SIGTERM, SIGHUP or q+Enter: the exit sequence, or, the second time, kill everything. */
+void reload_quit(struct reload *st);
+/* The output pipe with this tag is readable. */
+void reload_output(struct reload *st, enum reload_tag tag);
+/* After every wake-up (box fds, SIGCHLD): brings the boxes, and with them the parts, up to date. */
+void reload_update(struct reload *st);
+/* QUIT_DONE: the loop ends. */
+bool reload_done(const struct reload *st);
+
+/* ---- between the parts ---- */
+
+/* The build is over (now BUILD_IDLE): restart or stop the app, and start a queued build. */
+void reload_build_ended(struct reload *st, enum build_outcome how);
+bool reload_quitting(const struct reload *st);
+/* Adds fd to the epoll set ep for EPOLLIN with data.u64 = tag. Returns 0 or -errno. */
+int reload_epoll_add(int ep, int fd, uint64_t tag);
+/* Arms a timerfd to ms from now (0: at once), or disarms it. */
+int timer_arm_ms(int fd, unsigned long long ms);
+void timer_disarm(int fd);
+
+#endif

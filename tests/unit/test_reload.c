@@ -1,0 +1,770 @@
+/*
+ * The run loop's state machine (src/reload/reload.h) on a fake box layer
+ * (fake_box.h): the test says when a build step or the app ends and when a
+ * box is empty, drives the machine's events by hand, and checks the states,
+ * the boxes (what ran, in which order, what was signalled) and the JSON log.
+ * No process is started; the kernel's side is the integration tests'.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fake_box.h"
+#include "log.h"
+#include "reload.h"
+
+#define EXIT(code) ((code) << 8) /* a wait status */
+
+struct t {
+	char root[64];
+	struct config c;
+	char *logbuf;
+	size_t loglen;
+	FILE *logf;
+	struct log *log;
+	struct box_ctx *ctx;
+	struct reload st;
+};
+
+/*
+ * A machine on a fresh root with build.cmd 'make' and the app './app', and the
+ * TOML lines top (before [build]) and build (in it).
+ */
+static struct t *t_new(const char *top, const char *build)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	char *toml = NULL;
+
+	assert_non_null(t);
+	snprintf(t->root, sizeof(t->root), "/tmp/nsreload-test-reload.XXXXXX");
+	assert_non_null(mkdtemp(t->root));
+	assert_true(asprintf(&toml, "root = '%s'\n%s\n[build]\ncmd = 'make'\nfull_bin = './app'\n%s", t->root,
+			     top ? top : "", build ? build : "") > 0);
+	assert_int_equal(config_init(&t->c), 0);
+	assert_int_equal(config_load_buffer(&t->c, "t.toml", toml, strlen(toml), NULL), 0);
+	assert_int_equal(config_finalize(&t->c), 0);
+	free(toml);
+	t->logf = open_memstream(&t->logbuf, &t->loglen);
+	assert_non_null(t->logf);
+	assert_int_equal(
+		log_new(&t->log, &t->c, &(struct log_opts){ .out = t->logf, .format = LOG_FORMAT_JSON }), 0);
+	assert_int_equal(box_ctx_new(&t->ctx, &(struct box_ctx_opts){ .rung = BOX_RUNG_PGROUP }), 0);
+	assert_int_equal(reload_init(&t->st, &t->c, t->log, false), 0);
+	t->st.ctx = t->ctx;
+	return t;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void t_free(struct t *t)
+{
+	reload_free(&t->st);
+	box_ctx_free(t->ctx);
+	log_free(t->log);
+	fclose(t->logf);
+	free(t->logbuf);
+	config_free(&t->c);
+	nftw(t->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(t);
+}
+
+/* How many times s is in the log so far. */
+static size_t logged(struct t *t, const char *s)
+{
+	size_t n = 0;
+
+	fflush(t->logf);
+	for (const char *p = t->logbuf; p && (p = strstr(p, s)) != NULL; p += strlen(s))
+		n++;
+	return n;
+}
+
+static struct box *newest(struct t *t, const char *kind)
+{
+	struct box *b = fake_box_last(t->ctx, kind);
+	assert_non_null(b);
+	return b;
+}
+
+/* The box events of a wake-up: twice, since a kill empties a box only at the next look. */
+static void update(struct t *t)
+{
+	reload_update(&t->st);
+	reload_update(&t->st);
+}
+
+/* The current build step ends with status. */
+static void step_ends(struct t *t, int status)
+{
+	struct box *b = newest(t, "build");
+	assert_false(b->freed);
+	fake_box_exit(b, status);
+	update(t);
+}
+
+/* A change of path whose debounce runs out. */
+static void change_settles(struct t *t, const char *path)
+{
+	reload_change(&t->st, path);
+	reload_debounce_expired(&t->st);
+}
+
+/* The first build succeeds and the app runs. */
+static struct t *t_running(const char *top, const char *build)
+{
+	struct t *t = t_new(top, build);
+	reload_start(&t->st);
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	return t;
+}
+
+/* Milliseconds before the timerfd runs out; 0 when disarmed. */
+static long long timer_left_ms(int fd)
+{
+	struct itimerspec its;
+	assert_int_equal(timerfd_gettime(fd, &its), 0);
+	return its.it_value.tv_sec * 1000LL + its.it_value.tv_nsec / 1000000;
+}
+
+static bool timer_armed(int fd)
+{
+	struct itimerspec its;
+	assert_int_equal(timerfd_gettime(fd, &its), 0);
+	return its.it_value.tv_sec || its.it_value.tv_nsec;
+}
+
+/* ---- build and run ---- */
+
+static void test_first_build_starts_the_app(void **state)
+{
+	struct t *t = t_new(NULL, NULL);
+	struct box *b, *run;
+	(void)state;
+
+	reload_start(&t->st);
+	assert_int_equal(t->st.build.state, BUILD_RUNNING);
+	b = newest(t, "build");
+	assert_string_equal(fake_box_cmd(b), "make");
+	assert_string_equal(fake_box_env(b, "NSRELOAD_CHANGED_PATHS"), "");
+	assert_int_equal(fake_box_count(t->ctx, "run"), 0);
+	fake_box_write(b, "compiling\n");
+	step_ends(t, 0);
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_true(b->freed);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	run = newest(t, "run");
+	assert_non_null(strstr(fake_box_cmd(run), "./app"));
+	assert_null(fake_box_env(run, "NSRELOAD_CHANGED_PATHS"));
+	assert_int_equal(logged(t, "\"event\":\"build_start\",\"changed\":0"), 1);
+	assert_int_equal(logged(t, "\"line\":\"compiling\""), 1);
+	assert_int_equal(logged(t, "\"event\":\"build_end\""), 1);
+	assert_int_equal(logged(t, "\"event\":\"run_start\""), 1);
+	t_free(t);
+}
+
+static void test_steps_run_in_order_and_a_failing_one_ends_the_build(void **state)
+{
+	struct t *t = t_new(NULL, "pre_cmd = ['gen', '', 'vet']\n");
+	(void)state;
+
+	reload_start(&t->st);
+	assert_string_equal(fake_box_cmd(newest(t, "build")), "gen");
+	step_ends(t, 0);
+	assert_string_equal(fake_box_cmd(newest(t, "build")), "vet"); /* the empty step is skipped */
+	fake_box_write(newest(t, "build"), "vet: bad\n");
+	step_ends(t, EXIT(1));
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2); /* cmd never ran */
+	assert_int_equal(fake_box_count(t->ctx, "run"), 0);
+	assert_int_equal(logged(t, "\"status\":1}"), 1);
+	t_free(t);
+}
+
+static void test_a_step_that_leaves_a_process_is_over_when_its_box_is_empty(void **state)
+{
+	struct t *t = t_new(NULL, NULL);
+	struct box *b;
+	(void)state;
+
+	reload_start(&t->st);
+	b = newest(t, "build");
+	fake_box_leave(b);
+	fake_box_exit(b, 0);
+	reload_update(&t->st); /* the main process ended: what it left is killed */
+	assert_true(b->killed);
+	assert_int_equal(t->st.build.state, BUILD_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 0);
+	reload_update(&t->st); /* now the box is empty */
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	t_free(t);
+}
+
+static void test_a_step_that_cannot_start_is_a_failed_build(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	t->ctx->fail_kind = "build";
+	t->ctx->fail_errno = EMFILE;
+	t->ctx->fail_stage = BOX_SPAWN_START;
+	change_settles(t, "a.go");
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(logged(t, "cannot start 'make': the box could not start its first process"), 1);
+	assert_int_equal(logged(t, "the old run keeps serving"), 1);
+	assert_ptr_equal(newest(t, "run"), run);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	t_free(t);
+}
+
+/* ---- debounce ---- */
+
+static void test_debounce_is_trailing_and_collects_each_path_once(void **state)
+{
+	struct t *t = t_running(NULL, "delay = 300\n");
+	(void)state;
+
+	reload_change(&t->st, "b.go");
+	reload_change(&t->st, "a.go");
+	reload_change(&t->st, "b.go");
+	reload_change(&t->st, NULL); /* an overflow: a change without a path */
+	assert_int_equal(t->st.debounce, DEBOUNCE_ARMED);
+	assert_true(timer_left_ms(t->st.debounce_fd) > 200);
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 300);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 1); /* nothing before the timer runs out */
+	reload_debounce_expired(&t->st);
+	assert_int_equal(t->st.debounce, DEBOUNCE_IDLE);
+	assert_int_equal(t->st.build.state, BUILD_RUNNING);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\na.go");
+	assert_int_equal(logged(t, "\"event\":\"change\",\"paths\":[\"b.go\",\"a.go\"],\"count\":2"), 1);
+	/* A stale expiry after the build began does nothing. */
+	reload_debounce_expired(&t->st);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	t_free(t);
+}
+
+static void test_debounce_zero_fires_at_once(void **state)
+{
+	struct t *t = t_running(NULL, "delay = 0\n");
+	uint64_t x;
+	(void)state;
+
+	reload_change(&t->st, "a.go");
+	usleep(1000);
+	assert_int_equal(read(t->st.debounce_fd, &x, sizeof(x)), (ssize_t)sizeof(x));
+	t_free(t);
+}
+
+static void test_rebuild_key_builds_without_a_change(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	(void)state;
+
+	reload_rebuild(&t->st);
+	assert_int_equal(t->st.build.state, BUILD_RUNNING);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "");
+	/* r while building goes through on_busy (queue): one more build. */
+	reload_rebuild(&t->st);
+	assert_true(t->st.build.queued);
+	t_free(t);
+}
+
+static void test_root_gone_holds_the_changes_until_it_is_back(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	(void)state;
+
+	reload_root_gone(&t->st, true);
+	change_settles(t, "a.go");
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	reload_root_gone(&t->st, false);
+	change_settles(t, NULL);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "a.go");
+	t_free(t);
+}
+
+static void test_a_long_list_of_changes_goes_through_a_file(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	const char *file;
+	char name[64];
+	struct stat sb;
+	(void)state;
+
+	for (int i = 0; i < 8000; i++) {
+		snprintf(name, sizeof(name), "dir/file-%05d.go", i);
+		reload_change(&t->st, name);
+	}
+	reload_debounce_expired(&t->st);
+	assert_null(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"));
+	file = fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_FILE");
+	assert_non_null(file);
+	assert_int_equal(stat(file, &sb), 0);
+	assert_int_equal(sb.st_size, 8000 * 18); /* "dir/file-NNNNN.go\n" */
+	{
+		char *path = strdup(file);
+		step_ends(t, 0);
+		assert_int_not_equal(stat(path, &sb), 0); /* removed when the build ends */
+		free(path);
+	}
+	t_free(t);
+}
+
+/* ---- on_busy ---- */
+
+static void test_on_busy_queue_builds_once_more_with_every_path(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	(void)state;
+
+	change_settles(t, "a.go");
+	change_settles(t, "b.go");
+	change_settles(t, "c.go");
+	change_settles(t, "b.go");
+	assert_true(t->st.build.queued);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	step_ends(t, 0);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\nc.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
+	t_free(t);
+}
+
+static void test_on_busy_restart_cancels_and_starts_once_the_box_is_empty(void **state)
+{
+	struct t *t = t_running("on_busy = 'restart'", NULL);
+	struct box *run = newest(t, "run"), *b1;
+	(void)state;
+
+	change_settles(t, "a.go");
+	b1 = newest(t, "build");
+	change_settles(t, "b.go");
+	assert_int_equal(t->st.build.state, BUILD_CANCELLING);
+	assert_true(b1->killed);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2); /* not before the box is empty */
+	change_settles(t, "c.go");                            /* still cancelling: nothing new */
+	update(t);
+	assert_true(b1->freed);
+	assert_int_equal(logged(t, "build cancelled"), 1);
+	assert_int_equal(t->st.build.state, BUILD_RUNNING);
+	assert_true(newest(t, "build")->new_seq > b1->empty_seq);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\nc.go");
+	/* The cancelled build neither restarted nor signalled the app. */
+	assert_ptr_equal(newest(t, "run"), run);
+	assert_int_equal(run->nsignals, 0);
+	assert_int_equal(logged(t, "\"event\":\"build_end\""), 1); /* the first build's only */
+	t_free(t);
+}
+
+static void test_on_busy_do_nothing_drops_the_paths(void **state)
+{
+	struct t *t = t_running("on_busy = 'do-nothing'", NULL);
+	(void)state;
+
+	change_settles(t, "a.go");
+	change_settles(t, "b.go");
+	assert_false(t->st.build.queued);
+	assert_int_equal(t->st.changed.n, 0);
+	step_ends(t, 0);
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	change_settles(t, "c.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "c.go");
+	t_free(t);
+}
+
+static void test_on_busy_signal_signals_the_app_and_queues_nothing(void **state)
+{
+	struct t *t = t_running("on_busy = 'signal'", NULL);
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	change_settles(t, "b.go");
+	assert_int_equal(run->nsignals, 1);
+	assert_int_equal(run->signals[0], SIGTERM);
+	assert_false(t->st.build.queued);
+	assert_int_equal(t->st.changed.n, 0);
+	/* The app ends on the signal: it stays down (no rerun) ... */
+	fake_box_exit(run, SIGTERM);
+	update(t);
+	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 1);
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	assert_true(run->freed);
+	/* ... until the current build succeeds. */
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	t_free(t);
+}
+
+/* ---- restart ---- */
+
+static void test_restart_waits_until_the_old_box_is_empty(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	fake_box_leave(old); /* the app leaves a background process behind */
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RESTARTING);
+	assert_int_equal(old->stop_sig, SIGTERM);
+	assert_int_equal(old->stop_timeout_ms, 5000);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	/* The main process obeys; what it left is killed; no new app before the box is empty. */
+	fake_box_exit(old, SIGTERM);
+	reload_update(&t->st);
+	assert_true(old->killed);
+	assert_false(old->empty);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 0); /* we stopped it: not an exit */
+	reload_update(&t->st);
+	assert_true(old->freed);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	assert_true(newest(t, "run")->new_seq > old->empty_seq);
+	assert_true(newest(t, "run")->new_seq > old->free_seq);
+	assert_int_equal(logged(t, "\"event\":\"run_stop\""), 1);
+	assert_int_equal(logged(t, "\"killed\":false"), 1);
+	t_free(t);
+}
+
+static void test_restart_kills_the_box_after_the_stop_timeout(void **state)
+{
+	struct t *t = t_running(NULL, "send_interrupt = true\nkill_delay = 700\n");
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(old->stop_sig, SIGINT);
+	assert_int_equal(old->stop_timeout_ms, 700);
+	update(t);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1); /* the app ignores SIGINT */
+	fake_box_timeout(old);
+	update(t);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	assert_int_equal(logged(t, "\"killed\":true"), 1);
+	t_free(t);
+}
+
+static void test_a_build_that_succeeds_while_the_app_stops_confirms_the_start(void **state)
+{
+	struct t *t = t_running(NULL, "stop_on_error = true\n");
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	step_ends(t, EXIT(2));
+	assert_int_equal(t->st.app.state, APP_STOPPING);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RESTARTING);
+	assert_int_equal(old->nsignals, 1); /* stopped once */
+	fake_box_exit(old, SIGTERM);
+	update(t);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	t_free(t);
+}
+
+/* ---- build failures ---- */
+
+static char *slurp(const char *path)
+{
+	static char buf[4096];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void test_a_failed_build_keeps_the_app_and_writes_the_build_log(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	struct box *run = newest(t, "run");
+	char path[128], *text;
+	(void)state;
+
+	change_settles(t, "a.go");
+	fake_box_write(newest(t, "build"), "main.go:3: syntax error\n");
+	step_ends(t, EXIT(2));
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_ptr_equal(newest(t, "run"), run);
+	assert_int_equal(run->nsignals, 0);
+	assert_false(run->stopping);
+	snprintf(path, sizeof(path), "%s/tmp/build-errors.log", t->root);
+	text = slurp(path);
+	assert_non_null(text);
+	assert_non_null(strstr(text, ": make: exit status 2\nmain.go:3: syntax error\n"));
+	t_free(t);
+}
+
+static void test_a_failed_build_with_stop_on_error_stops_the_app(void **state)
+{
+	struct t *t = t_running(NULL, "stop_on_error = true\n");
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	step_ends(t, EXIT(1));
+	assert_int_equal(t->st.app.state, APP_STOPPING);
+	assert_int_equal(run->stop_sig, SIGTERM);
+	fake_box_exit(run, SIGTERM);
+	update(t);
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	assert_true(run->freed);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1); /* not restarted */
+	assert_int_equal(logged(t, "\"event\":\"run_stop\""), 1);
+	t_free(t);
+}
+
+static void test_a_build_whose_bin_is_missing_does_not_restart(void **state)
+{
+	struct t *t = t_new(NULL, NULL);
+	(void)state;
+
+	free(t->c.build.full_bin); /* the app is build.bin, ./tmp/main by default */
+	t->c.build.full_bin = strdup("");
+	reload_start(&t->st);
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 0);
+	assert_int_equal(logged(t, "the build succeeded but ./tmp/main does not exist"), 1);
+	t_free(t);
+}
+
+/* ---- the app ends by itself ---- */
+
+static void test_rerun_starts_the_app_again_after_the_delay(void **state)
+{
+	struct t *t = t_running(NULL, "rerun = true\nrerun_delay = 400\n");
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	fake_box_exit(run, EXIT(3));
+	update(t);
+	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 1);
+	assert_int_equal(logged(t, "\"status\":3}"), 1);
+	assert_int_equal(t->st.app.state, APP_RERUN_WAIT);
+	assert_true(timer_left_ms(t->st.rerun_fd) > 300);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	reload_rerun_expired(&t->st);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	t_free(t);
+}
+
+static void test_without_rerun_the_app_stays_down_until_a_build(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	(void)state;
+
+	fake_box_leave(newest(t, "run"));
+	fake_box_exit(newest(t, "run"), EXIT(0));
+	reload_update(&t->st);
+	assert_int_equal(t->st.app.state, APP_EXITED);
+	assert_true(newest(t, "run")->killed); /* what it left goes with it */
+	reload_update(&t->st);
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	assert_false(timer_armed(t->st.rerun_fd));
+	reload_rerun_expired(&t->st);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(logged(t, "\"event\":\"run_stop\""), 0);
+	t_free(t);
+}
+
+static void test_an_app_we_stopped_is_not_rerun(void **state)
+{
+	struct t *t = t_running(NULL, "rerun = true\nstop_on_error = true\n");
+	(void)state;
+
+	change_settles(t, "a.go");
+	step_ends(t, EXIT(1));
+	fake_box_exit(newest(t, "run"), SIGTERM);
+	update(t);
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	assert_false(timer_armed(t->st.rerun_fd));
+	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 0);
+	t_free(t);
+}
+
+static void test_a_build_during_the_rerun_wait_starts_the_app_at_once(void **state)
+{
+	struct t *t = t_running(NULL, "rerun = true\n");
+	(void)state;
+
+	fake_box_exit(newest(t, "run"), EXIT(1));
+	update(t);
+	assert_int_equal(t->st.app.state, APP_RERUN_WAIT);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_false(timer_armed(t->st.rerun_fd));
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	t_free(t);
+}
+
+/* ---- quit ---- */
+
+static void test_quit_during_a_build(void **state)
+{
+	struct t *t = t_running(NULL, "post_cmd = ['say bye']\n");
+	struct box *run = newest(t, "run"), *build, *post;
+	(void)state;
+
+	change_settles(t, "a.go");
+	change_settles(t, "b.go"); /* queued */
+	build = newest(t, "build");
+	reload_change(&t->st, "c.go"); /* the debounce is armed */
+	reload_quit(&t->st);
+	assert_int_equal(logged(t, "cleaning up..."), 1);
+	assert_int_equal(t->st.quit.state, QUIT_POST_CMD);
+	assert_false(timer_armed(t->st.debounce_fd));
+	assert_false(t->st.build.queued);
+	assert_int_equal(t->st.build.state, BUILD_CANCELLING);
+	assert_true(build->killed);
+	/* post_cmd runs while the app still serves. */
+	post = newest(t, "post");
+	assert_string_equal(fake_box_cmd(post), "say bye");
+	assert_false(run->stopping);
+	update(t);
+	assert_int_equal(t->st.build.state, BUILD_IDLE);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2); /* the queued build is gone */
+	change_settles(t, "d.go");                            /* no build while quitting */
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	fake_box_exit(post, EXIT(1));
+	update(t);
+	assert_int_equal(logged(t, "post_cmd failed: exit status 1"), 1);
+	assert_int_equal(t->st.quit.state, QUIT_STOPPING);
+	assert_true(run->stopping);
+	assert_int_equal(run->stop_sig, SIGTERM);
+	assert_false(reload_done(&t->st));
+	fake_box_exit(run, SIGTERM);
+	update(t);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_live(t->ctx), 0);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1); /* never restarted */
+	t_free(t);
+}
+
+static void test_quit_while_the_app_restarts_does_not_start_it(void **state)
+{
+	struct t *t = t_running(NULL, NULL);
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RESTARTING);
+	reload_quit(&t->st);
+	assert_int_equal(t->st.app.state, APP_STOPPING);
+	assert_int_equal(t->st.quit.state, QUIT_STOPPING); /* no post_cmd */
+	fake_box_exit(old, SIGTERM);
+	update(t);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	t_free(t);
+}
+
+static void test_a_second_quit_kills_every_box(void **state)
+{
+	struct t *t = t_running(NULL, "post_cmd = ['slow']\n");
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	change_settles(t, "a.go");
+	reload_quit(&t->st);
+	assert_false(run->killed);
+	assert_false(newest(t, "post")->killed);
+	reload_quit(&t->st);
+	assert_true(run->killed);
+	assert_true(newest(t, "post")->killed);
+	update(t);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_live(t->ctx), 0);
+	t_free(t);
+}
+
+static void test_quit_with_nothing_running_is_done_at_once(void **state)
+{
+	struct t *t = t_new(NULL, NULL);
+	(void)state;
+
+	reload_quit(&t->st);
+	reload_update(&t->st);
+	assert_true(reload_done(&t->st));
+	t_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_build_starts_the_app),
+		cmocka_unit_test(test_steps_run_in_order_and_a_failing_one_ends_the_build),
+		cmocka_unit_test(test_a_step_that_leaves_a_process_is_over_when_its_box_is_empty),
+		cmocka_unit_test(test_a_step_that_cannot_start_is_a_failed_build),
+		cmocka_unit_test(test_debounce_is_trailing_and_collects_each_path_once),
+		cmocka_unit_test(test_debounce_zero_fires_at_once),
+		cmocka_unit_test(test_rebuild_key_builds_without_a_change),
+		cmocka_unit_test(test_root_gone_holds_the_changes_until_it_is_back),
+		cmocka_unit_test(test_a_long_list_of_changes_goes_through_a_file),
+		cmocka_unit_test(test_on_busy_queue_builds_once_more_with_every_path),
+		cmocka_unit_test(test_on_busy_restart_cancels_and_starts_once_the_box_is_empty),
+		cmocka_unit_test(test_on_busy_do_nothing_drops_the_paths),
+		cmocka_unit_test(test_on_busy_signal_signals_the_app_and_queues_nothing),
+		cmocka_unit_test(test_restart_waits_until_the_old_box_is_empty),
+		cmocka_unit_test(test_restart_kills_the_box_after_the_stop_timeout),
+		cmocka_unit_test(test_a_build_that_succeeds_while_the_app_stops_confirms_the_start),
+		cmocka_unit_test(test_a_failed_build_keeps_the_app_and_writes_the_build_log),
+		cmocka_unit_test(test_a_failed_build_with_stop_on_error_stops_the_app),
+		cmocka_unit_test(test_a_build_whose_bin_is_missing_does_not_restart),
+		cmocka_unit_test(test_rerun_starts_the_app_again_after_the_delay),
+		cmocka_unit_test(test_without_rerun_the_app_stays_down_until_a_build),
+		cmocka_unit_test(test_an_app_we_stopped_is_not_rerun),
+		cmocka_unit_test(test_a_build_during_the_rerun_wait_starts_the_app_at_once),
+		cmocka_unit_test(test_quit_during_a_build),
+		cmocka_unit_test(test_quit_while_the_app_restarts_does_not_start_it),
+		cmocka_unit_test(test_a_second_quit_kills_every_box),
+		cmocka_unit_test(test_quit_with_nothing_running_is_done_at_once),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
