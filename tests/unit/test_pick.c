@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "box.h"
 #include "probe.h"
 
 static void item(struct probe_item *it, bool ok, int err, const char *detail)
