@@ -223,8 +223,11 @@ enum {
 };
 
 /*
- * Brings the box up to date after readiness of one of its fds or SIGCHLD.
- * Returns the BOX_EV_* events that happened since the last call, or -errno.
+ * Brings the box up to date after readiness of one of its fds or SIGCHLD:
+ * reaps, makes the kill pass the box's timer asks for (or the kill of a stop
+ * whose timeout ran out), and looks for emptiness. Returns the BOX_EV_*
+ * events that happened since the last call, or -errno (-EBUSY or -ETIMEDOUT
+ * when the kill passes gave up, see above).
  */
 int box_process(struct box *b);
 

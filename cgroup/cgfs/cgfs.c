@@ -115,7 +115,8 @@ int cg_write_file_at(int dirfd, const char *name, const char *s)
 	return (size_t)r == len ? 0 : -EIO;
 }
 
-int cg_is_populated(int dirfd)
+/* 1 when the cgroup (or a descendant) holds a process, 0 when not, from cgroup.events; -errno. */
+static int cg_is_populated(int dirfd)
 {
 	struct cg_events ev;
 	char buf[512];

@@ -123,9 +123,6 @@ int cg_signal_all(int dirfd, int sig);
  */
 int cg_signal_listed(int dirfd, const char *procs, int sig);
 
-/* Whether the cgroup (and descendants) holds no process, from cgroup.events. -errno on read failure. */
-int cg_is_populated(int dirfd);
-
 /*
  * Removes the cgroup fd (named name in parentfd) and its sub-cgroups. rmdir
  * right after "populated 0" can still meet EBUSY: it is tried 12 times, with
