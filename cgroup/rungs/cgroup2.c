@@ -1,10 +1,14 @@
-/* Rung 1: a fresh cgroup v2 per box, killed with cgroup.kill, emptiness from cgroup.events. */
+/*
+ * Rung 1: a fresh cgroup v2 per box, killed with cgroup.kill, emptiness from
+ * cgroup.events. These ops are also the outer half of cgroup2+pidns: they
+ * make, kill, watch and remove the box's cgroup, and pidns's ops start and
+ * signal what runs in it.
+ */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +18,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 

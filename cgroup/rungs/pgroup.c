@@ -17,7 +17,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +146,9 @@ static int pgroup_signal_all(struct box *b, int sig)
 {
 	int r = 0;
 
-	/* b->pid is our leader, alive or held as a zombie: the group of that number is ours. */
-	if (!b->pid_reaped && kill(-b->pid, sig) < 0 && errno != ESRCH)
+	/* b->pid is our leader, alive or held as a zombie: the group of that number is ours. An unset
+	 * pid would make it kill(1) or our own group. */
+	if (b->pid > 0 && !b->pid_reaped && kill(-b->pid, sig) < 0 && errno != ESRCH)
 		r = -errno;
 	if (b->ctx->no_pin)
 		(void)sweep_box(b, sig);
@@ -166,7 +166,7 @@ static int pgroup_kill(struct box *b)
 	int n;
 
 	/* One kill reaches the whole group at once: a fork racing with it fails. */
-	if (b->kill_passes == 0 && !b->pid_reaped)
+	if (b->kill_passes == 0 && b->pid > 0 && !b->pid_reaped)
 		(void)kill(-b->pid, SIGKILL);
 	/* Reaps the box's dead and takes the leader's status (it stays a zombie). */
 	(void)box_ctx_reap(b->ctx);

@@ -1,7 +1,8 @@
 /*
  * Rung 2: a PID namespace whose PID 1 is our own small init. When init exits
  * the kernel kills everything else in the namespace, so even a SIGKILL of the
- * supervisor (init dies of PDEATHSIG) leaves no survivor.
+ * supervisor (init dies of PDEATHSIG) leaves no survivor. In cgroup2+pidns
+ * these ops are the inner half: init is cloned into the box's cgroup.
  */
 #define _GNU_SOURCE
 #include <errno.h>
