@@ -1,6 +1,27 @@
 /*
- * box-internal.h - state shared by box.c and the rung files, and the hooks
- * each rung provides. Nothing outside cgroup/ includes this.
+ * box-internal.h - what box.c and the rung files share: the context and box
+ * state, the operations table every rung fills, and the helpers spawn.c and
+ * reap.c give the rungs. Nothing outside cgroup/ includes this.
+ *
+ * Headers depend downward only:
+ *   box.h  <-  box-internal.h  <-  box.c, rung.c, spawn.c, reap.c, rungs/<rung>.c
+ *   and below them all: probe.h  <-  proc/ (clone.h, pin.h, proctree.h)  <-  cgfs.h
+ * (an arrow points from what is included to what includes it). The probe
+ * knows nothing of rungs; the rungs know nothing of each other.
+ *
+ * Adding a rung (the cgroup v1 freezer next):
+ *  1. cgroup/rungs/<name>.c defines `const struct box_ops box_<name>_ops`,
+ *     the way rungs/cgroup2.c does: works() reads the probe, the rest acts
+ *     on a struct box. Its state goes in struct box and struct box_ctx below
+ *     (a cgroup directory fd goes in cg_fd: box.c treats a box holding one as
+ *     killable without a pid).
+ *  2. enum box_rung in box.h gets its value, and rung.c's table gets one
+ *     entry: its name, whether auto may pick it (auto tries the table in
+ *     order), and its ops, outermost first. A rung made of two (cgroup2+pidns
+ *     is cgroup2's box holding pidns's processes) lists both; nothing else
+ *     changes. CMake picks up every file in cgroup/rungs/.
+ *  3. Should it need a host fact the probe does not find yet, that is a new
+ *     part in probe.h (and an item doctor lists).
  */
 #ifndef NSRELOAD_BOX_INTERNAL_H
 #define NSRELOAD_BOX_INTERNAL_H
@@ -12,26 +33,82 @@
 #include <sys/types.h>
 
 #include "box.h"
+#include "probe.h"
 
 /*
- * The context directory is <parent>/nsreload.<pid>.<16 hex digits>: the
- * random part keeps apart supervisors with the same pid in different PID
- * namespaces that share a cgroup parent. At most this long:
+ * One rung's operations. A rung is one or two of these (struct
+ * box_rung_def), and box.c combines them the same way for every rung:
+ *  - works, probe_parts: every op must work; the probe runs the union.
+ *  - ctx_init, create: each op's in order; ctx_fini, destroy in reverse.
+ *  - spawn, signal_main, signal_all: the last op's (the one that starts the
+ *    processes; the ones before it hold them). signal_main NULL: through the
+ *    main process's pidfd (box_pidfd_signal).
+ *  - kill: each op's in order, as one pass.
+ *  - update: each op's; the box is empty when every op says so.
+ * Any op but works, spawn, signal_all and kill may be NULL: nothing to do.
  */
-#define BOX_CTX_NAME_MAX (sizeof("nsreload.") - 1 + 10 + 1 + 16)
-/* Box names (struct box name[]) are shorter than this, with their NUL. */
-#define BOX_NAME_SIZE 64
+struct box_ops {
+	/* The probe's parts works() reads (BOX_PROBE_*). */
+	unsigned probe_parts;
+	/* Whether the host allows this op set, by the probe; why (may be NULL) says why not. */
+	bool (*works)(const struct box_probe *p, char *why, size_t size);
+	/* Context set-up and tear-down; fini returns -errno when something stays (a directory). */
+	int (*ctx_init)(struct box_ctx *ctx, const struct box_ctx_opts *opts);
+	int (*ctx_fini)(struct box_ctx *ctx);
+	/* A new box, before its spawn; its undoing once it is empty (or given up on). */
+	int (*create)(struct box *b);
+	int (*destroy)(struct box *b);
+	/* Starts sp: on success b->pid and b->pidfd are set. */
+	int (*spawn)(struct box *b, const struct box_spawn *sp);
+	int (*signal_main)(struct box *b, int sig);
+	int (*signal_all)(struct box *b, int sig);
+	/*
+	 * One kill pass: 0 when nothing more is needed (what is killed leaves by
+	 * itself and an fd or SIGCHLD says so, or the op set b->empty), a pause in
+	 * microseconds after which box.c makes another pass from the box's timer,
+	 * or -errno (giving up included). b->kill_passes counts the passes since
+	 * box_kill(), b->kill_start_ns is when it was called.
+	 */
+	int (*kill)(struct box *b);
+	/* 1 when this op finds the box empty, 0 when not yet, -errno. The main process is reaped first. */
+	int (*update)(struct box *b);
+};
+
+/* The rungs and what makes each: rung.c's table. */
+#define BOX_OPS_PER_RUNG 2
+
+struct box_rung_def {
+	const char *name;
+	bool in_auto;                                /* auto may pick it; auto tries the table in order */
+	const struct box_ops *ops[BOX_OPS_PER_RUNG]; /* outermost first; the rest NULL */
+};
+
+/* The table entry of rung, or NULL for auto and unknown values. */
+const struct box_rung_def *box_rung_def(enum box_rung rung);
+/* The probe parts a context for rung needs: the union of its ops', or every part for auto. */
+unsigned box_rung_probe_parts(enum box_rung rung);
+/* The next rung auto may pick after rung (BOX_RUNG_AUTO: the first), or BOX_RUNG_AUTO at the end. */
+enum box_rung box_rung_next_auto(enum box_rung rung);
 /*
- * The longest cgroup parent path: <parent>/<context>/<box> must fit in
- * PATH_MAX, so that every path we keep or print is whole and can be opened.
+ * Probes what ctx's rung needs (everything for auto: opts->rung), picks the
+ * rung, and sets the context up with each op's ctx_init; auto falls back to
+ * the next rung that works when that fails. ctx->why says why a rung was not
+ * taken. Returns 0 with ctx->rung and ctx->def set, or -errno.
  */
-#define BOX_CGROUP_PARENT_MAX (PATH_MAX - 1 - BOX_CTX_NAME_MAX - 1 - BOX_NAME_SIZE)
+int box_rung_choose(struct box_ctx *ctx, const struct box_ctx_opts *opts);
+/* Each op's ctx_fini, last first. Returns the first error. */
+int box_rung_ctx_fini(struct box_ctx *ctx);
+/* Sets why (when not NULL and size > 0) like snprintf: a works() reports through it. */
+void box_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 struct box_ctx {
 	enum box_rung rung;
+	const struct box_rung_def *def;
 	bool no_pin;
-	bool force_freeze; /* NSRELOAD_HIDE_CGROUP_KILL: exercise the freeze loop */
+	/* The host, probed once by box_ctx_new(): the rungs read it, never the host again. */
+	struct box_probe probe;
 	char why[2048];
+	/* cgroup2: */
 	char dir[PATH_MAX]; /* <parent>/<name>, for messages only; "" on rungs without cgroups */
 	char name[BOX_CTX_NAME_MAX + 1];
 	/*
@@ -49,6 +126,7 @@ struct box {
 	struct box_ctx *ctx;
 	struct box *next;
 	enum box_rung rung;
+	const struct box_rung_def *def;
 	char name[BOX_NAME_SIZE];
 	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
 	char path[PATH_MAX + 64];
@@ -56,8 +134,8 @@ struct box {
 	int events_fd; /* cgroup.events, -1 */
 	pid_t pid;     /* main process; on pidns rungs our init. Signalled only while unreaped. */
 	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
-	int status_fd; /* pidns: init reports the target's wait status here */
-	int timer_fd;  /* stop timeout */
+	int status_fd; /* an init of ours reports the main process's wait status here, or -1 */
+	int timer_fd;  /* the stop timeout, then the pause between kill passes */
 	bool spawned;
 	bool main_exited;
 	bool hold_main;   /* pgroup: the leader stays a zombie until the box is empty (its pid is the pgid) */
@@ -65,15 +143,19 @@ struct box {
 	bool pid_reaped;
 	bool empty;
 	bool empty_reported;
-	bool killed;
 	bool stopping;
 	bool stop_killed;
+	bool kill_retry; /* a kill pass asked for another: timer_fd times it */
+	unsigned kill_passes;
 	int main_status;
 	enum box_spawn_stage spawn_stage;
 	unsigned pending; /* BOX_EV_* not yet returned by box_process() */
 	uint64_t stop_start_ns;
 	uint64_t stop_ns;
+	uint64_t kill_start_ns;
 };
+
+/* spawn.c: starting a box's first process. */
 
 /* What runs in a fresh child between clone and exec. */
 struct box_child {
@@ -96,24 +178,34 @@ struct box_child_err {
 void box_child_exec(const struct box_child *c) __attribute__((noreturn));
 
 /*
- * clone3 with CLONE_PIDFD plus flags, into cgroup_fd when >= 0. Returns 0 in
- * the child, the pid in the parent, -errno on failure. Falls back to fork and
- * pidfd_open when clone3 is missing and no namespace flag is asked for.
- */
-pid_t box_clone(uint64_t flags, int cgroup_fd, int *pidfd);
-
-/*
  * Waits for the child's error report: 0 when the pipe closed on exec, or
  * -errno from the child, with its stage in *stage. Closes err_rd.
  */
 int box_read_child_err(int err_rd, enum box_spawn_stage *stage);
 
 /*
- * Starts sp in the box without a namespace: cloned into cgroup_fd when >= 0
+ * Clones the box's first process (proc_clone() with flags) into b->cg_fd when
+ * the box has one. Where clone3 cannot place it there, it is cloned outside
+ * with *procs_fd open on that cgroup's cgroup.procs (else -1): the child must
+ * write itself in before anything else, and fail rather than exec outside.
+ * Returns 0 in the child, the pid in the parent, or -errno.
+ */
+pid_t box_clone_into(const struct box *b, uint64_t flags, int *pidfd, int *procs_fd);
+
+/*
+ * Starts sp in the box without a namespace: cloned into b->cg_fd when >= 0
  * (or moving itself there where clone3 cannot), pinned to its process group
  * when pin. Returns 0 once the command has exec'd, or -errno.
  */
-int box_spawn_direct(struct box *b, const struct box_spawn *sp, int cgroup_fd, bool pin);
+int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin);
+
+/* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
+char **box_make_env(const struct box *b, char *const *envp);
+
+/* reap.c: the main process. */
+
+/* Takes the main status an init of ours sent through status_fd, if it did; closes the pipe at EOF. */
+void box_read_main_status(struct box *b);
 
 /*
  * Reaps the main process if it exited, recording its status. 1 if reaped, 0
@@ -135,30 +227,5 @@ int box_reap_held_main(struct box *b);
  * the pidfd is gone, so a reaped and reused pid is never signalled.
  */
 int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info);
-
-/* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
-char **box_make_env(const struct box *b, char *const *envp);
-
-/* Rung hooks. */
-int cgroup2_box_create(struct box *b);
-int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns);
-int cgroup2_box_signal_all(struct box *b, int sig);
-int cgroup2_box_kill(struct box *b);
-int cgroup2_box_update(struct box *b); /* sets b->empty */
-int cgroup2_box_destroy(struct box *b);
-int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts);
-int cgroup2_ctx_fini(struct box_ctx *ctx); /* -errno when the directory stays */
-
-int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd);
-int pidns_box_signal_main(struct box *b, int sig);
-int pidns_box_signal_all(struct box *b, int sig);
-int pidns_box_update(struct box *b);
-/* Takes the target's status from init's pipe, if init sent it; closes the pipe at EOF. */
-void pidns_box_read_status(struct box *b);
-
-int pgroup_box_spawn(struct box *b, const struct box_spawn *sp);
-int pgroup_box_signal_all(struct box *b, int sig);
-int pgroup_box_kill(struct box *b);
-int pgroup_box_update(struct box *b);
 
 #endif

@@ -3,20 +3,48 @@
  *
  * A box holds one command and every process it ever starts. A stopped box is
  * empty: every one of its processes has exited and has been reaped, not only
- * the main one. Three rungs implement the contract (box-cgroup2.c,
- * box-pidns.c, box-pgroup.c); box.c holds what they share and picks one.
+ * the main one. Rungs implement the contract, each one file in cgroup/rungs/
+ * (cgroup2.c, pidns.c, pgroup.c) behind one table of operations (rung.c); a
+ * rung may be two of them together (cgroup2+pidns). box.c holds what they
+ * share. How to add a rung: box-internal.h.
  *
  * Rules every caller can rely on:
  *  - Functions that return int return 0 (or a documented non-negative value)
  *    on success and -errno on failure. Nothing prints; messages are the
- *    caller's business, helped by box_strerror_ctx() where a call can fail for
- *    a reason worth naming.
- *  - Nothing blocks for long. The exceptions are bounded: the pgroup kill
- *    sweep and the rmdir retry of box_free().
+ *    caller's business, helped by the reasons box_ctx_new() leaves in
+ *    box_ctx_opts.errbuf and box_ctx_why(), and by box_spawn_stage_what().
  *  - No threads and no signal handlers. The caller owns one epoll loop: it
  *    watches every fd returned by box_fds() for the events given, and on any
  *    readiness of those fds or on SIGCHLD it calls box_process() for each
  *    box (or box_ctx_reap() when it has none).
+ *  - Nothing waits inside the loop's calls but for these bounds, each only
+ *    in a host's or a process's failure (a process stuck in the kernel, a
+ *    cgroup busy after it emptied, a kernel without cgroup.kill):
+ *     - box_kill(), box_stop() and box_process() make one kill pass each and
+ *       leave the next to the box's timer: on a kernel without cgroup.kill a
+ *       pass is one freeze-and-kill round, waiting up to 200 ms for the
+ *       freeze; on pgroup a pass is one walk of our descendants, waiting up
+ *       to about 20 ms for each process whose environment reads empty (an
+ *       execve under way, --no-pin only). The passes give up after 100
+ *       rounds (about 21 s) or, on pgroup, 10 s, and box_process() returns
+ *       that error.
+ *     - box_spawn() waits for its process to exec (or to report why it could
+ *       not) through a CLOEXEC pipe: the child's set-up and execve, nothing
+ *       of the command's own running. One that fails after its process was
+ *       created kills the box and waits for it to empty: usually
+ *       milliseconds, at most 10 s.
+ *     - box_free() of a box that is not empty kills it and waits up to 10 s;
+ *       then, and box_ctx_free() too, removes the cgroup: up to 12 rmdir
+ *       tries with sleeps doubling from 1 ms to 256 ms and a kill pass
+ *       between them, about 4 s at worst.
+ *     - box_ctx_new() probes the host, forking short-lived children (and on
+ *       the cgroup rungs creating and removing a cgroup, up to 4 s as
+ *       above); with a rung given it probes only what that rung needs. On
+ *       the cgroup rungs it then sweeps stale contexts: for each, kill
+ *       rounds (up to about 21 s without cgroup.kill), up to 2 s waiting
+ *       for it to empty, and the removal (about 4 s).
+ *    box_ctx_new() comes before the loop, where a wait is no surprise;
+ *    box_free() normally gets a box that box_process() already found empty.
  *  - The supervising process calls box_supervisor_init() once, before any
  *    spawn: it becomes a child subreaper so that orphans of every rung come
  *    back to it and can be reaped.
@@ -44,20 +72,33 @@ const char *box_rung_name(enum box_rung rung);
 /* Returns 0 and sets *out, or -EINVAL for an unknown name. */
 int box_rung_parse(const char *name, enum box_rung *out);
 
+/* What the host allows (probe.h): box_ctx_new() finds it, doctor prints it. */
+struct box_probe;
+
+/* Whether a rung works according to p; why (may be NULL) is filled when it does not. */
+bool box_rung_works(const struct box_probe *p, enum box_rung rung, char *why, size_t size);
+
+/*
+ * Picks the best working rung: cgroup2, cgroup2+pidns is never picked by
+ * auto (it is asked for explicitly), pidns, pgroup. why gets one line per
+ * skipped rung. Returns 0, or -ENOTSUP if even pgroup does not work.
+ */
+int box_pick_rung(const struct box_probe *p, enum box_rung *out, char *why, size_t size);
+
 /* Process-wide set-up of the supervisor: child subreaper. */
 int box_supervisor_init(void);
 
 /*
- * A box context is one supervisor's share of the host: the chosen rung and,
- * on the cgroup rungs, the directory <parent>/nsreload.<pid>.<random> that
- * holds all of its boxes. Creating one first removes stale nsreload.*
- * directories whose owner is gone (it held an flock on the directory while
- * alive).
+ * A box context is one supervisor's share of the host: what the probe found
+ * (once per context, and a process makes one), the chosen rung and, on the
+ * cgroup rungs, the directory <parent>/nsreload.<pid>.<random> that holds all
+ * of its boxes. Creating one first removes stale nsreload.* directories whose
+ * owner is gone (it held an flock on the directory while alive).
  */
 struct box_ctx;
 
 struct box_ctx_opts {
-	enum box_rung rung;        /* AUTO: box_probe() and box_pick_rung() decide */
+	enum box_rung rung;        /* AUTO: the whole probe and box_pick_rung() decide; else only its probe */
 	const char *cgroup_parent; /* NULL: our own cgroup (cgroup rungs only) */
 	bool no_pin;               /* pgroup: leave setsid/setpgid alone */
 	/* Called once per stale box swept at start-up; may be NULL. */
@@ -75,8 +116,9 @@ const char *box_ctx_why(const struct box_ctx *ctx);
 /* The context directory on the cgroup rungs, else "". */
 const char *box_ctx_cgroup_dir(const struct box_ctx *ctx);
 /*
- * Frees every box left and removes the context directory. Returns 0,
- * or -EBUSY when that directory could not be removed (bounded retries).
+ * Frees every box left (box_free()) and removes the context directory.
+ * Returns 0, or -EBUSY when that directory could not be removed (bounded
+ * retries, see above).
  */
 int box_ctx_free(struct box_ctx *ctx);
 
@@ -145,9 +187,15 @@ int box_signal_all(struct box *b, int sig);
 /*
  * Graceful stop: sends sig to the main process, and kills the whole box
  * timeout_ms later unless it is empty by then. timeout_ms 0 kills at once.
+ * During a kill it does nothing.
  */
 int box_stop(struct box *b, int sig, unsigned timeout_ms);
-/* Kills every process of the box now. Emptiness is reported by box_process(). */
+/*
+ * Kills every process of the box now, in one pass where the kernel allows
+ * (cgroup.kill, a namespace's init, a pinned group); the passes that follow,
+ * if any, come from the box's timer in box_process(). Emptiness is reported
+ * by box_process().
+ */
 int box_kill(struct box *b);
 
 /*
@@ -175,8 +223,11 @@ enum {
 };
 
 /*
- * Brings the box up to date after readiness of one of its fds or SIGCHLD.
- * Returns the BOX_EV_* events that happened since the last call, or -errno.
+ * Brings the box up to date after readiness of one of its fds or SIGCHLD:
+ * reaps, makes the kill pass the box's timer asks for (or the kill of a stop
+ * whose timeout ran out), and looks for emptiness. Returns the BOX_EV_*
+ * events that happened since the last call, or -errno (-EBUSY or -ETIMEDOUT
+ * when the kill passes gave up, see above).
  */
 int box_process(struct box *b);
 
@@ -203,8 +254,9 @@ const char *box_cgroup_path(const struct box *b);
 int box_ctx_reap(struct box_ctx *ctx);
 
 /*
- * Kills what is left, waits (bounded) until the box is empty and frees it.
- * Returns 0, or -EBUSY when the cgroup could not be removed.
+ * Kills what is left, waits (up to 10 s) until the box is empty, removes its
+ * cgroup (see above) and frees it. Returns 0, or -EBUSY when the box did not
+ * empty or the cgroup could not be removed.
  */
 int box_free(struct box *b);
 

@@ -18,10 +18,34 @@
 
 /* A cgroup tree deeper than this is not one of ours. */
 #define CG_MAX_DEPTH 16
+/* One freeze-and-kill round waits this long at most for "frozen 1". */
+#define CG_FREEZE_WAIT_MS 200
+/* rmdir tries of cg_remove_tree(), with sleeps doubling from 1 ms up to this. */
+#define CG_RMDIR_TRIES        12
+#define CG_RMDIR_MAX_SLEEP_MS 256
+
+/* Reads fd to its end or until size - 1 bytes, NUL-terminating. Returns the length or -errno. */
+static ssize_t read_into(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	while (n + 1 < size) {
+		ssize_t r = read(fd, buf + n, size - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
 
 ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size)
 {
-	size_t n = 0;
+	ssize_t n;
 	int fd;
 
 	if (size == 0)
@@ -29,21 +53,44 @@ ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size)
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (n + 1 < size) {
-		ssize_t r = read(fd, buf + n, size - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			close(fd);
-			return r;
+	n = read_into(fd, buf, size);
+	close(fd);
+	return n;
+}
+
+ssize_t cg_read_alloc_at(int dirfd, const char *name, char **out, size_t max)
+{
+	size_t size = 4096, n = 0;
+	char *buf = NULL;
+	ssize_t r = 0;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		char *more = realloc(buf, size);
+
+		if (!more) {
+			r = -ENOMEM;
+			break;
 		}
-		if (r == 0)
+		buf = more;
+		r = read_into(fd, buf + n, size - n);
+		if (r < 0)
 			break;
 		n += (size_t)r;
+		/* Room left over means the end was reached. */
+		if (n + 1 < size || size >= max)
+			break;
+		size = size * 2 > max ? max : size * 2;
 	}
 	close(fd);
-	buf[n] = '\0';
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
 	return (ssize_t)n;
 }
 
@@ -68,32 +115,8 @@ int cg_write_file_at(int dirfd, const char *name, const char *s)
 	return (size_t)r == len ? 0 : -EIO;
 }
 
-int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size)
-{
-	static const size_t bufsize = 256 * 1024;
-	char own[4096];
-	char *buf;
-	ssize_t n;
-	int r;
-
-	buf = malloc(bufsize);
-	if (!buf)
-		return -ENOMEM;
-	n = cg_read_file_at(AT_FDCWD, "/proc/self/mountinfo", buf, bufsize);
-	r = n < 0 ? (int)n : cg_parse_mountinfo(buf, mounts);
-	if (r == 0 && mounts->v2_path[0] == '\0')
-		r = -ENOENT;
-	if (r == 0) {
-		n = cg_read_file_at(AT_FDCWD, "/proc/self/cgroup", buf, bufsize);
-		r = n < 0 ? (int)n : cg_parse_proc_cgroup(buf, own, sizeof(own));
-	}
-	if (r == 0)
-		r = cg_join_own_dir(mounts, own, dir, size);
-	free(buf);
-	return r;
-}
-
-int cg_is_populated(int dirfd)
+/* 1 when the cgroup (or a descendant) holds a process, 0 when not, from cgroup.events; -errno. */
+static int cg_is_populated(int dirfd)
 {
 	struct cg_events ev;
 	char buf[512];
@@ -326,28 +349,33 @@ int cg_signal_all(int dirfd, int sig)
 	return signal_procs_of(dirfd, sig, 0);
 }
 
-/* Waits until cgroup.events says frozen (or empty), up to timeout_ms. */
-static int wait_frozen(int dirfd, int timeout_ms)
+int cg_wait_events(int dirfd, bool or_frozen, int timeout_ms)
 {
 	struct cg_events ev;
-	char buf[512];
 	struct pollfd pfd;
-	int fd, r = -ETIMEDOUT;
+	char buf[512];
+	int fd, r;
 
 	fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	pfd.fd = fd;
-	pfd.events = POLLPRI;
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
+	pfd = (struct pollfd){ .fd = fd, .events = POLLPRI };
+	for (int waited = 0;; waited += 10) {
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
 		if (n < 0) {
 			r = -errno;
 			break;
 		}
 		buf[n] = '\0';
-		if (cg_parse_events(buf, &ev) == 0 && (ev.frozen == 1 || ev.populated == 0)) {
-			r = 0;
+		r = cg_parse_events(buf, &ev);
+		/* Never take a missing key for an empty cgroup. */
+		if (r == 0 && ev.populated < 0)
+			r = -EINVAL;
+		if (r < 0 || ev.populated == 0 || (or_frozen && ev.frozen == 1))
+			break;
+		if (waited >= timeout_ms) {
+			r = -ETIMEDOUT;
 			break;
 		}
 		(void)poll(&pfd, 1, 10);
@@ -357,38 +385,51 @@ static int wait_frozen(int dirfd, int timeout_ms)
 }
 
 /*
- * The pre-5.14 way: a frozen cgroup cannot fork, so one pass of kills over a
- * frozen cgroup reaches everything; repeat in case a process slipped in
- * between reading cgroup.procs and freezing.
+ * One round of the pre-5.14 way: a frozen cgroup cannot fork, so one pass of
+ * kills over a frozen cgroup reaches everything in it; a process that slipped
+ * in between reading cgroup.procs and freezing is left for the next round.
  */
-static int kill_by_freezing(int dirfd)
+static int freeze_and_kill(int dirfd)
 {
-	int r = 0;
+	int pop = cg_is_populated(dirfd);
 
-	for (int i = 0; i < 100; i++) {
-		int pop = cg_is_populated(dirfd);
-		if (pop <= 0)
-			return pop;
-		r = cg_write_file_at(dirfd, "cgroup.freeze", "1");
-		if (r == 0)
-			(void)wait_frozen(dirfd, 200);
-		(void)cg_signal_all(dirfd, SIGKILL);
-		(void)cg_write_file_at(dirfd, "cgroup.freeze", "0");
-		if (cg_is_populated(dirfd) == 0)
-			return 0;
-		sleep_ms(i < 10 ? 1 : 10);
-	}
-	return r < 0 ? r : -EBUSY;
+	if (pop <= 0)
+		return pop;
+	/* Without a freeze the kills below still go out; the round is only less sure to reach all. */
+	if (cg_write_file_at(dirfd, "cgroup.freeze", "1") == 0)
+		(void)cg_wait_events(dirfd, true, CG_FREEZE_WAIT_MS);
+	(void)cg_signal_all(dirfd, SIGKILL);
+	(void)cg_write_file_at(dirfd, "cgroup.freeze", "0");
+	return cg_is_populated(dirfd);
 }
 
-int cg_kill_all(int dirfd, bool force_freeze_loop)
+int cg_kill_pass(int dirfd, bool force_freeze_loop)
 {
 	if (!force_freeze_loop) {
 		int r = cg_write_file_at(dirfd, "cgroup.kill", "1");
 		if (r != -ENOENT)
 			return r;
 	}
-	return kill_by_freezing(dirfd);
+	return freeze_and_kill(dirfd);
+}
+
+int cg_kill_pass_pause_ms(int pass)
+{
+	/* Killed processes need a moment to leave: retry soon at first, then less often. */
+	return pass < 10 ? 1 : 10;
+}
+
+int cg_kill_all(int dirfd, bool force_freeze_loop)
+{
+	int r = 0;
+
+	for (int pass = 0; pass < CG_KILL_PASSES; pass++) {
+		r = cg_kill_pass(dirfd, force_freeze_loop);
+		if (r <= 0)
+			return r;
+		sleep_ms((unsigned)cg_kill_pass_pause_ms(pass));
+	}
+	return -EBUSY;
 }
 
 int cg_rmdir_same(int parentfd, const char *name, int fd)
@@ -434,17 +475,16 @@ int cg_remove_tree(int parentfd, const char *name, int fd)
 	unsigned delay = 1;
 	int r = 0;
 
-	/* rmdir right after "populated 0" can still meet EBUSY; retry with a bound, killing again between
-	 * tries, through the fd we hold. */
-	for (int i = 0; i < 12; i++) {
+	for (int i = 0; i < CG_RMDIR_TRIES; i++) {
 		r = remove_children(fd, 0);
 		if (r == 0)
 			r = cg_rmdir_same(parentfd, name, fd);
 		if (r != -EBUSY)
 			return r;
-		(void)cg_kill_all(fd, false);
+		/* Through the fd we hold; one round, as the tries themselves repeat it. */
+		(void)cg_kill_pass(fd, false);
 		sleep_ms(delay);
-		if (delay < 256)
+		if (delay < CG_RMDIR_MAX_SLEEP_MS)
 			delay *= 2;
 	}
 	return r;

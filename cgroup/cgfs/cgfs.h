@@ -61,8 +61,15 @@ int cg_join_own_dir(const struct cg_mounts *m, const char *own, char *out, size_
  */
 size_t cg_common_ancestor_len(const char *a, const char *b);
 
-/* Reads a whole small file (cgroupfs or /proc) into buf, NUL-terminated. Returns length or -errno. */
+/*
+ * The two ways of reading a whole kernel file (cgroupfs or /proc), on one
+ * read loop. Both NUL-terminate and return the length (the text may hold
+ * NULs, as /proc/<pid>/environ does) or -errno. cg_read_file_at() reads into
+ * buf, at most size - 1 bytes; cg_read_alloc_at() into a malloc'ed buffer
+ * grown as needed up to max bytes, set in *out for the caller to free.
+ */
 ssize_t cg_read_file_at(int dirfd, const char *name, char *buf, size_t size);
+ssize_t cg_read_alloc_at(int dirfd, const char *name, char **out, size_t max);
 /* Writes a string into an existing file, in one write(2). */
 int cg_write_file_at(int dirfd, const char *name, const char *s);
 
@@ -73,16 +80,33 @@ int cg_write_file_at(int dirfd, const char *name, const char *s);
  */
 int cg_open_child(int dirfd, const char *name);
 
-/* Finds the cgroup2 mount and our own cgroup dir ("/sys/fs/cgroup/unified/x"). */
-int cg_find_own_dir(struct cg_mounts *mounts, char *dir, size_t size);
+/* Freeze-and-kill rounds cg_kill_all() makes before it gives up with -EBUSY. */
+#define CG_KILL_PASSES 100
 
 /*
- * Kills every process in the cgroup and its descendants: cgroup.kill where it
- * exists, otherwise freeze, kill every pid, thaw, repeat until empty
- * (bounded). force_freeze_loop selects the fallback even where cgroup.kill
- * exists, for tests.
+ * One pass of killing every process in the cgroup and its descendants:
+ * cgroup.kill where it exists, otherwise one round of freeze, kill every pid,
+ * thaw. force_freeze_loop takes the round even where cgroup.kill exists, for
+ * tests. Returns 0 when nothing is left to kill (cgroup.kill written, or the
+ * cgroup empty), 1 when another round is needed, or -errno. A round blocks
+ * for at most 200 ms waiting for "frozen 1", plus the signalling.
+ */
+int cg_kill_pass(int dirfd, bool force_freeze_loop);
+/* How long to wait before round pass + 1 (counted from 0). */
+int cg_kill_pass_pause_ms(int pass);
+/*
+ * cg_kill_pass() until nothing is left, pausing between rounds: at worst
+ * CG_KILL_PASSES rounds, about 21 s, then -EBUSY. Only for callers outside
+ * the caller's loop (the stale sweep, removal); a box's kill repeats its
+ * rounds from the box's timer instead.
  */
 int cg_kill_all(int dirfd, bool force_freeze_loop);
+
+/*
+ * Waits, polling cgroup.events, until the cgroup holds no process, or with
+ * or_frozen until it is frozen: 0, -ETIMEDOUT after timeout_ms, or -errno.
+ */
+int cg_wait_events(int dirfd, bool or_frozen, int timeout_ms);
 
 /*
  * Signals every process in the cgroup and its children, as listed in their
@@ -99,13 +123,13 @@ int cg_signal_all(int dirfd, int sig);
  */
 int cg_signal_listed(int dirfd, const char *procs, int sig);
 
-/* Whether the cgroup (and descendants) holds no process, from cgroup.events. -errno on read failure. */
-int cg_is_populated(int dirfd);
-
 /*
- * Removes the cgroup fd (named name in parentfd) and its sub-cgroups, retrying
- * EBUSY with a bound and killing again through fd between tries. Nothing is
- * removed by name unless that name still is fd's directory (cg_rmdir_same).
+ * Removes the cgroup fd (named name in parentfd) and its sub-cgroups. rmdir
+ * right after "populated 0" can still meet EBUSY: it is tried 12 times, with
+ * sleeps doubling from 1 ms up to 256 ms between tries (1.3 s in all) and one
+ * cg_kill_pass() through fd before each sleep (at most 200 ms each, and
+ * nothing on an empty cgroup): about 4 s at worst. Nothing is removed by name
+ * unless that name still is fd's directory (cg_rmdir_same).
  */
 int cg_remove_tree(int parentfd, const char *name, int fd);
 

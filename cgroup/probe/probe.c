@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "box-internal.h"
+#include "clone.h"
 #include "pin.h"
 
 #ifndef SYS_pidfd_open
@@ -36,13 +36,10 @@
 #define CAP_SYS_ADMIN 21
 #endif
 
-/* mountinfo grows with every mount; stop doubling the buffer somewhere sane. */
+/* mountinfo grows with every mount; stop growing the buffer somewhere sane. */
 #define PROBE_MAX_PROC_FILE (16u << 20)
 /* A probe cgroup name taken by someone else is tried with these many suffixes. */
 #define PROBE_NAME_TRIES 16
-/* rmdir of a just-emptied cgroup can fail with EBUSY for a moment: retry, doubling the sleep. */
-#define PROBE_RMDIR_TRIES        12
-#define PROBE_RMDIR_MAX_SLEEP_MS 100
 
 static const char *errno_name(int err)
 {
@@ -116,27 +113,9 @@ static bool kernel_before(const char *release, unsigned major, unsigned minor)
 /* Reads a whole /proc file into a malloc'ed, NUL-terminated buffer, however long it is. */
 static int read_proc_file(const char *path, char **out)
 {
-	size_t size = 64u << 10;
+	ssize_t n = cg_read_alloc_at(AT_FDCWD, path, out, PROBE_MAX_PROC_FILE);
 
-	for (;;) {
-		char *buf = malloc(size);
-		ssize_t n;
-
-		if (!buf)
-			return -ENOMEM;
-		n = cg_read_file_at(AT_FDCWD, path, buf, size);
-		if (n < 0) {
-			free(buf);
-			return (int)n;
-		}
-		/* A full buffer may hide more: read again with more room. */
-		if ((size_t)n + 1 < size || size >= PROBE_MAX_PROC_FILE) {
-			*out = buf;
-			return 0;
-		}
-		free(buf);
-		size *= 2;
-	}
+	return n < 0 ? (int)n : 0;
 }
 
 /* An integer sysctl, or -errno (-ENOENT when this kernel does not have it). */
@@ -203,16 +182,8 @@ static int wait_for_pid(pid_t pid, int *status)
 	}
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /*
- * Clones a child that exits at once, and reaps it, through box_clone(): the
+ * Clones a child that exits at once, and reaps it, through proc_clone(): the
  * call the rungs make, with the same fallbacks, so that a failure here is the
  * failure they would meet. The child is a copy of us, like after fork, and
  * only exits.
@@ -222,7 +193,7 @@ static int clone3_exit_and_reap(uint64_t flags, int cgroup_fd)
 	int pidfd = -1, status, r;
 	pid_t pid;
 
-	pid = box_clone(flags, cgroup_fd, &pidfd);
+	pid = proc_clone(flags, cgroup_fd, &pidfd);
 	if (pid < 0)
 		return pid;
 	if (pid == 0)
@@ -478,21 +449,6 @@ static int make_probe_cgroup(int dirfd, char *name, size_t size)
 	return -EEXIST;
 }
 
-/* Removes the probe cgroup childfd holds, by its name only while the name still is that directory. */
-static int remove_probe_cgroup(int dirfd, const char *name, int childfd)
-{
-	unsigned delay_ms = 1;
-
-	for (int i = 0;; i++) {
-		int r = cg_rmdir_same(dirfd, name, childfd);
-
-		if (r != -EBUSY || i + 1 >= PROBE_RMDIR_TRIES)
-			return r;
-		sleep_ms(delay_ms);
-		delay_ms = delay_ms * 2 > PROBE_RMDIR_MAX_SLEEP_MS ? PROBE_RMDIR_MAX_SLEEP_MS : delay_ms * 2;
-	}
-}
-
 /* 0 when the control file exists and we may write it, else -errno (-ENOENT: missing). */
 static int control_file_usable(int dirfd, const char *name)
 {
@@ -529,7 +485,7 @@ static void describe_kill_files(struct box_probe *p, int kill_r, int freeze_r)
 		item_set(&p->cgroup_freeze, false, -freeze_r, "cgroup.freeze is not writable: %s",
 			 errno_name(-freeze_r));
 
-	if (kill_r == 0 && hide_cgroup_kill_requested())
+	if (kill_r == 0 && p->hide_cgroup_kill)
 		item_set(&p->cgroup_kill, false, ENOENT,
 			 "cgroup.kill hidden by NSRELOAD_HIDE_CGROUP_KILL=1 (it is present): %s", fallback);
 	else if (kill_r == 0)
@@ -694,7 +650,7 @@ static void probe_cgroup_child(struct box_probe *p)
 		describe_clone_into_cgroup(p, clone3_exit_and_reap(0, childfd));
 		if (!p->clone_into_cgroup.ok)
 			join_r = probe_join_cgroup(p, childfd);
-		r = remove_probe_cgroup(dirfd, name, childfd);
+		r = cg_remove_tree(dirfd, name, childfd);
 		close(childfd);
 	} else {
 		r = childfd;
@@ -900,121 +856,85 @@ static void set_not_checked(struct probe_item *it, const char *because)
 	item_set(it, false, ENOENT, "not checked: %s", because);
 }
 
-int box_probe(struct box_probe *p, const char *cgroup_parent)
+/* Host facts that need no experiment: the kernel, who we are, what the environment asks for. */
+static void probe_facts(struct box_probe *p)
 {
 	struct utsname u;
 
-	if (!p)
-		return -EINVAL;
-	memset(p, 0, sizeof(*p));
 	if (uname(&u) == 0)
 		snprintf(p->kernel, sizeof(p->kernel), "%s", u.release);
 	else
 		snprintf(p->kernel, sizeof(p->kernel), "unknown");
 	probe_credentials(p);
 	p->is_pid1 = getpid() == 1;
+	p->hide_cgroup_kill = hide_cgroup_kill_requested();
+}
 
-	/* Each step below overwrites what it learns; these say why a step never ran. */
-	set_not_checked(&p->cgroup_writable, "no cgroup directory to try");
-	set_not_checked(&p->cgroup_kill, "no probe cgroup could be created");
-	set_not_checked(&p->cgroup_freeze, "no probe cgroup could be created");
-	set_not_checked(&p->clone_into_cgroup, "no probe cgroup could be created");
+/* Marks the items of the parts left out as not checked, so that nothing reads them as found. */
+static void mark_skipped(struct box_probe *p, unsigned parts)
+{
+	static const char why[] = "not needed by the rung asked for";
+	const struct {
+		unsigned part;
+		struct probe_item *it;
+	} items[] = {
+		{ BOX_PROBE_CGROUP, &p->cgroup2 },
+		{ BOX_PROBE_CGROUP, &p->cgroup_writable },
+		{ BOX_PROBE_CGROUP, &p->cgroup_kill },
+		{ BOX_PROBE_CGROUP, &p->cgroup_freeze },
+		{ BOX_PROBE_CGROUP, &p->clone_into_cgroup },
+		{ BOX_PROBE_PIDNS, &p->pidns },
+		{ BOX_PROBE_USERNS, &p->userns },
+		{ BOX_PROBE_SECCOMP, &p->seccomp },
+		{ BOX_PROBE_SUBREAPER, &p->subreaper },
+		{ BOX_PROBE_PIDFD, &p->pidfd },
+	};
 
-	probe_mounts(p);
-	if (probe_cgroup_dir(p, cgroup_parent) == 0)
-		probe_cgroup_child(p);
-	probe_pidns(p);
-	probe_userns(p);
-	probe_seccomp(p);
-	probe_subreaper(p);
-	probe_pidfd(p);
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+		if (!(parts & items[i].part))
+			set_not_checked(items[i].it, why);
+}
+
+bool box_probe_wants_userns(const struct box_probe *p)
+{
+	/* A PID namespace needs CAP_SYS_ADMIN: without it (not root, or a container's root) it comes
+	 * with a user namespace. */
+	return !p->is_root || !p->cap_sys_admin;
+}
+
+int box_probe_parts(struct box_probe *p, const char *cgroup_parent, unsigned parts)
+{
+	if (!p)
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	probe_facts(p);
+	if (parts & BOX_PROBE_NS_USED)
+		parts |= box_probe_wants_userns(p) ? BOX_PROBE_USERNS : BOX_PROBE_PIDNS;
+	mark_skipped(p, parts);
+	if (parts & BOX_PROBE_CGROUP) {
+		/* Each step below overwrites what it learns; these say why a step never ran. */
+		set_not_checked(&p->cgroup_writable, "no cgroup directory to try");
+		set_not_checked(&p->cgroup_kill, "no probe cgroup could be created");
+		set_not_checked(&p->cgroup_freeze, "no probe cgroup could be created");
+		set_not_checked(&p->clone_into_cgroup, "no probe cgroup could be created");
+		probe_mounts(p);
+		if (probe_cgroup_dir(p, cgroup_parent) == 0)
+			probe_cgroup_child(p);
+	}
+	if (parts & BOX_PROBE_PIDNS)
+		probe_pidns(p);
+	if (parts & BOX_PROBE_USERNS)
+		probe_userns(p);
+	if (parts & BOX_PROBE_SECCOMP)
+		probe_seccomp(p);
+	if (parts & BOX_PROBE_SUBREAPER)
+		probe_subreaper(p);
+	if (parts & BOX_PROBE_PIDFD)
+		probe_pidfd(p);
 	return 0;
 }
 
-/* Copies an item's detail as the reason, when there is room for one. */
-static void set_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t size, const char *fmt, ...)
+int box_probe(struct box_probe *p, const char *cgroup_parent)
 {
-	va_list ap;
-
-	if (!why || size == 0)
-		return;
-	va_start(ap, fmt);
-	(void)vsnprintf(why, size, fmt, ap);
-	va_end(ap);
-}
-
-static bool cgroup2_works(const struct box_probe *p, char *why, size_t size)
-{
-	if (!p->cgroup2.ok)
-		set_why(why, size, "%s", p->cgroup2.detail);
-	else if (!p->cgroup_writable.ok)
-		set_why(why, size, "%s", p->cgroup_writable.detail);
-	else if (!p->cgroup_kill.ok && !p->cgroup_freeze.ok)
-		set_why(why, size, "no way to kill a cgroup: %s; %s", p->cgroup_kill.detail,
-			p->cgroup_freeze.detail);
-	else if (!p->pidfd.ok)
-		set_why(why, size, "%s", p->pidfd.detail);
-	else
-		return true;
-	return false;
-}
-
-static bool pidns_works(const struct box_probe *p, char *why, size_t size)
-{
-	bool via_userns = !p->is_root || !p->cap_sys_admin;
-
-	if (!via_userns && !p->pidns.ok)
-		set_why(why, size, "%s", p->pidns.detail);
-	else if (via_userns && !p->userns.ok)
-		set_why(why, size, "%s, and %s", p->is_root ? "no CAP_SYS_ADMIN" : "not root",
-			p->userns.detail);
-	else if (!p->pidfd.ok)
-		set_why(why, size, "%s", p->pidfd.detail);
-	else
-		return true;
-	return false;
-}
-
-bool box_rung_works(const struct box_probe *p, enum box_rung rung, char *why, size_t size)
-{
-	enum box_rung picked;
-
-	set_why(why, size, "%s", "");
-	switch (rung) {
-	case BOX_RUNG_CGROUP2:
-		return cgroup2_works(p, why, size);
-	case BOX_RUNG_PIDNS:
-		return pidns_works(p, why, size);
-	case BOX_RUNG_CGROUP2_PIDNS:
-		return cgroup2_works(p, why, size) && pidns_works(p, why, size);
-	case BOX_RUNG_PGROUP:
-		/* The seccomp pin only strengthens this rung; without it the rung still works. */
-		if (p->subreaper.ok)
-			return true;
-		set_why(why, size, "%s", p->subreaper.detail);
-		return false;
-	case BOX_RUNG_AUTO:
-		return box_pick_rung(p, &picked, why, size) == 0;
-	}
-	set_why(why, size, "unknown rung %d", (int)rung);
-	return false;
-}
-
-int box_pick_rung(const struct box_probe *p, enum box_rung *out, char *why, size_t size)
-{
-	static const enum box_rung order[] = { BOX_RUNG_CGROUP2, BOX_RUNG_PIDNS, BOX_RUNG_PGROUP };
-	char reason[1024];
-
-	set_why(why, size, "%s", "");
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		if (box_rung_works(p, order[i], reason, sizeof(reason))) {
-			*out = order[i];
-			return 0;
-		}
-		msg_append(why, size, "%s%s: skipped: %s", i > 0 ? "\n" : "", box_rung_name(order[i]),
-			   reason);
-	}
-	return -ENOTSUP;
+	return box_probe_parts(p, cgroup_parent, BOX_PROBE_ALL);
 }

@@ -3,17 +3,37 @@
  *
  * box_probe() runs small real experiments (a cgroup created and removed, a
  * child cloned into it, a namespace opened) and records for each one whether
- * it worked and why not. box_pick_rung() is a pure function of those results,
+ * it worked and why not. Which rung works, and which auto picks, is a pure
+ * function of those results (box_rung_works() and box_pick_rung() in box.h),
  * so rung selection is unit-tested with hand-made probes.
+ *
+ * The probe sits below the box library: it knows nothing of rungs. A box
+ * context runs it once and keeps the result, which the rungs read instead of
+ * asking the host again.
  */
 #ifndef NSRELOAD_PROBE_H
 #define NSRELOAD_PROBE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "box.h"
 #include "cgfs.h"
+
+/*
+ * The paths of nsreload's cgroups, which the probe must check a cgroup parent
+ * against. The context directory is <parent>/nsreload.<pid>.<16 hex digits>:
+ * the random part keeps apart supervisors with the same pid in different PID
+ * namespaces that share a cgroup parent. At most this long:
+ */
+#define BOX_CTX_NAME_MAX (sizeof("nsreload.") - 1 + 10 + 1 + 16)
+/* Box names (<kind>.<n>) are shorter than this, with their NUL. */
+#define BOX_NAME_SIZE 64
+/*
+ * The longest cgroup parent path: <parent>/<context>/<box> must fit in
+ * PATH_MAX, so that every path we keep or print is whole and can be opened.
+ */
+#define BOX_CGROUP_PARENT_MAX (PATH_MAX - 1 - BOX_CTX_NAME_MAX - 1 - BOX_NAME_SIZE)
 
 struct probe_item {
 	bool ok;
@@ -24,9 +44,10 @@ struct probe_item {
 struct box_probe {
 	char kernel[128];
 	bool is_root;       /* euid 0: the pidns rung then makes no user namespace */
-	bool cap_sys_admin; /* in the effective set: uid 0 without it is a container's root */
+	bool cap_sys_admin; /* in the effective set (CapEff): uid 0 without it is a container's root */
 	int seccomp_mode;   /* of this process: 0 none, 1 strict, 2 filter (Docker's profile, a pin) */
 	bool is_pid1;
+	bool hide_cgroup_kill; /* NSRELOAD_HIDE_CGROUP_KILL=1: tests take the freeze-and-kill loop */
 	struct cg_mounts mounts;
 	char own_cgroup[4096];               /* from the 0:: line, "" if none */
 	char cgroup_dir[4096];               /* where our boxes would go */
@@ -42,17 +63,31 @@ struct box_probe {
 	struct probe_item pidfd;             /* pidfd_open works */
 };
 
-/* cgroup_parent may be NULL (our own cgroup). Always fills every item. */
-int box_probe(struct box_probe *p, const char *cgroup_parent);
-
-/* Whether a rung works according to p; why is filled when it does not. */
-bool box_rung_works(const struct box_probe *p, enum box_rung rung, char *why, size_t size);
+/*
+ * The parts of the probe, each one experiment or a few; the facts (kernel,
+ * credentials, seccomp mode, NSRELOAD_HIDE_CGROUP_KILL) are always read.
+ */
+enum {
+	BOX_PROBE_CGROUP =
+		1 << 0, /* cgroup2, cgroup_writable, cgroup_kill, cgroup_freeze, clone_into_cgroup */
+	BOX_PROBE_PIDNS = 1 << 1,   /* pidns: forks a child that makes a PID namespace */
+	BOX_PROBE_USERNS = 1 << 2,  /* userns: forks a child that makes a user and PID namespace */
+	BOX_PROBE_NS_USED = 1 << 3, /* whichever of the two box_probe_wants_userns() says a pidns box uses */
+	BOX_PROBE_SECCOMP = 1 << 4, /* seccomp: forks a child that loads the pin */
+	BOX_PROBE_SUBREAPER = 1 << 5, /* subreaper: forks a child that becomes one */
+	BOX_PROBE_PIDFD = 1 << 6,     /* pidfd */
+	BOX_PROBE_ALL = (1 << 7) - 1,
+};
 
 /*
- * Picks the best working rung: cgroup2, cgroup2+pidns is never picked by
- * auto (it is asked for explicitly), pidns, pgroup. why gets one line per
- * skipped rung. Returns 0, or -ENOTSUP if even pgroup does not work.
+ * Probes the parts asked for; the items of the others say "not checked".
+ * cgroup_parent may be NULL (our own cgroup). Returns 0 or -EINVAL.
  */
-int box_pick_rung(const struct box_probe *p, enum box_rung *out, char *why, size_t size);
+int box_probe_parts(struct box_probe *p, const char *cgroup_parent, unsigned parts);
+/* Every part: what doctor reports and auto chooses from. */
+int box_probe(struct box_probe *p, const char *cgroup_parent);
+
+/* Whether a PID namespace made by us needs a user namespace too: not root, or root without CAP_SYS_ADMIN. */
+bool box_probe_wants_userns(const struct box_probe *p);
 
 #endif

@@ -8,8 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cgfs.h"
+
 /* Bounds the walk so that a fork storm cannot keep it going forever. */
 #define PROCTREE_MAX 65536
+/* A children list or an environment is read up to this much. */
+#define PROC_FILE_MAX (16u << 20)
 
 struct pidvec {
 	pid_t *v;
@@ -30,41 +34,6 @@ static int pidvec_push(struct pidvec *pv, pid_t pid)
 	return 0;
 }
 
-static int read_all_fd(int fd, char **out, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t r;
-		if (n + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			free(buf);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 /* Appends the children of every thread of pid. A process that is gone has no children: not an error. */
 static int push_children(pid_t pid, struct pidvec *pv)
 {
@@ -79,19 +48,19 @@ static int push_children(pid_t pid, struct pidvec *pv)
 		return errno == ENOENT || errno == ESRCH ? 0 : -errno;
 	while ((de = readdir(d))) {
 		char cpath[300], *buf, *p;
-		size_t len;
-		int fd;
+		ssize_t len;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", (int)pid, de->d_name);
-		fd = open(cpath, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		len = cg_read_alloc_at(AT_FDCWD, cpath, &buf, PROC_FILE_MAX);
+		if (len == -ENOENT || len == -ESRCH)
 			continue; /* the thread exited under us */
-		r = read_all_fd(fd, &buf, &len);
-		close(fd);
-		if (r < 0)
+		if (len < 0) {
+			/* A list we cannot read may hide a member: fail rather than miss it. */
+			r = (int)len;
 			break;
+		}
 		for (p = buf; *p;) {
 			char *end;
 			long v = strtol(p, &end, 10);
@@ -148,21 +117,13 @@ int proctree_children(pid_t pid, proctree_fn fn, void *data)
 int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 {
 	char path[64], buf[1024], *p;
-	int fd, ppid, pg;
+	int ppid, pg;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	close(fd);
-	buf[n] = '\0';
+	n = cg_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
 	/* comm may hold spaces and parentheses: the state follows the last ')'. */
 	p = strrchr(buf, ')');
 	if (!p || sscanf(p + 1, " %c %d %d", state, &ppid, &pg) != 3)
@@ -174,18 +135,14 @@ int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 int proc_environ_has(pid_t pid, const char *entry)
 {
 	char path[64], *buf, *p;
-	size_t len, elen = strlen(entry);
-	int found = 0, fd;
+	size_t elen = strlen(entry);
+	ssize_t len;
+	int found = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	len = cg_read_alloc_at(AT_FDCWD, path, &buf, PROC_FILE_MAX);
+	if (len < 0)
 		return 0;
-	if (read_all_fd(fd, &buf, &len) < 0) {
-		close(fd);
-		return 0;
-	}
-	close(fd);
 	for (p = buf; p < buf + len; p += strlen(p) + 1) {
 		if (strlen(p) == elen && memcmp(p, entry, elen) == 0) {
 			found = 1;

@@ -1,10 +1,14 @@
-/* Rung 1: a fresh cgroup v2 per box, killed with cgroup.kill, emptiness from cgroup.events. */
+/*
+ * Rung 1: a fresh cgroup v2 per box, killed with cgroup.kill, emptiness from
+ * cgroup.events. These ops are also the outer half of cgroup2+pidns: they
+ * make, kill, watch and remove the box's cgroup, and pidns's ops start and
+ * signal what runs in it.
+ */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,7 +18,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,27 +27,8 @@
 #define CTX_PREFIX "nsreload."
 /* Fresh context names tried before giving up: 64 random bits collide only on purpose. */
 #define CTX_NAME_TRIES 8
-
-/* Waits (bounded) for a cgroup to hold no process. */
-static int wait_unpopulated(int dirfd, int timeout_ms)
-{
-	struct pollfd pfd;
-	int fd, r;
-
-	fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	pfd.fd = fd;
-	pfd.events = POLLPRI;
-	for (int waited = 0;; waited += 10) {
-		r = cg_is_populated(dirfd);
-		if (r <= 0 || waited >= timeout_ms)
-			break;
-		(void)poll(&pfd, 1, 10);
-	}
-	close(fd);
-	return r < 0 ? r : (r ? -ETIMEDOUT : 0);
-}
+/* A swept stale box is waited for this long to empty before its removal is tried. */
+#define SWEEP_WAIT_MS 2000
 
 /* True when the n characters at s are lowercase hex digits. */
 static bool is_hex(const char *s, size_t n)
@@ -102,7 +86,7 @@ static int sweep_one(int parentfd, const char *name)
 		return r;
 	}
 	(void)cg_kill_all(fd, false);
-	(void)wait_unpopulated(fd, 2000);
+	(void)cg_wait_events(fd, false, SWEEP_WAIT_MS);
 	r = cg_remove_tree(parentfd, name, fd);
 	close(fd);
 	return r;
@@ -224,8 +208,9 @@ static int open_ctx_parent(struct box_ctx *ctx, const char *parent)
 	return fd;
 }
 
-int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_ctx_opts *opts)
+static int cgroup2_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts)
 {
+	const char *parent = ctx->probe.cgroup_dir;
 	char name[BOX_CTX_NAME_MAX + 1];
 	int parentfd, fd = -1, r = -EEXIST;
 
@@ -250,7 +235,7 @@ int cgroup2_ctx_init(struct box_ctx *ctx, const char *parent, const struct box_c
 	return 0;
 }
 
-int cgroup2_ctx_fini(struct box_ctx *ctx)
+static int cgroup2_ctx_fini(struct box_ctx *ctx)
 {
 	int r;
 
@@ -268,7 +253,7 @@ int cgroup2_ctx_fini(struct box_ctx *ctx)
 	return r;
 }
 
-int cgroup2_box_create(struct box *b)
+static int cgroup2_create(struct box *b)
 {
 	int r;
 
@@ -293,44 +278,36 @@ int cgroup2_box_create(struct box *b)
 	return 0;
 }
 
-int cgroup2_box_spawn(struct box *b, const struct box_spawn *sp, bool pidns)
+static int cgroup2_spawn(struct box *b, const struct box_spawn *sp)
 {
-	if (pidns)
-		return pidns_box_spawn(b, sp, b->cg_fd);
-	return box_spawn_direct(b, sp, b->cg_fd, false);
+	return box_spawn_direct(b, sp, false);
 }
 
-int cgroup2_box_signal_all(struct box *b, int sig)
+static int cgroup2_signal_all(struct box *b, int sig)
 {
 	return cg_signal_all(b->cg_fd, sig);
 }
 
-int cgroup2_box_kill(struct box *b)
+/* cgroup.kill is one write; the freeze-and-kill rounds of older kernels go one per pass. */
+static int cgroup2_kill(struct box *b)
 {
-	int r = cg_kill_all(b->cg_fd, b->ctx->force_freeze);
-	/* On the combined rung, also take down our init, through its pidfd (open until reaped). */
-	if (b->rung == BOX_RUNG_CGROUP2_PIDNS)
-		(void)box_pidfd_signal(b, SIGKILL, NULL);
-	return r;
+	int r = cg_kill_pass(b->cg_fd, b->ctx->probe.hide_cgroup_kill);
+
+	if (r <= 0)
+		return r;
+	if (b->kill_passes + 1 >= CG_KILL_PASSES)
+		return -EBUSY;
+	return cg_kill_pass_pause_ms((int)b->kill_passes) * 1000;
 }
 
-int cgroup2_box_update(struct box *b)
+/* Empty is "populated 0" with the main process reaped. */
+static int cgroup2_update(struct box *b)
 {
 	struct cg_events ev;
 	char buf[256];
 	ssize_t n;
 	int r;
 
-	if (b->rung == BOX_RUNG_CGROUP2_PIDNS) {
-		r = pidns_box_update(b);
-		if (r < 0)
-			return r;
-		b->empty = false;
-	} else {
-		r = box_try_reap_main(b);
-		if (r < 0)
-			return r;
-	}
 	/* Reading through events_fd itself re-arms its POLLPRI; a level-triggered epoll would spin otherwise.
 	 */
 	n = pread(b->events_fd, buf, sizeof(buf) - 1, 0);
@@ -345,15 +322,10 @@ int cgroup2_box_update(struct box *b)
 		r = -EINVAL;
 	if (r < 0)
 		return r;
-	if (ev.populated == 0 && b->pid_reaped) {
-		/* Orphans that died last are zombies of ours until reaped. */
-		(void)box_ctx_reap(b->ctx);
-		b->empty = true;
-	}
-	return 0;
+	return ev.populated == 0 && b->pid_reaped;
 }
 
-int cgroup2_box_destroy(struct box *b)
+static int cgroup2_destroy(struct box *b)
 {
 	int r;
 
@@ -371,3 +343,32 @@ int cgroup2_box_destroy(struct box *b)
 	b->cg_fd = -1;
 	return r;
 }
+
+static bool cgroup2_works(const struct box_probe *p, char *why, size_t size)
+{
+	if (!p->cgroup2.ok)
+		box_why(why, size, "%s", p->cgroup2.detail);
+	else if (!p->cgroup_writable.ok)
+		box_why(why, size, "%s", p->cgroup_writable.detail);
+	else if (!p->cgroup_kill.ok && !p->cgroup_freeze.ok)
+		box_why(why, size, "no way to kill a cgroup: %s; %s", p->cgroup_kill.detail,
+			p->cgroup_freeze.detail);
+	else if (!p->pidfd.ok)
+		box_why(why, size, "%s", p->pidfd.detail);
+	else
+		return true;
+	return false;
+}
+
+const struct box_ops box_cgroup2_ops = {
+	.probe_parts = BOX_PROBE_CGROUP | BOX_PROBE_PIDFD,
+	.works = cgroup2_works,
+	.ctx_init = cgroup2_ctx_init,
+	.ctx_fini = cgroup2_ctx_fini,
+	.create = cgroup2_create,
+	.destroy = cgroup2_destroy,
+	.spawn = cgroup2_spawn,
+	.signal_all = cgroup2_signal_all,
+	.kill = cgroup2_kill,
+	.update = cgroup2_update,
+};

@@ -17,7 +17,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +29,7 @@
 #include "box-internal.h"
 #include "proctree.h"
 
-/* The sweep gives up after this long; a process stuck in the kernel (D state) can outlast any kill. */
+/* The kill passes give up after this long; a process stuck in the kernel (D state) can outlast any kill. */
 #define SWEEP_LIMIT_NS (10ull * 1000000000ull)
 
 struct sweep {
@@ -131,60 +130,90 @@ static int finish_empty(struct box *b)
 	return 0;
 }
 
-int pgroup_box_spawn(struct box *b, const struct box_spawn *sp)
+static int pgroup_create(struct box *b)
 {
-	return box_spawn_direct(b, sp, -1, !b->ctx->no_pin);
+	/* The leader's pid is the group's id: it must not be reused while the group may be signalled. */
+	b->hold_main = true;
+	return 0;
 }
 
-int pgroup_box_signal_all(struct box *b, int sig)
+static int pgroup_spawn(struct box *b, const struct box_spawn *sp)
+{
+	return box_spawn_direct(b, sp, !b->ctx->no_pin);
+}
+
+static int pgroup_signal_all(struct box *b, int sig)
 {
 	int r = 0;
 
-	/* b->pid is our leader, alive or held as a zombie: the group of that number is ours. */
-	if (!b->pid_reaped && kill(-b->pid, sig) < 0 && errno != ESRCH)
+	/* b->pid is our leader, alive or held as a zombie: the group of that number is ours. An unset
+	 * pid would make it kill(1) or our own group. */
+	if (b->pid > 0 && !b->pid_reaped && kill(-b->pid, sig) < 0 && errno != ESRCH)
 		r = -errno;
 	if (b->ctx->no_pin)
 		(void)sweep_box(b, sig);
 	return r;
 }
 
-int pgroup_box_kill(struct box *b)
+/*
+ * One pass: the group is killed at the first, and each pass reaps what died
+ * and kills what the walk finds (what left the group with --no-pin, or hangs
+ * below a non-member), until nothing but the leader is left.
+ */
+static int pgroup_kill(struct box *b)
 {
-	uint64_t deadline = box_now_ns() + SWEEP_LIMIT_NS;
 	unsigned pause_us = 20;
 	int n;
 
 	/* One kill reaches the whole group at once: a fork racing with it fails. */
-	if (!b->pid_reaped)
+	if (b->kill_passes == 0 && b->pid > 0 && !b->pid_reaped)
 		(void)kill(-b->pid, SIGKILL);
-	for (;;) {
-		/* Reaps the box's dead and takes the leader's status (it stays a zombie). */
-		(void)box_ctx_reap(b->ctx);
-		/* The walk finds what left the group (--no-pin) or hangs below a non-member. */
-		n = sweep_box(b, SIGKILL);
-		if (n < 0)
-			return n;
-		if (n == 0 && b->main_exited)
-			return finish_empty(b);
-		if (box_now_ns() > deadline)
-			return -ETIMEDOUT;
-		/* Killed processes need a moment to exit; back off gently up to 1 ms. */
-		struct timespec ts = { 0, (long)pause_us * 1000L };
-		nanosleep(&ts, NULL);
-		if (pause_us < 1000)
-			pause_us *= 2;
-	}
+	/* Reaps the box's dead and takes the leader's status (it stays a zombie). */
+	(void)box_ctx_reap(b->ctx);
+	n = sweep_box(b, SIGKILL);
+	if (n < 0)
+		return n;
+	if (n == 0 && b->main_exited)
+		return finish_empty(b);
+	if (box_now_ns() - b->kill_start_ns > SWEEP_LIMIT_NS)
+		return -ETIMEDOUT;
+	/* Killed processes need a moment to exit; back off gently up to about 1 ms. */
+	for (unsigned i = 0; i < b->kill_passes && pause_us < 1000; i++)
+		pause_us *= 2;
+	return (int)pause_us;
 }
 
-int pgroup_box_update(struct box *b)
+/* Empty once the leader has exited and the walk finds nothing else of the box. */
+static int pgroup_update(struct box *b)
 {
-	int r = box_try_reap_main(b);
-	if (r < 0)
-		return r;
+	int r;
+
 	if (!b->main_exited)
 		return 0;
 	r = sweep_box(b, 0);
 	if (r < 0)
 		return r;
-	return r == 0 ? finish_empty(b) : 0;
+	if (r > 0)
+		return 0;
+	r = finish_empty(b);
+	return r < 0 ? r : 1;
 }
+
+static bool pgroup_works(const struct box_probe *p, char *why, size_t size)
+{
+	/* The seccomp pin only strengthens this rung; without it the rung still works. */
+	if (p->subreaper.ok)
+		return true;
+	box_why(why, size, "%s", p->subreaper.detail);
+	return false;
+}
+
+const struct box_ops box_pgroup_ops = {
+	.probe_parts = BOX_PROBE_SUBREAPER,
+	.works = pgroup_works,
+	.create = pgroup_create,
+	.spawn = pgroup_spawn,
+	.signal_all = pgroup_signal_all,
+	.kill = pgroup_kill,
+	.update = pgroup_update,
+};

@@ -1,12 +1,12 @@
 /*
  * Rung 2: a PID namespace whose PID 1 is our own small init. When init exits
  * the kernel kills everything else in the namespace, so even a SIGKILL of the
- * supervisor (init dies of PDEATHSIG) leaves no survivor.
+ * supervisor (init dies of PDEATHSIG) leaves no survivor. In cgroup2+pidns
+ * these ops are the inner half: init is cloned into the box's cgroup.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -72,7 +72,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 
 	/*
 	 * kill(-1) below must reach only a namespace of our own: we are its PID 1
-	 * only if the clone really made one (box_clone never falls back to a
+	 * only if the clone really made one (proc_clone never falls back to a
 	 * plain fork when CLONE_NEWPID is asked for; this makes sure of it).
 	 */
 	if (getpid() != 1)
@@ -176,20 +176,13 @@ static int write_id_maps(pid_t pid)
 	return r;
 }
 
-static bool has_cap_sys_admin(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	return syscall(SYS_capget, &h, d) == 0 && (d[0].effective & (1u << CAP_SYS_ADMIN));
-}
-
-int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
+/* Starts init in a new PID namespace, inside b->cg_fd when the box has a cgroup (cgroup2+pidns). */
+static int pidns_spawn(struct box *b, const struct box_spawn *sp)
 {
 	struct init_args a;
 	int errp[2] = { -1, -1 }, statusp[2] = { -1, -1 }, syncp[2] = { -1, -1 };
 	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
-	bool userns = geteuid() != 0 || !has_cap_sys_admin();
+	bool userns = box_probe_wants_userns(&b->ctx->probe);
 	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0);
 	char **env;
 	pid_t pid;
@@ -203,11 +196,7 @@ int pidns_box_spawn(struct box *b, const struct box_spawn *sp, int cgroup_fd)
 		r = -errno;
 		goto out;
 	}
-	pid = box_clone(flags, cgroup_fd, &pidfd);
-	if (pid < 0 && cgroup_fd >= 0 && pid != -ENOMEM && pid != -EAGAIN) {
-		procs_fd = openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-		pid = procs_fd < 0 ? -errno : box_clone(flags, -1, &pidfd);
-	}
+	pid = box_clone_into(b, flags, &pidfd, &procs_fd);
 	if (pid == 0) {
 		close(errp[0]);
 		close(statusp[0]);
@@ -269,15 +258,11 @@ out:
 /*
  * Both go to init through its pidfd, never to b->pid: init may have been
  * reaped already (box_ctx_reap() for another box) without this box having
- * noticed, and its pid may be anyone's by now.
+ * noticed, and its pid may be anyone's by now. Signalling the main process is
+ * box.c's default (the pidfd): init forwards what it gets to the target; only
+ * SIGKILL/SIGSTOP would hit init itself.
  */
-int pidns_box_signal_main(struct box *b, int sig)
-{
-	/* init forwards what it gets to the target; only SIGKILL/SIGSTOP would hit init itself. */
-	return box_pidfd_signal(b, sig, NULL);
-}
-
-int pidns_box_signal_all(struct box *b, int sig)
+static int pidns_signal_all(struct box *b, int sig)
 {
 	siginfo_t si;
 
@@ -293,35 +278,45 @@ int pidns_box_signal_all(struct box *b, int sig)
 	return box_pidfd_signal(b, sig, &si);
 }
 
-void pidns_box_read_status(struct box *b)
+/*
+ * PID 1 of the namespace going takes every other process with it. Through the
+ * pidfd: once init is reaped (maybe by box_ctx_reap() for another box) its pid
+ * may be anyone's.
+ */
+static int pidns_kill(struct box *b)
 {
-	ssize_t n;
-	int st;
+	int r = box_pidfd_signal(b, SIGKILL, NULL);
 
-	if (b->status_fd < 0)
-		return;
-	n = read(b->status_fd, &st, sizeof(st));
-	if (n == (ssize_t)sizeof(st) && !b->main_exited) {
-		b->main_exited = true;
-		b->main_status = st;
-		b->pending |= BOX_EV_MAIN_EXITED;
-	}
-	/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
-	if (n == 0 || (n < 0 && errno != EAGAIN)) {
-		close(b->status_fd);
-		b->status_fd = -1;
-	}
+	return r == -ESRCH ? 0 : r;
 }
 
-int pidns_box_update(struct box *b)
+/* init is reaped only after the kernel has torn the whole namespace down. */
+static int pidns_update(struct box *b)
 {
-	int r;
-
-	pidns_box_read_status(b);
-	r = box_try_reap_main(b);
-	if (r < 0)
-		return r;
-	/* init is reaped only after the kernel has torn the whole namespace down. */
-	b->empty = b->pid_reaped;
-	return 0;
+	return b->pid_reaped;
 }
+
+static bool pidns_works(const struct box_probe *p, char *why, size_t size)
+{
+	bool via_userns = box_probe_wants_userns(p);
+
+	if (!via_userns && !p->pidns.ok)
+		box_why(why, size, "%s", p->pidns.detail);
+	else if (via_userns && !p->userns.ok)
+		box_why(why, size, "%s, and %s", p->is_root ? "no CAP_SYS_ADMIN" : "not root",
+			p->userns.detail);
+	else if (!p->pidfd.ok)
+		box_why(why, size, "%s", p->pidfd.detail);
+	else
+		return true;
+	return false;
+}
+
+const struct box_ops box_pidns_ops = {
+	.probe_parts = BOX_PROBE_NS_USED | BOX_PROBE_PIDFD,
+	.works = pidns_works,
+	.spawn = pidns_spawn,
+	.signal_all = pidns_signal_all,
+	.kill = pidns_kill,
+	.update = pidns_update,
+};

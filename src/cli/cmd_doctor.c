@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "box.h"
 #include "cmds.h"
 #include "probe.h"
 #include "util.h"

@@ -1,4 +1,8 @@
-/* Rung selection from hand-made probe results: box_pick_rung() and box_rung_works() are pure. */
+/*
+ * Rung selection from hand-made probe results: box_pick_rung() and
+ * box_rung_works() are pure. And the rung table they read: every rung's ops,
+ * and the probe parts a rung given by name needs.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "box-internal.h"
+#include "box.h"
 #include "probe.h"
 
 static void item(struct probe_item *it, bool ok, int err, const char *detail)
@@ -340,6 +346,99 @@ static void test_why_bounds(void **state)
 	free(p);
 }
 
+/* Every rung but auto has a table entry whose ops can do the whole contract; names round-trip. */
+static void test_table_is_complete(void **state)
+{
+	enum box_rung back;
+
+	(void)state;
+	assert_null(box_rung_def(BOX_RUNG_AUTO));
+	assert_null(box_rung_def((enum box_rung)99));
+	assert_string_equal(box_rung_name((enum box_rung)99), "?");
+	for (enum box_rung r = BOX_RUNG_AUTO + 1; box_rung_def(r); r++) {
+		const struct box_rung_def *d = box_rung_def(r);
+
+		assert_string_equal(box_rung_name(r), d->name);
+		assert_int_equal(box_rung_parse(d->name, &back), 0);
+		assert_int_equal(back, r);
+		for (int i = 0; i < BOX_OPS_PER_RUNG && d->ops[i]; i++) {
+			assert_non_null(d->ops[i]->works);
+			assert_non_null(d->ops[i]->kill);
+			assert_int_not_equal(d->ops[i]->probe_parts, 0);
+		}
+		/* The last op starts and signals the processes. */
+		for (int i = BOX_OPS_PER_RUNG - 1; i >= 0; i--) {
+			if (!d->ops[i])
+				continue;
+			assert_non_null(d->ops[i]->spawn);
+			assert_non_null(d->ops[i]->signal_all);
+			break;
+		}
+	}
+	assert_int_equal(box_rung_parse("cgroup1", &back), -EINVAL);
+}
+
+/* cgroup2+pidns is composed of the two rungs' ops, and works exactly when both do. */
+static void test_both_is_composed(void **state)
+{
+	const struct box_rung_def *both = box_rung_def(BOX_RUNG_CGROUP2_PIDNS);
+
+	(void)state;
+	assert_ptr_equal(both->ops[0], box_rung_def(BOX_RUNG_CGROUP2)->ops[0]);
+	assert_ptr_equal(both->ops[1], box_rung_def(BOX_RUNG_PIDNS)->ops[0]);
+	assert_false(both->in_auto);
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_AUTO), BOX_RUNG_CGROUP2);
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_CGROUP2), BOX_RUNG_PIDNS);
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_PIDNS), BOX_RUNG_PGROUP);
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_PGROUP), BOX_RUNG_AUTO);
+}
+
+/* A rung given by name probes only what its works() reads; auto probes everything. */
+static void test_probe_parts_of_rungs(void **state)
+{
+	(void)state;
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_AUTO), BOX_PROBE_ALL);
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_CGROUP2), BOX_PROBE_CGROUP | BOX_PROBE_PIDFD);
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_PIDNS), BOX_PROBE_NS_USED | BOX_PROBE_PIDFD);
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_CGROUP2_PIDNS),
+			 BOX_PROBE_CGROUP | BOX_PROBE_NS_USED | BOX_PROBE_PIDFD);
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_PGROUP), BOX_PROBE_SUBREAPER);
+}
+
+/* The pgroup rung's probe: one child that becomes a subreaper, no cgroup, no namespace. */
+static void test_probe_only_the_parts_asked(void **state)
+{
+	struct box_probe *p = calloc(1, sizeof(*p));
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(box_probe_parts(p, NULL, box_rung_probe_parts(BOX_RUNG_PGROUP)), 0);
+	assert_string_equal(p->cgroup_dir, "");
+	assert_false(p->cgroup2.ok);
+	assert_string_equal(p->cgroup_writable.detail, "not checked: not needed by the rung asked for");
+	assert_string_equal(p->pidns.detail, "not checked: not needed by the rung asked for");
+	assert_string_equal(p->userns.detail, "not checked: not needed by the rung asked for");
+	assert_string_equal(p->seccomp.detail, "not checked: not needed by the rung asked for");
+	assert_string_not_equal(p->subreaper.detail, "not checked: not needed by the rung asked for");
+	/* The facts are always there. */
+	assert_string_not_equal(p->kernel, "");
+	free(p);
+}
+
+/* One answer to "does a PID namespace of ours need a user namespace", for the probe and the rung. */
+static void test_wants_userns(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+
+	(void)state;
+	assert_false(box_probe_wants_userns(p));
+	p->cap_sys_admin = false;
+	assert_true(box_probe_wants_userns(p));
+	p->is_root = false;
+	assert_true(box_probe_wants_userns(p));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +459,11 @@ int main(void)
 		cmocka_unit_test(test_auto_never_picks_both),
 		cmocka_unit_test(test_both_needs_both),
 		cmocka_unit_test(test_why_bounds),
+		cmocka_unit_test(test_table_is_complete),
+		cmocka_unit_test(test_both_is_composed),
+		cmocka_unit_test(test_probe_parts_of_rungs),
+		cmocka_unit_test(test_probe_only_the_parts_asked),
+		cmocka_unit_test(test_wants_userns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

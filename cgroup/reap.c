@@ -1,0 +1,187 @@
+/*
+ * The main process of a box: its status (from waitid, or from an init of
+ * ours through a pipe), its reaping, and signals to it through its pidfd.
+ * And box_ctx_reap(): every child of the supervisor, reaped into its box.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "box-internal.h"
+#include "proctree.h"
+
+/* Records the main process's end, once: the status init reported wins over init's own. */
+static void note_main_exit(struct box *b, const siginfo_t *si)
+{
+	if (b->main_exited)
+		return;
+	b->main_exited = true;
+	b->pending |= BOX_EV_MAIN_EXITED;
+	if (si->si_code == CLD_EXITED)
+		b->main_status = W_EXITCODE(si->si_status, 0);
+	else
+		b->main_status = W_EXITCODE(0, si->si_status);
+}
+
+void box_read_main_status(struct box *b)
+{
+	ssize_t n;
+	int st;
+
+	if (b->status_fd < 0)
+		return;
+	n = read(b->status_fd, &st, sizeof(st));
+	if (n == (ssize_t)sizeof(st) && !b->main_exited) {
+		b->main_exited = true;
+		b->main_status = st;
+		b->pending |= BOX_EV_MAIN_EXITED;
+	}
+	/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		close(b->status_fd);
+		b->status_fd = -1;
+	}
+}
+
+static void close_pidfd(struct box *b)
+{
+	/* A zombie's or a reaped pidfd stays readable for ever; closing it also drops it from the caller's
+	 * epoll set. */
+	if (b->pidfd >= 0)
+		close(b->pidfd);
+	b->pidfd = -1;
+}
+
+int box_try_reap_main(struct box *b)
+{
+	siginfo_t si;
+
+	if (b->pid_reaped)
+		return 1;
+	if (b->main_zombie || b->pidfd < 0)
+		return 0;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)b->pidfd, &si, WEXITED | WNOHANG | (b->hold_main ? WNOWAIT : 0)) < 0) {
+		if (errno != ECHILD)
+			return -errno;
+		/* Not our child (any more): never signal that pid again. */
+		b->pid_reaped = true;
+		close_pidfd(b);
+		note_main_exit(b, &(siginfo_t){ .si_code = CLD_EXITED, .si_status = 125 });
+		return 1;
+	}
+	if (si.si_pid == 0)
+		return 0;
+	if (b->hold_main) {
+		/* Still our zombie: the pid, and the process group of the same number, stay ours. */
+		b->main_zombie = true;
+		close_pidfd(b);
+		note_main_exit(b, &si);
+		return 0;
+	}
+	b->pid_reaped = true;
+	/* init wrote the target's status before exiting: it, not init's own, is the main status. */
+	box_read_main_status(b);
+	close_pidfd(b);
+	note_main_exit(b, &si);
+	return 1;
+}
+
+int box_reap_held_main(struct box *b)
+{
+	siginfo_t si;
+
+	if (b->pid_reaped)
+		return 0;
+	if (!b->main_zombie)
+		return -EBUSY;
+	memset(&si, 0, sizeof(si));
+	/* b->pid is our unreaped zombie (nothing else reaps a held leader), so P_PID names exactly it. */
+	if (waitid(P_PID, (id_t)b->pid, &si, WEXITED | WNOHANG) < 0 && errno != ECHILD)
+		return -errno;
+	b->pid_reaped = true;
+	return 0;
+}
+
+int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info)
+{
+	siginfo_t copy;
+
+	if (b->pidfd < 0 || b->pid_reaped || b->main_zombie)
+		return -ESRCH;
+	if (info)
+		copy = *info;
+	if (syscall(SYS_pidfd_send_signal, b->pidfd, sig, info ? &copy : NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The box whose main process (not yet reaped) is pid, or NULL. */
+static struct box *box_of_main(const struct box_ctx *ctx, pid_t pid)
+{
+	for (struct box *b = ctx->boxes; b; b = b->next)
+		if (b->spawned && b->pid == pid && !b->pid_reaped)
+			return b;
+	return NULL;
+}
+
+/*
+ * Reaps our exited child pid: into its box when it is a box's main process.
+ * Returns 1 when reaped, 0 when it stays a zombie (a held pgroup leader).
+ */
+static int reap_child(struct box_ctx *ctx, pid_t pid)
+{
+	struct box *b = box_of_main(ctx, pid);
+
+	if (b)
+		return box_try_reap_main(b) > 0;
+	(void)waitpid(pid, NULL, WNOHANG);
+	return 1;
+}
+
+struct reap_walk {
+	struct box_ctx *ctx;
+	int n;
+};
+
+static int reap_listed_child(pid_t pid, void *data)
+{
+	struct reap_walk *w = data;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	/* Only our own children are waitable: a pid read from /proc that is not one is left alone. */
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pid)
+		return 0;
+	w->n += reap_child(w->ctx, pid);
+	return 0;
+}
+
+int box_ctx_reap(struct box_ctx *ctx)
+{
+	int n = 0;
+
+	for (;;) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		/* Look before reaping: a box's main process is reaped by its box, which wants the status. */
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+			return errno == ECHILD ? n : -errno;
+		if (si.si_pid == 0)
+			return n;
+		if (reap_child(ctx, si.si_pid) == 0) {
+			/*
+			 * A held leader: waitid(P_ALL) may keep returning it ahead of the others, so
+			 * go through our children one by one instead.
+			 */
+			struct reap_walk w = { .ctx = ctx };
+			int r = proctree_children(getpid(), reap_listed_child, &w);
+			return r < 0 ? r : n + w.n;
+		}
+		n++;
+	}
+}
