@@ -1,5 +1,5 @@
 /*
- * watch.h - recursive inotify watching of a source tree.
+ * watch.h - recursive watching of a source tree (inotify today).
  *
  * The watcher adds one watch per directory the filter admits, walking the
  * tree at start and each new directory as it appears (the files found in a
@@ -16,6 +16,18 @@
  *
  * It owns one fd (watch_fd) for the caller's epoll loop and never blocks.
  * Functions return 0 or -errno.
+ *
+ * Backends. What every backend shares lives in watch.c (this interface, the
+ * sink and warnings, the batch of changed paths, the root going and coming
+ * back) and watch_tree.c (the watched directories, the walk and the filter's
+ * say on them, symlink loops, rescans). What the kernel is asked and how its
+ * news are read lives in one file per backend behind struct
+ * watch_backend_ops (watch_backend.h): watch_inotify.c (wds, IN_Q_OVERFLOW,
+ * the ENOSPC and EMFILE limits) is the one there is, and watch_new() takes
+ * the first entry of the table. A new backend (poll, fanotify) is one file,
+ * watch_<name>.c, that fills a struct watch_backend_ops watch_<name>_ops
+ * (open, close, add, remove, watch_parent, read) and feeds what it reads to
+ * the watch_on_*() calls, plus one entry in watch_backends[] in watch.c.
  */
 #ifndef NSRELOAD_WATCH_H
 #define NSRELOAD_WATCH_H
@@ -61,7 +73,7 @@ struct watch_opts {
 int watch_new(struct watch **out, const struct watch_opts *o);
 void watch_free(struct watch *w);
 int watch_fd(const struct watch *w);
-/* Reads every pending inotify event and reports through the sink. */
+/* Reads every pending event and reports through the sink. */
 int watch_process(struct watch *w);
 /* How many directories are watched (for logs and tests). */
 size_t watch_count(const struct watch *w);
