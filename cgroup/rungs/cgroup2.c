@@ -223,15 +223,17 @@ static int cgroup2_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts
 		r = make_ctx_dir(parentfd, name, &fd);
 	}
 	if (r < 0) {
-		snprintf(ctx->why, sizeof(ctx->why), "cgroup2: cannot create a context directory in %s: %s",
-			 parent, r == -EEXIST || r == -EAGAIN ? "every name tried was taken" : strerror(-r));
+		snprintf(ctx->why, sizeof(ctx->why),
+			 "cgroup2: cannot create a context directory in %.1900s: %s", parent,
+			 r == -EEXIST || r == -EAGAIN ? "every name tried was taken" : strerror(-r));
 		close(parentfd);
 		return r;
 	}
 	ctx->parentfd = parentfd;
 	ctx->dirfd = fd;
 	snprintf(ctx->name, sizeof(ctx->name), "%s", name);
-	snprintf(ctx->dir, sizeof(ctx->dir), "%s/%s", parent, name);
+	/* open_ctx_parent() refused a longer parent: the precision only tells the compiler so. */
+	snprintf(ctx->dir, sizeof(ctx->dir), "%.*s/%s", (int)BOX_CGROUP_PARENT_MAX, parent, name);
 	return 0;
 }
 
