@@ -153,6 +153,13 @@ struct bash_ctx {
 };
 
 /* The case arms of _nsreload_value: one per option that takes a value, by "CMD OPTION[=]". */
+/* The command names as one shell case pattern: "run|exec|...". */
+static void put_command_pattern(FILE *f)
+{
+	for (size_t i = 0; i < cli_command_count; i++)
+		fprintf(f, "%s%s", i ? "|" : "", cli_commands[i].spec->name);
+}
+
 static void bash_value_arm(void *data, const struct comp_opt *c)
 {
 	struct bash_ctx *b = data;
@@ -216,8 +223,7 @@ static void print_bash(FILE *f)
 	      "\tCOMPREPLY=()\n"
 	      "\tcase ${COMP_WORDS[1]} in\n\t",
 	      f);
-	for (size_t i = 0; i < cli_command_count; i++)
-		fprintf(f, "%s%s", i ? "|" : "", cli_commands[i].spec->name);
+	put_command_pattern(f);
 	fputs(") cmd=${COMP_WORDS[1]} first=2 ;;\n\tesac\n"
 	      "\t# After '--' or the first argument that is not an option: the command's own words.\n"
 	      "\tfor ((i = first; i < COMP_CWORD; i++)); do\n"
@@ -332,8 +338,7 @@ static void print_zsh(FILE *f)
 	      "\t\t_describe -t commands 'nsreload command' cmds\n\t\treturn\n\tfi\n"
 	      "\tcase $words[2] in\n\t",
 	      f);
-	for (size_t i = 0; i < cli_command_count; i++)
-		fprintf(f, "%s%s", i ? "|" : "", cli_commands[i].spec->name);
+	put_command_pattern(f);
 	fputs(")\n\t\tshift words\n\t\t(( CURRENT-- ))\n\t\t_nsreload_$words[1] ;;\n"
 	      "\t-V|--version|help|version) ;;\n"
 	      "\t*) _nsreload_run ;;\n\tesac\n}\n\n"
