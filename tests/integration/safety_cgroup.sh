@@ -33,7 +33,10 @@ case $FIX in /* | "") ;; *) FIX="$PWD/$FIX" ;; esac
 lib="$(cd "$(dirname "$0")/../lib" && pwd)"
 . "$lib/sandbox.sh"
 . "$lib/testlib.sh"
+# Copied into $SANDBOX/bin before /tmp and /root are covered, wherever the build lives.
+race=$(dirname "${FIX:-.}")/tools/cg_signal_race
 SANDBOX_COPY="$NSR"
+[ -x "$race" ] && SANDBOX_COPY="$NSR $race"
 sandbox_enter "$(cd "$(dirname "$0")" && pwd)/$(basename "$0")" "$@"
 NSR="$SANDBOX/bin/$(basename "$NSR")"
 
@@ -307,7 +310,7 @@ find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
 
 # ---- race: a box member's pid reused by a stranger between the read of cgroup.procs and the signal ----
 # Forced in a PID namespace of the tool's own with ns_last_pid (tests/tools/box/cg_signal_race.c).
-race=$(dirname "${FIX:-.}")/tools/cg_signal_race
+race=$SANDBOX/bin/cg_signal_race
 # In the ASan build the tool carries LeakSanitizer, which cannot stop the world from inside a PID
 # namespace whose /proc is not its own (a fatal error at exit, not a leak): the tool is the test's
 # code, not its subject, so leak checking is off for it alone.
