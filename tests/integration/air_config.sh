@@ -21,6 +21,7 @@ if [ ! -x "$NSR" ]; then
 fi
 here=$(cd "$(dirname "$0")" && pwd)
 corpus="$here/../air/corpus"
+# shellcheck source=tests/lib/testlib.sh
 . "$here/../lib/testlib.sh"
 work=$(mktemp -d)
 nsr_pid=
@@ -115,6 +116,7 @@ run_bare() {
 	(
 		cd "$rdir" || exit 2
 		while [ "$1" != -- ]; do
+			# shellcheck disable=SC2163 # "$1" is NAME=VALUE
 			export "$1"
 			shift
 		done
@@ -183,6 +185,6 @@ banner_case text '[misc]
 startup_banner = "API watcher"' '^API watcher$' '^nsreload [0-9]'
 
 left=$(count_env "NSRELOAD_TEST_TOKEN=air_config_$$")
-[ "$left" = 0 ] && ok "nothing left behind" || bad "$left processes left behind"
+if [ "$left" = 0 ]; then ok "nothing left behind"; else bad "$left processes left behind"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
