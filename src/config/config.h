@@ -47,7 +47,7 @@
  *    box.pin_sessions.
  *  - Not implemented yet, so nothing reads them (the key table says what
  *    happens instead): build.poll and poll_interval, [[build.rules]], [proxy],
- *    misc.startup_banner, color.app, box.memory_max and pids_max.
+ *    box.memory_max and pids_max. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
