@@ -280,6 +280,26 @@ static int list_with_tmp_dir(struct config_strlist *l, const char *def, const ch
 	return r;
 }
 
+/*
+ * Whether k's value from an .air.toml is its default written out: air (>=
+ * 1.65) rewrites such a value for tmp_dir by value, not by where it came from
+ * (runner/config.go adjustDefaultsForTmpDirWithOS: cmd and bin when they equal
+ * the default, exclude_dir when the whole list is the default one).
+ */
+static bool air_default_written(const struct config *c, const struct config_key *k)
+{
+	union config_scratch def = { 0 };
+	char why[160];
+	bool same;
+
+	if (!c->from_air || c->origin[config_key_index(k)].kind != CONFIG_FROM_FILE ||
+	    config_value_from_text(k, &def, k->def, 0, why, sizeof(why)) < 0)
+		return false;
+	same = config_value_equal(k, &def, config_slot_const(k, c));
+	config_value_free(k, &def);
+	return same;
+}
+
 static int derive_from_tmp_dir(struct config *c)
 {
 	const struct config_key *tmp_key = config_key_find("tmp_dir");
@@ -290,7 +310,8 @@ static int derive_from_tmp_dir(struct config *c)
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
 
-		if (!(k->flags & CONFIG_K_TMP_DIR) || c->origin[i].kind != CONFIG_FROM_DEFAULT)
+		if (!(k->flags & CONFIG_K_TMP_DIR) ||
+		    (c->origin[i].kind != CONFIG_FROM_DEFAULT && !air_default_written(c, k)))
 			continue;
 		if (k->type == CONFIG_T_LIST) {
 			r = list_with_tmp_dir(config_slot(k, c), k->def, c->tmp_dir);
@@ -322,12 +343,39 @@ static void fold_into(struct config *c, const char *air_name, const char *box_na
 	c->origin[to].via = (int)from;
 }
 
+/*
+ * exclude_dir entries without surrounding blanks and one trailing '/', as air
+ * cleans them (runner/util.go cleanPath, called in config.go preprocess after
+ * the tmp_dir rewrite): "web/ " is "web".
+ */
+static void trim_exclude_dirs(struct config *c)
+{
+	struct config_strlist *l = &c->build.exclude_dir;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *s = l->v[i], *start = s;
+		size_t len;
+
+		while (*start == ' ' || (*start >= '\t' && *start <= '\r'))
+			start++;
+		len = strlen(start);
+		while (len > 0 &&
+		       (start[len - 1] == ' ' || (start[len - 1] >= '\t' && start[len - 1] <= '\r')))
+			len--;
+		if (len > 0 && start[len - 1] == '/')
+			len--;
+		memmove(s, start, len);
+		s[len] = '\0';
+	}
+}
+
 int config_finalize(struct config *c)
 {
 	int r = derive_from_tmp_dir(c);
 
 	if (r < 0)
 		return r;
+	trim_exclude_dirs(c);
 	fold_into(c, "build.send_interrupt", "box.stop_signal", c->build.send_interrupt);
 	if (c->origin[config_key_index(config_key_find("box.stop_signal"))].via >= 0)
 		c->box.stop_signal = SIGINT;

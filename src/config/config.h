@@ -47,7 +47,7 @@
  *    box.pin_sessions.
  *  - Not implemented yet, so nothing reads them (the key table says what
  *    happens instead): build.poll and poll_interval, [[build.rules]], [proxy],
- *    misc.startup_banner, color.app, box.memory_max and pids_max.
+ *    box.memory_max and pids_max. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
@@ -190,6 +190,10 @@ struct config_origin {
 	int line, col;    /* FILE: the key's position in config.file */
 	const char *flag; /* FLAG: the option used ("--debounce"); NULL means "--<key name>" */
 	int via;          /* >= 0: derived from that key (its index), whose origin this is; else -1 */
+	/* > 0: an .air.toml wrote an empty or zero value on this line, and air keeps the value it had
+	 * (mergo never copies an empty value; config_load.c); air_empty names it ("empty", "0", "false"). */
+	int air_empty_line;
+	const char *air_empty;
 };
 
 struct config {
@@ -233,6 +237,10 @@ enum {
 	CONFIG_K_GO_DUR = 1 << 2,  /* air's time.Duration: an integer of 1000000 or more is nanoseconds */
 	CONFIG_K_TMP_DIR = 1 << 3, /* the default names "tmp", which stands for tmp_dir */
 	CONFIG_K_FOLDED = 1 << 4,  /* air's form of a [box] key: config_finalize() folds it in there */
+	CONFIG_K_ZERO_IS_ZERO =
+		1 << 5, /* an .air.toml's 0 means 0, not air's default (build.delay: on purpose) */
+	CONFIG_K_EMPTY_AUTO =
+		1 << 6, /* a choice: "" reads as its first choice, "auto" (color.mode, as air) */
 };
 
 struct config_key {

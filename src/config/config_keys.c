@@ -88,7 +88,8 @@ static const struct config_key keys[] = {
 	  .unimplemented = "nothing polls (inotify is always used)", .needs = "build.poll" },
 
 	/* [build]: timing and restarts */
-	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT, AT(build.delay_ms), "100", NULL,
+	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "100",
+	  NULL,
 	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 100 ms and 0 means "
 	  "0. air sleeps a fixed delay after the first change; nsreload debounces (each change restarts the "
 	  "wait)",
@@ -130,17 +131,20 @@ static const struct config_key keys[] = {
 	  "Colour of the build's messages." },
 	{ "color.runner", CONFIG_T_STRING, 0, AT(color.runner), "green", NULL, SAME,
 	  "Colour of the runner's messages." },
-	{ "color.app", CONFIG_T_STRING, 0, AT(color.app), "", NULL, "same (air does not use it either)",
-	  "Colour of the app's output.", .unimplemented = "the app's output is passed on unchanged" },
-	{ "color.mode", CONFIG_T_CHOICE, 0, AT(color.mode), "auto", color_mode_choices, SAME,
-	  "auto (colour on a terminal), always or never." },
+	{ "color.app", CONFIG_T_STRING, 0, AT(color.app), "", NULL,
+	  "same: air parses it and never uses it (cfgColor.App is not in colorInfo())",
+	  "Read and ignored, as in air: the app's output is passed on unchanged." },
+	{ "color.mode", CONFIG_T_CHOICE, CONFIG_K_EMPTY_AUTO, AT(color.mode), "auto", color_mode_choices,
+	  SAME,
+	  "auto (colour on a terminal), always or never; \"\" is auto, as in air (air init writes it)." },
 
 	/* [misc] */
 	{ "misc.clean_on_exit", CONFIG_T_BOOL, 0, AT(misc.clean_on_exit), "false", NULL,
 	  "same (air's example file has true)", "Delete tmp_dir when nsreload exits." },
 	{ "misc.startup_banner", CONFIG_T_OPT_STRING, 0, AT(misc.startup_banner), NULL, NULL, SAME,
-	  "A banner printed at start: unset shows nsreload's, \"\" shows none.",
-	  .unimplemented = "no banner is printed" },
+	  "A banner printed at start: unset shows nsreload's (its name and version), \"\" shows none, and "
+	  "any "
+	  "other text is printed instead (air's README, \"Startup banner\")." },
 
 	/* [screen] */
 	{ "screen.clear_on_rebuild", CONFIG_T_BOOL, 0, AT(screen.clear_on_rebuild), "false", NULL,

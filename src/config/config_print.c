@@ -114,7 +114,11 @@ void config_origin_text(const struct config *c, size_t i, char *buf, size_t size
 
 	switch (o->kind) {
 	case CONFIG_FROM_DEFAULT:
-		used = (size_t)snprintf(buf, size, "default");
+		if (o->air_empty_line > 0)
+			used = (size_t)snprintf(buf, size, "default (%s:%d is %s: air keeps the default)",
+						c->file ? c->file : "?", o->air_empty_line, o->air_empty);
+		else
+			used = (size_t)snprintf(buf, size, "default");
 		break;
 	case CONFIG_FROM_FILE:
 		used = (size_t)snprintf(buf, size, "%s:%d", c->file ? c->file : "?", o->line);

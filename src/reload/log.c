@@ -89,6 +89,25 @@ void log_free(struct log *l)
 	free(l);
 }
 
+void log_banner(struct log *l, const char *text)
+{
+	if (l->format != LOG_FORMAT_TEXT || l->silent)
+		return;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		char *line = strndup(p, len);
+
+		if (line)
+			fput_text(l->out, line);
+		free(line);
+		fputc('\n', l->out);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	fflush(l->out);
+}
+
 static bool text_shown(const struct log *l, enum log_source src)
 {
 	if (l->format != LOG_FORMAT_TEXT || l->silent)

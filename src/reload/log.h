@@ -52,6 +52,12 @@ void log_free(struct log *l);
  * call is one line. Log a multi-line text one line per call.
  */
 void log_msg(struct log *l, enum log_source src, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * misc.startup_banner's text, as it is, without a prefix (control characters
+ * escaped): one line per line of text; "" prints nothing. Text form only, and
+ * not while log.silent.
+ */
+void log_banner(struct log *l, const char *text);
 /* One line of a command's output (build, pre_cmd, post_cmd), without its newline. */
 void log_output(struct log *l, enum log_source src, const char *line, size_t len);
 

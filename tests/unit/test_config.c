@@ -372,15 +372,13 @@ static void test_file_values_and_origins(void **state)
 	assert_int_equal(load_text(&c, text, &dg), 0);
 	assert_int_equal(config_finalize(&c), 0);
 	/* Set to something but their defaults, the keys that are not implemented yet warn, and only they. */
-	assert_int_equal(dg.n, 3);
+	assert_int_equal(dg.n, 2);
 	assert_string_equal(dg.msg[0],
 			    "t.toml:10:1: box.memory_max: not implemented yet; no box gets a memory "
 			    "limit of its own");
 	assert_string_equal(dg.msg[1],
 			    "t.toml:11:1: box.pids_max: not implemented yet; no box gets a process "
 			    "limit of its own");
-	assert_string_equal(dg.msg[2], "t.toml:14:1: misc.startup_banner: not implemented yet; no banner is "
-				       "printed");
 	assert_string_equal(c.file, "t.toml");
 	assert_true(c.from_air);
 	assert_string_equal(c.root, "src");
@@ -830,7 +828,16 @@ static void test_app_argv(void **state)
 	config_argv_free(argv);
 	config_free(&c);
 
+	/* In an .air.toml an empty bin keeps air's default (mergo copies no empty value). */
 	assert_int_equal(finalized(&c, "[build]\nbin = ''\n", 0, NULL), 0);
+	assert_string_equal(c.build.bin, "./tmp/main");
+	config_free(&c);
+	/* In an .nsreload.toml it means what it says: nothing to run. */
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(config_load_buffer(&c, ".nsreload.toml", "[build]\nbin = ''\n",
+					    strlen("[build]\nbin = ''\n"), NULL),
+			 0);
+	assert_int_equal(config_finalize(&c), 0);
 	assert_int_equal(config_app_argv(&c, &argv), -ENOENT);
 	config_free(&c);
 }
@@ -923,8 +930,7 @@ static void test_print_effective_and_json(void **state)
 	assert_non_null(strstr(text, "root = \"a\\\"b\"                                   # t.toml:1\n"));
 	assert_non_null(strstr(text, "build.delay = 1000                              # flag --debounce\n"));
 	assert_non_null(strstr(text, "build.rerun = true                              # t.toml:3\n"));
-	assert_non_null(strstr(
-		text, "# misc.startup_banner is unset                  # default; not implemented yet\n"));
+	assert_non_null(strstr(text, "# misc.startup_banner is unset                  # default\n"));
 	free(text);
 	text = printed(config_print_json, &c);
 	assert_non_null(strstr(text, "\"root\": { \"value\": \"a\\\"b\", \"origin\": \"t.toml:1\" },"));

@@ -22,9 +22,8 @@
  * of the key table, and its name out of here.
  */
 static const char *const unimplemented[] = {
-	"build.poll",     "build.poll_interval", "color.app",      "misc.startup_banner",
-	"proxy.enabled",  "proxy.proxy_port",    "proxy.app_port", "proxy.app_start_timeout",
-	"box.memory_max", "box.pids_max",
+	"build.poll",     "build.poll_interval",     "proxy.enabled",  "proxy.proxy_port",
+	"proxy.app_port", "proxy.app_start_timeout", "box.memory_max", "box.pids_max",
 };
 
 static bool listed(const char *name)
@@ -107,7 +106,7 @@ static void test_file_warns_where_each_key_is(void **state)
 	assert_int_equal(config_init(&c), 0);
 	/* Warnings only: the file loads and its other keys apply. */
 	assert_int_equal(load_text(&c, text, &dg), 0);
-	assert_int_equal(dg.n, 5);
+	assert_int_equal(dg.n, 4);
 	for (int i = 0; i < dg.n; i++)
 		assert_int_equal(dg.level[i], CONFIG_DIAG_WARNING);
 	assert_string_equal(dg.msg[0],
@@ -116,13 +115,11 @@ static void test_file_warns_where_each_key_is(void **state)
 			    "are missed");
 	assert_string_equal(dg.msg[1], "t.toml:4:3: build.poll_interval: not implemented yet; nothing polls "
 				       "(inotify is always used)");
+	/* color.app is read and ignored, as in air: no warning. */
 	assert_string_equal(dg.msg[2],
-			    "t.toml:6:1: color.app: not implemented yet; the app's output is passed "
-			    "on unchanged");
-	assert_string_equal(dg.msg[3],
 			    "t.toml:7:1: build.rules: not implemented yet; no rule runs; a change is "
 			    "handled by [build] alone");
-	assert_string_equal(dg.msg[4],
+	assert_string_equal(dg.msg[3],
 			    "t.toml:10:1: box.pids_max: not implemented yet; no box gets a process "
 			    "limit of its own");
 	assert_string_equal(c.build.cmd, "make");
@@ -153,14 +150,12 @@ static void test_flags_warn_naming_the_flag(void **state)
 	assert_int_equal(dg.n, 0);
 	d = diag_into(&dg);
 	config_warn_unimplemented(&c, &d);
-	assert_int_equal(dg.n, 4);
+	assert_int_equal(dg.n, 3);
 	assert_string_equal(dg.msg[0],
-			    "--color.app: not implemented yet; the app's output is passed on unchanged");
-	assert_string_equal(dg.msg[1],
 			    "--proxy.enabled: not implemented yet; no proxy runs and the browser is not "
 			    "reloaded; open the app's own port");
-	assert_string_equal(dg.msg[2], "--proxy.app_port: not implemented yet; no proxy runs");
-	assert_string_equal(dg.msg[3],
+	assert_string_equal(dg.msg[1], "--proxy.app_port: not implemented yet; no proxy runs");
+	assert_string_equal(dg.msg[2],
 			    "--box.memory_max: not implemented yet; no box gets a memory limit of its "
 			    "own");
 	assert_int_equal(dg.level[0], CONFIG_DIAG_WARNING);
