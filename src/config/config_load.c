@@ -215,6 +215,8 @@ static const char *air_keeps(const struct load *ld, const struct config_key *k, 
 		word = "0";
 	else if (k->type == CONFIG_T_BOOL && !tmp.b)
 		word = "false";
+	else if ((k->type == CONFIG_T_LIST || k->type == CONFIG_T_ARGV) && tmp.l.n == 0)
+		word = "empty";
 	/* Keeping what is there changes nothing when it is the same value: then the file says it. */
 	if (word && config_value_equal(k, &tmp, config_slot_const(k, ld->c)))
 		word = NULL;
