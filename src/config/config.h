@@ -88,6 +88,12 @@ enum config_on_busy {
 	CONFIG_ON_BUSY_SIGNAL,     /* send box.stop_signal to the app, nothing more */
 };
 
+/* box.stop_scope: who gets box.stop_signal. */
+enum config_stop_scope {
+	CONFIG_STOP_ALL,  /* every process in the box (systemd's default KillMode) */
+	CONFIG_STOP_MAIN, /* the main process only; what it leaves is killed when it exits */
+};
+
 enum config_color_mode {
 	CONFIG_COLOR_AUTO,
 	CONFIG_COLOR_ALWAYS,
@@ -176,6 +182,7 @@ struct config_box {
 	unsigned long long pids_max;        /* 0: no limit ("max") */
 	bool pin_sessions;                  /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
 	char *cgroup_parent;                /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
+	int stop_scope;                     /* enum config_stop_scope */
 };
 
 enum config_origin_kind {
@@ -209,6 +216,7 @@ struct config {
 	char *file;                                   /* the file loaded, as found or given; NULL: none */
 	bool from_air;                                /* it is an .air.toml (not .nsreload.toml) */
 	struct config_origin origin[CONFIG_MAX_KEYS]; /* by key index */
+	bool argv_exact; /* config_set_command(): the app is BIN [ARGS...] exactly, run without a shell */
 };
 
 /* ---- the key table ---- */
