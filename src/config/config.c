@@ -220,6 +220,7 @@ int config_set_command(struct config *c, char *const *argv, int n)
 
 	if (n <= 0)
 		return 0;
+	c->argv_exact = true;
 	if ((r = set_origin_flag_text(c, "build.entrypoint", argv[0], CONFIG_TEXT_NO_SPLIT)) < 0 ||
 	    (r = set_origin_flag_text(c, "build.full_bin", "", 0)) < 0 ||
 	    (r = set_origin_flag_text(c, "build.args_bin", "", 0)) < 0)
@@ -390,64 +391,4 @@ int config_finalize(struct config *c)
 	if (c->build.poll_interval_ms < 500)
 		c->build.poll_interval_ms = 500;
 	return 0;
-}
-
-/* ---- the app's argv ---- */
-
-/* "line arg1 arg2": air joins the arguments with spaces and hands the line to the shell. */
-static char *shell_line(const char *line, const struct config_strlist *args)
-{
-	size_t len = strlen(line) + 1, o;
-	char *s;
-
-	for (size_t i = 0; i < args->n; i++)
-		len += strlen(args->v[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	o = (size_t)sprintf(s, "%s", line);
-	for (size_t i = 0; i < args->n; i++)
-		o += (size_t)sprintf(s + o, " %s", args->v[i]);
-	return s;
-}
-
-int config_app_argv(const struct config *c, char ***out)
-{
-	const struct config_build *b = &c->build;
-	const char *line = b->full_bin[0] ? b->full_bin : NULL;
-	size_t n = 0;
-	char **argv;
-
-	if (!line && !b->entrypoint.n)
-		line = b->bin[0] ? b->bin : NULL;
-	if (!line && !b->entrypoint.n)
-		return -ENOENT;
-	argv = calloc(line ? 4 : b->entrypoint.n + b->args_bin.n + 1, sizeof(*argv));
-	if (!argv)
-		return -ENOMEM;
-	if (line) {
-		argv[n++] = strdup("/bin/sh");
-		argv[n++] = strdup("-c");
-		argv[n++] = shell_line(line, &b->args_bin);
-	} else {
-		for (size_t i = 0; i < b->entrypoint.n; i++)
-			argv[n++] = strdup(b->entrypoint.v[i]);
-		for (size_t i = 0; i < b->args_bin.n; i++)
-			argv[n++] = strdup(b->args_bin.v[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!argv[i]) {
-			for (size_t j = 0; j < n; j++)
-				free(argv[j]);
-			free(argv);
-			return -ENOMEM;
-		}
-	}
-	*out = argv;
-	return 0;
-}
-
-void config_argv_free(char **argv)
-{
-	strv_free(argv);
 }

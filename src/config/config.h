@@ -28,8 +28,9 @@
  *
  * WHAT THE RELOAD LOOP READS (after config_finalize):
  *  - The app: config_app_argv() gives the argv to spawn, resolving full_bin >
- *    entrypoint > bin, plus args_bin (full_bin and bin go through /bin/sh -c
- *    as in air).
+ *    entrypoint > bin, plus args_bin, as one /bin/sh -c line as in air (see
+ *    there). Spawn it without a cwd: nothing nsreload runs changes directory.
+ *  - Stopping, who: box.stop_scope (enum config_stop_scope).
  *  - Stopping: box.stop_signal and box.stop_timeout_ms are final. air's
  *    build.send_interrupt and build.kill_delay have already been folded into
  *    them, so do not read those two for behaviour (they stay for display).
@@ -40,7 +41,9 @@
  *    500 ms as in air.
  *  - [build.linux] has already replaced the [build] command keys; the other
  *    OS tables were checked and ignored.
- *  - Paths are as written (relative to root, which is relative to the cwd).
+ *  - Paths are as written. root is relative to the cwd, and tmp_dir, the
+ *    watched paths, entrypoint and env_files are relative to root; bin and
+ *    every command run in the cwd (air never changes directory).
  *  - env_files: before each build and run, dotenv_load_file() each of them
  *    into one struct dotenv and pass dotenv_envp(environ, ...) to box_spawn().
  *  - on_busy (enum config_on_busy), box.mode (an enum box_rung value),
@@ -86,6 +89,12 @@ enum config_on_busy {
 	CONFIG_ON_BUSY_RESTART,    /* stop what is running and start over */
 	CONFIG_ON_BUSY_DO_NOTHING, /* ignore changes while busy */
 	CONFIG_ON_BUSY_SIGNAL,     /* send box.stop_signal to the app, nothing more */
+};
+
+/* box.stop_scope: who gets box.stop_signal. */
+enum config_stop_scope {
+	CONFIG_STOP_ALL,  /* every process in the box (systemd's default KillMode) */
+	CONFIG_STOP_MAIN, /* the main process only; what it leaves is killed when it exits */
 };
 
 enum config_color_mode {
@@ -176,6 +185,7 @@ struct config_box {
 	unsigned long long pids_max;        /* 0: no limit ("max") */
 	bool pin_sessions;                  /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
 	char *cgroup_parent;                /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
+	int stop_scope;                     /* enum config_stop_scope */
 };
 
 enum config_origin_kind {
@@ -213,6 +223,7 @@ struct config {
 	char *file;                                   /* the file loaded, as found or given; NULL: none */
 	bool from_air;                                /* it is an .air.toml (not .nsreload.toml) */
 	struct config_origin origin[CONFIG_MAX_KEYS]; /* by key index */
+	bool argv_exact; /* config_set_command(): the app is BIN [ARGS...] exactly, run without a shell */
 };
 
 /* ---- the key table ---- */
@@ -351,9 +362,10 @@ int config_parse_args(struct config *c, int argc, char **argv, struct config_arg
 
 /*
  * The command line's BIN [ARGS...] (for 'nsreload run'): they replace the
- * configured app. BIN becomes build.entrypoint (run without a shell, so any
- * path works), ARGS build.args_bin, and full_bin is cleared, all with a FLAG
- * origin whose flag is "command line". n may be 0 (nothing changes).
+ * configured app. BIN becomes build.entrypoint, ARGS build.args_bin, and
+ * full_bin is cleared, all with a FLAG origin whose flag is "command line";
+ * c->argv_exact makes config_app_argv() run them exactly, without a shell
+ * (so any path works, relative to the cwd). n may be 0 (nothing changes).
  */
 int config_set_command(struct config *c, char *const *argv, int n);
 
@@ -395,11 +407,21 @@ void config_warn_unimplemented(const struct config *c, const struct config_diag 
 int config_setup(struct config *c, int argc, char **argv, struct config_args *a, const struct config_diag *d);
 
 /*
- * The app's argv after config_finalize, NULL-terminated, for box_spawn():
- * full_bin (a shell line) as sh -c 'full_bin "$@"' sh ARGS; else
- * entrypoint + args_bin; else bin the same way as full_bin. Free it with
- * config_argv_free(). Returns 0, -ENOENT when nothing is configured to run,
- * or -ENOMEM.
+ * The app's argv after config_finalize, NULL-terminated, for box_spawn() in
+ * the cwd (config_app.c cites air v1.67.2 for each rule). One line is built
+ * as air builds it: full_bin as written; else entrypoint's first word (a
+ * bare name found in PATH as it is, else joined to root and made absolute)
+ * and its other words; else bin made absolute against the cwd (never root,
+ * never PATH); an absolute program path that is not one plain shell word is
+ * single-quoted; then args_bin, all joined with spaces. That line runs as
+ * {"/bin/sh", "-c", line}, so $VAR and quotes in entrypoint and args_bin are
+ * the shell's, except when shell_line_is_plain() (util.h): then its words
+ * are the argv and no shell stands between nsreload and the app (so the stop
+ * signal reaches the app). After config_set_command() (argv_exact), BIN and
+ * ARGS are the argv exactly, without a shell. The meaning is the same for
+ * .nsreload.toml and .air.toml. Free it with config_argv_free(). Returns 0,
+ * -ENOENT when nothing is configured to run, or -ENOMEM (also when the cwd
+ * cannot be read).
  */
 int config_app_argv(const struct config *c, char ***argv);
 void config_argv_free(char **argv);

@@ -15,6 +15,8 @@ static const char *const on_busy_choices[] = { "queue", "restart", "do-nothing",
 static const char *const color_mode_choices[] = { "auto", "always", "never", NULL };
 /* The order of enum box_rung (box.h); a unit test checks it against box_rung_name(). */
 static const char *const box_mode_choices[] = { "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup", NULL };
+/* The order of enum config_stop_scope. */
+static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
 
 #define AT(field)   offsetof(struct config, field)
 #define RULE(field) offsetof(struct config_rule, field)
@@ -25,7 +27,8 @@ static const char *const box_mode_choices[] = { "auto", "cgroup2", "cgroup2+pidn
 static const struct config_key keys[] = {
 	/* top level */
 	{ "root", CONFIG_T_STRING, 0, AT(root), ".", NULL, SAME,
-	  "Watch root, and the working directory of the build and the app." },
+	  "Watch root; tmp_dir, entrypoint and env_files are relative to it. Builds and the app run in "
+	  "the directory nsreload was started in, as in air." },
 	{ "tmp_dir", CONFIG_T_STRING, 0, AT(tmp_dir), "tmp", NULL, SAME,
 	  "Holds build output and logs; never watched. Its name goes into the defaults of build.cmd, "
 	  "build.bin "
@@ -47,16 +50,17 @@ static const struct config_key keys[] = {
 	  "Shell commands run when nsreload is told to stop, before the app is stopped." },
 	{ "build.bin", CONFIG_T_STRING, CONFIG_K_PER_OS | CONFIG_K_TMP_DIR, AT(build.bin), "./tmp/main", NULL,
 	  "same (air deprecates it for entrypoint)",
-	  "The app, run with /bin/sh -c and args_bin; used when full_bin and entrypoint are empty." },
+	  "The app: a path made absolute against the directory nsreload was started in (\"app\" is ./app), "
+	  "run with args_bin; used when full_bin and entrypoint are empty." },
 	{ "build.entrypoint", CONFIG_T_ARGV, CONFIG_K_PER_OS, AT(build.entrypoint), "", NULL, SAME,
-	  "The app and its default arguments, a string or an array, run without a shell; a bare name is "
-	  "looked "
-	  "up in PATH, a path is relative to root. Wins over bin." },
+	  "The app and its default arguments, a string or an array; a bare name found in PATH runs from "
+	  "there, else it is relative to root. Joined with args_bin into one line for /bin/sh -c, as in "
+	  "air. Wins over bin." },
 	{ "build.full_bin", CONFIG_T_STRING, CONFIG_K_PER_OS, AT(build.full_bin), "", NULL, SAME,
 	  "A shell line that runs the app, such as \"APP_ENV=dev ./tmp/main\". Wins over entrypoint and "
 	  "bin." },
 	{ "build.args_bin", CONFIG_T_LIST, CONFIG_K_PER_OS, AT(build.args_bin), "", NULL, SAME,
-	  "Extra arguments for the app." },
+	  "Extra arguments for the app, joined to its line with spaces: $VAR and quotes are the shell's." },
 	{ "build.log", CONFIG_T_STRING, 0, AT(build.log), "build-errors.log", NULL, SAME,
 	  "Build errors are appended to this file, inside tmp_dir." },
 
@@ -185,6 +189,11 @@ static const struct config_key keys[] = {
 	{ "box.cgroup_parent", CONFIG_T_STRING, 0, AT(box.cgroup_parent), "", NULL, NULL,
 	  "Cgroup v2 directory under which the cgroup rungs make their boxes (a delegated subtree, say). "
 	  "Empty: $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup." },
+	{ "box.stop_scope", CONFIG_T_CHOICE, 0, AT(box.stop_scope), "all", box_stop_scope_choices,
+	  "nsreload only; air sends its signals to the app's whole process group",
+	  "Who gets box.stop_signal: all (every process in the box; the rest get until box.stop_timeout "
+	  "when the main process exits first) or main (the main process only; what it leaves is killed "
+	  "when it exits)." },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -77,6 +78,7 @@ static const struct {
 	{ "box.pids_max", "\"max\"" },
 	{ "box.pin_sessions", "true" },
 	{ "box.cgroup_parent", "\"\"" },
+	{ "box.stop_scope", "\"all\"" },
 };
 
 static void test_every_key_has_its_default(void **state)
@@ -802,21 +804,29 @@ static void assert_argv(char **argv, const char *const *want)
 static void test_app_argv(void **state)
 {
 	struct config c;
-	char **argv;
+	char **argv, *cwd, bin[8192];
 
 	(void)state;
 	assert_int_equal(finalized(&c, "[build]\nargs_bin = ['-port', '80']\n", 0, NULL), 0);
 	assert_int_equal(config_app_argv(&c, &argv), 0);
-	assert_argv(argv, (const char *const[]){ "/bin/sh", "-c", "./tmp/main -port 80", NULL });
+	/* bin is absolute against the working directory (air's filepath.Abs); a plain line runs without sh.
+	 */
+	cwd = getcwd(NULL, 0);
+	assert_non_null(cwd);
+	snprintf(bin, sizeof(bin), "%s/tmp/main", cwd);
+	assert_argv(argv, (const char *const[]){ bin, "-port", "80", NULL });
+	free(cwd);
 	config_argv_free(argv);
 	config_free(&c);
 
-	assert_int_equal(
-		finalized(&c, "[build]\nentrypoint = ['dlv', 'exec', './tmp/main']\nargs_bin = ['x y']\n", 0,
-			  NULL),
-		0);
+	/* entrypoint (env: found in PATH) and args_bin are joined into one shell line, as air: "x y" is two
+	 * words. */
+	assert_int_equal(finalized(&c,
+				   "[build]\nentrypoint = ['env', 'A=1', './tmp/main']\nargs_bin = ['x y']\n",
+				   0, NULL),
+			 0);
 	assert_int_equal(config_app_argv(&c, &argv), 0);
-	assert_argv(argv, (const char *const[]){ "dlv", "exec", "./tmp/main", "x y", NULL });
+	assert_argv(argv, (const char *const[]){ "env", "A=1", "./tmp/main", "x", "y", NULL });
 	config_argv_free(argv);
 	config_free(&c);
 

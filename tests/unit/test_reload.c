@@ -438,21 +438,50 @@ static void test_restart_waits_until_the_old_box_is_empty(void **state)
 	assert_int_equal(t->st.app.state, APP_RESTARTING);
 	assert_int_equal(old->stop_sig, SIGTERM);
 	assert_int_equal(old->stop_timeout_ms, 5000);
+	assert_true(old->stop_all); /* box.stop_scope = all: every process got the signal */
 	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
-	/* The main process obeys; what it left is killed; no new app before the box is empty. */
+	/* The main process obeys; the rest keeps its grace (a shell dying first must not take the app's
+	 * shutdown with it); no new app before the box is empty. */
 	fake_box_exit(old, SIGTERM);
 	reload_update(&t->st);
-	assert_true(old->killed);
+	assert_false(old->killed);
 	assert_false(old->empty);
 	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
 	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 0); /* we stopped it: not an exit */
+	/* What is left is killed when the stop timeout runs out. */
+	fake_box_timeout(old);
 	reload_update(&t->st);
+	assert_true(old->killed);
 	assert_true(old->freed);
 	assert_int_equal(t->st.app.state, APP_RUNNING);
 	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
 	assert_true(newest(t, "run")->new_seq > old->empty_seq);
 	assert_true(newest(t, "run")->new_seq > old->free_seq);
 	assert_int_equal(logged(t, "\"event\":\"run_stop\""), 1);
+	assert_int_equal(logged(t, "\"killed\":true"), 1);
+	t_free(t);
+}
+
+static void test_stop_scope_main_kills_the_rest_when_the_main_process_exits(void **state)
+{
+	struct t *t = t_running("[box]\nstop_scope = 'main'\n", NULL);
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	fake_box_leave(old);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(old->stop_sig, SIGTERM);
+	assert_false(old->stop_all);
+	fake_box_exit(old, SIGTERM);
+	reload_update(&t->st);
+	assert_true(old->killed);
+	assert_false(old->empty);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	reload_update(&t->st);
+	assert_true(old->freed);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
 	assert_int_equal(logged(t, "\"killed\":false"), 1);
 	t_free(t);
 }
@@ -752,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_on_busy_do_nothing_drops_the_paths),
 		cmocka_unit_test(test_on_busy_signal_signals_the_app_and_queues_nothing),
 		cmocka_unit_test(test_restart_waits_until_the_old_box_is_empty),
+		cmocka_unit_test(test_stop_scope_main_kills_the_rest_when_the_main_process_exits),
 		cmocka_unit_test(test_restart_kills_the_box_after_the_stop_timeout),
 		cmocka_unit_test(test_a_build_that_succeeds_while_the_app_stops_confirms_the_start),
 		cmocka_unit_test(test_a_failed_build_keeps_the_app_and_writes_the_build_log),
