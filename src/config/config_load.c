@@ -119,7 +119,7 @@ static void warn_unimplemented(struct load *ld)
 		if (o->kind == CONFIG_FROM_FILE && config_key_in_use(c, k))
 			unimplemented_at(ld, o->line, o->col, k->name, k->unimplemented);
 	}
-	for (size_t i = 0; i < c->build.nrules; i++)
+	for (size_t i = 0; config_rule_key_at(0)->unimplemented && i < c->build.nrules; i++)
 		unimplemented_at(ld, c->build.rules[i].line, c->build.rules[i].col, "build.rules",
 				 config_rule_key_at(0)->unimplemented);
 }
@@ -278,6 +278,19 @@ static int load_rule(struct load *ld, const struct toml_table *t, size_t index, 
 	return r;
 }
 
+/* air refuses a rule without cmd or without a matcher (runner/rule_test.go, TestNormalizeRules). */
+static void check_rule(struct load *ld, const struct config_rule *rule, size_t index)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "build.rules[%zu]", index);
+	if (!rule->cmd[0])
+		error_at(ld, rule->line, rule->col, name, "cmd is required (the command the rule runs)");
+	if (!rule->include_dir.n && !rule->include_ext.n && !rule->include_file.n)
+		error_at(ld, rule->line, rule->col, name,
+			 "at least one of include_dir, include_ext and include_file is required");
+}
+
 static int load_rules(struct load *ld, const struct toml_value *v)
 {
 	struct config_build *b = &ld->c->build;
@@ -307,7 +320,10 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 			break;
 		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
 		rules[n].col = e->u.tab->line ? e->u.tab->col : e->col;
-		r = load_rule(ld, e->u.tab, i, &rules[n++]);
+		r = load_rule(ld, e->u.tab, i, &rules[n]);
+		if (r == 0)
+			check_rule(ld, &rules[n], i);
+		n++;
 	}
 	for (size_t i = 0; i < b->nrules; i++)
 		config_rule_free(&b->rules[i]);
