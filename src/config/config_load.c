@@ -297,7 +297,7 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 	const struct toml_array *a;
 	struct config_rule *rules;
 	size_t n = 0;
-	int r = 0;
+	int r = 0, errors;
 
 	if (v->type != TOML_ARRAY) {
 		error_type(ld, v, "build.rules", "expected an array of tables ([[build.rules]])");
@@ -320,8 +320,10 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 			break;
 		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
 		rules[n].col = e->u.tab->line ? e->u.tab->col : e->col;
+		errors = ld->errors;
 		r = load_rule(ld, e->u.tab, i, &rules[n]);
-		if (r == 0)
+		/* A rule whose keys already failed is not judged as a whole: one message per mistake. */
+		if (r == 0 && ld->errors == errors)
 			check_rule(ld, &rules[n], i);
 		n++;
 	}
