@@ -278,7 +278,7 @@ static int load_rule(struct load *ld, const struct toml_table *t, size_t index, 
 	return r;
 }
 
-/* air refuses a rule without cmd or without a matcher (runner/rule_test.go, TestNormalizeRules). */
+/* air refuses a rule without cmd or without a matcher (runner/rule_test.go:28-40, TestNormalizeRules). */
 static void check_rule(struct load *ld, const struct config_rule *rule, size_t index)
 {
 	char name[64];

@@ -21,7 +21,7 @@ static const struct config_rule *rule_of(const struct reload *st, size_t i)
 	return &st->c->build.rules[i];
 }
 
-/* The rule's name for messages: its own, or rule-N as air names it (runner/rule_test.go). */
+/* The rule's name for messages: its own, or rule-N as air names it (runner/rule_test.go:22). */
 static const char *rule_name(const struct reload *st, size_t i, char *buf, size_t size)
 {
 	const char *name = rule_of(st, i)->name;

@@ -944,7 +944,7 @@ static void test_rule_debounce_is_per_rule_and_trailing(void **state)
 	assert_true(timer_armed(t->st.rules.timer_fd));
 	t_free(t);
 
-	/* In an .air.toml, delay 0 is air's default, 1000 ms: Go cannot tell 0 from unset (rule_test.go:24).
+	/* In an .air.toml, delay 0 is air's default, 1000 ms: Go cannot tell 0 from unset (rule_test.go:25).
 	 */
 	t = t_running(NULL, TWO_RULES);
 	assert_true(t->c.from_air);

@@ -74,7 +74,7 @@ static void put(const char *dir, const char *rel, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* air runner/rule_test.go, TestRuleMatches (lines 68-102): the same rule and paths, the same answers. */
+/* air runner/rule_test.go, TestRuleMatches (lines 75-111): the same rule and paths, the same answers. */
 static void test_air_rule_matches(void **state)
 {
 	struct fx x;
@@ -216,7 +216,7 @@ static void test_no_rules_no_change(void **state)
 	fx_end(&x);
 }
 
-/* air runner/rule_test.go, TestNormalizeRules (lines 15-45): cmd is required, a matcher is, a bad regex
+/* air runner/rule_test.go, TestNormalizeRules (lines 15-46): cmd is required, a matcher is, a bad regex
  * fails. */
 static void test_bad_rules_are_refused(void **state)
 {
