@@ -48,8 +48,11 @@
  *    into one struct dotenv and pass dotenv_envp(environ, ...) to box_spawn().
  *  - on_busy (enum config_on_busy), box.mode (an enum box_rung value),
  *    box.pin_sessions.
+ *  - [[build.rules]]: build.rules[0..nrules), each with cmd and a matcher
+ *    (config_load refuses the others); src/watch/rules.h matches them and
+ *    src/reload/rulejob.h runs them.
  *  - Not implemented yet, so nothing reads them (the key table says what
- *    happens instead): build.poll and poll_interval, [[build.rules]], [proxy],
+ *    happens instead): build.poll and poll_interval, [proxy],
  *    box.memory_max and pids_max. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are

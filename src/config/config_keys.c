@@ -22,7 +22,6 @@ static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
 #define RULE(field) offsetof(struct config_rule, field)
 #define SAME        "same"
 #define NO_PROXY    "no proxy runs"
-#define NO_RULES    "no rule runs; a change is handled by [build] alone"
 
 static const struct config_key keys[] = {
 	/* top level */
@@ -199,20 +198,23 @@ static const struct config_key keys[] = {
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
 static const struct config_key rule_keys[] = {
-	{ "name", CONFIG_T_STRING, 0, RULE(name), "", NULL, SAME, "A name for messages.",
-	  .unimplemented = NO_RULES },
+	{ "name", CONFIG_T_STRING, 0, RULE(name), "", NULL, SAME,
+	  "A name for messages; empty: rule-N, N counting from 0 in the file's order." },
 	{ "cmd", CONFIG_T_STRING, 0, RULE(cmd), "", NULL, SAME,
-	  "Shell command run on a matching change, instead of a rebuild.", .unimplemented = NO_RULES },
-	{ "include_dir", CONFIG_T_LIST, 0, RULE(include_dir), "", NULL, SAME, "Directories the rule watches.",
-	  .unimplemented = NO_RULES },
-	{ "include_ext", CONFIG_T_LIST, 0, RULE(include_ext), "", NULL, SAME, "Extensions the rule watches.",
-	  .unimplemented = NO_RULES },
-	{ "include_file", CONFIG_T_LIST, 0, RULE(include_file), "", NULL, SAME, "Files the rule watches.",
-	  .unimplemented = NO_RULES },
+	  "Required. The shell command (/bin/sh -c, in a box of its own) a matching change runs instead "
+	  "of a rebuild." },
+	{ "include_dir", CONFIG_T_LIST, 0, RULE(include_dir), "", NULL, SAME,
+	  "Directories (relative to root) whose files the rule takes; watched even when exclude_dir "
+	  "lists them." },
+	{ "include_ext", CONFIG_T_LIST, 0, RULE(include_ext), "", NULL, SAME,
+	  "Extensions the rule takes, without the dot; \"*\" takes any." },
+	{ "include_file", CONFIG_T_LIST, 0, RULE(include_file), "", NULL, SAME,
+	  "Files (relative to root) the rule takes." },
 	{ "exclude_regex", CONFIG_T_LIST, 0, RULE(exclude_regex), "", NULL, SAME,
-	  "Regular expressions of paths the rule ignores.", .unimplemented = NO_RULES },
-	{ "delay", CONFIG_T_MS, CONFIG_K_MS_INT, RULE(delay_ms), "1000", NULL, SAME,
-	  "Debounce for the rule, in milliseconds.", .unimplemented = NO_RULES },
+	  "Regular expressions matched against the absolute path: a file matched is not the rule's." },
+	{ "delay", CONFIG_T_MS, CONFIG_K_MS_INT, RULE(delay_ms), "1000", NULL,
+	  "air waits delay after the first change, and 0 means 1000 there (in an .air.toml here too)",
+	  "Debounce of the rule, in milliseconds, after the last change." },
 };
 
 size_t config_key_count(void)

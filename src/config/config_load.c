@@ -121,7 +121,7 @@ static void warn_unimplemented(struct load *ld)
 		if (o->kind == CONFIG_FROM_FILE && config_key_in_use(c, k))
 			unimplemented_at(ld, o->line, o->col, k->name, k->unimplemented);
 	}
-	for (size_t i = 0; i < c->build.nrules; i++)
+	for (size_t i = 0; config_rule_key_at(0)->unimplemented && i < c->build.nrules; i++)
 		unimplemented_at(ld, c->build.rules[i].line, c->build.rules[i].col, "build.rules",
 				 config_rule_key_at(0)->unimplemented);
 }
@@ -328,13 +328,26 @@ static int load_rule(struct load *ld, const struct toml_table *t, size_t index, 
 	return r;
 }
 
+/* air refuses a rule without cmd or without a matcher (runner/rule_test.go:28-40, TestNormalizeRules). */
+static void check_rule(struct load *ld, const struct config_rule *rule, size_t index)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "build.rules[%zu]", index);
+	if (!rule->cmd[0])
+		error_at(ld, rule->line, rule->col, name, "cmd is required (the command the rule runs)");
+	if (!rule->include_dir.n && !rule->include_ext.n && !rule->include_file.n)
+		error_at(ld, rule->line, rule->col, name,
+			 "at least one of include_dir, include_ext and include_file is required");
+}
+
 static int load_rules(struct load *ld, const struct toml_value *v)
 {
 	struct config_build *b = &ld->c->build;
 	const struct toml_array *a;
 	struct config_rule *rules;
 	size_t n = 0;
-	int r = 0;
+	int r = 0, errors;
 
 	if (v->type != TOML_ARRAY) {
 		error_type(ld, v, "build.rules", "expected an array of tables ([[build.rules]])");
@@ -357,7 +370,12 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 			break;
 		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
 		rules[n].col = e->u.tab->line ? e->u.tab->col : e->col;
-		r = load_rule(ld, e->u.tab, i, &rules[n++]);
+		errors = ld->errors;
+		r = load_rule(ld, e->u.tab, i, &rules[n]);
+		/* A rule whose keys already failed is not judged as a whole: one message per mistake. */
+		if (r == 0 && ld->errors == errors)
+			check_rule(ld, &rules[n], i);
+		n++;
 	}
 	for (size_t i = 0; i < b->nrules; i++)
 		config_rule_free(&b->rules[i]);

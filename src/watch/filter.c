@@ -4,6 +4,7 @@
 #include "config.h"
 #include "glob.h"
 #include "ignore.h"
+#include "rules.h"
 #include "util.h"
 
 #include <errno.h>
@@ -43,6 +44,7 @@ struct filter {
 	bool exclude_unchanged;
 	void *seen; /* tsearch root of struct seen */
 	struct ignore *ignore;
+	const struct rules *rules; /* [[build.rules]], borrowed; NULL: none */
 };
 
 /*
@@ -248,6 +250,7 @@ int filter_new(struct filter **out, const struct config *c, const struct filter_
 	if (!f)
 		return -ENOMEM;
 	f->exclude_unchanged = c->build.exclude_unchanged;
+	f->rules = o ? o->rules : NULL;
 	if ((r = add_exts(f, &c->build.include_ext)) < 0 ||
 	    (r = add_all(&f->skip_dir, &c->build.exclude_dir)) < 0 ||
 	    (r = pathlist_add_clean(&f->skip_dir, c->tmp_dir)) < 0 ||
@@ -314,13 +317,20 @@ static bool dir_skipped(const struct filter *f, const char *rel, size_t len)
 	return false;
 }
 
+/* Whether a directory in the first len bytes of rel (a directory path), past its first from bytes, is
+ * skipped. */
+static bool any_dir_skipped_from(const struct filter *f, const char *rel, size_t from, size_t len)
+{
+	for (size_t i = from + 1; i <= len; i++)
+		if ((i == len || rel[i] == '/') && dir_skipped(f, rel, i))
+			return true;
+	return false;
+}
+
 /* Whether any directory in the first len bytes of rel (a directory path) is skipped by air's rules. */
 static bool any_dir_skipped(const struct filter *f, const char *rel, size_t len)
 {
-	for (size_t i = 0; i <= len; i++)
-		if ((i == len || rel[i] == '/') && i > 0 && dir_skipped(f, rel, i))
-			return true;
-	return false;
+	return any_dir_skipped_from(f, rel, 0, len);
 }
 
 /* Some entry of l lies strictly below directory rel, so the watcher must pass through it. */
@@ -344,9 +354,27 @@ static bool in_include_dir(const struct filter *f, const char *dir)
 	return false;
 }
 
+/*
+ * [[build.rules]]: a rule's include_dir, and the directories on the way to it,
+ * are watched even when exclude_dir or .gitignore leave them out (air's
+ * README); below it, exclude_dir entries, hidden directories and .gitignore
+ * apply again.
+ */
+static bool rule_dir_watched(struct filter *f, const char *rel)
+{
+	size_t len = strlen(rel), span = rules_dir_span(f->rules, rel);
+
+	if (span == len)
+		return true;
+	return span && !any_dir_skipped_from(f, rel, span, len) &&
+	       !(f->ignore && ignore_path(f->ignore, rel, true));
+}
+
 bool filter_watch_dir(struct filter *f, const char *rel)
 {
 	if (!*rel)
+		return true;
+	if (f->rules && rule_dir_watched(f, rel))
 		return true;
 	if (any_dir_skipped(f, rel, strlen(rel)))
 		return false;
@@ -368,12 +396,36 @@ static bool ext_included(const struct filter *f, const char *base)
 	return pathlist_has(&f->ext, dot + 1);
 }
 
+/*
+ * [[build.rules]] come before the build's filters (air runner/rule.go,
+ * matchRuleIndex): a file a rule matches counts whatever include_ext and
+ * exclude_* say, if its directory is watched and .gitignore does not leave
+ * it out (a file the rule names in include_file is stronger, as for the
+ * build). Which rule it is, is the loop's question (rules_match()).
+ */
+static bool rule_file_matched(struct filter *f, const char *rel, size_t dirlen)
+{
+	bool named, in_dir = true;
+
+	if (rules_match(f->rules, rel, &named) < 0 || pathlist_has(&f->binary, rel))
+		return false;
+	if (dirlen) {
+		char *dir = strndup(rel, dirlen);
+
+		in_dir = dir && filter_watch_dir(f, dir);
+		free(dir);
+	}
+	return in_dir && (named || !(f->ignore && ignore_path(f->ignore, rel, false)));
+}
+
 bool filter_match_file(struct filter *f, const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
 	const char *base = slash ? slash + 1 : rel;
 	size_t dirlen = slash ? (size_t)(slash - rel) : 0;
 
+	if (*rel && f->rules && rule_file_matched(f, rel, dirlen))
+		return true;
 	if (!*rel || any_dir_skipped(f, rel, dirlen) || pathlist_has(&f->binary, rel))
 		return false;
 	/* As in air, the excludes win over include_file. */
@@ -487,4 +539,9 @@ int filter_reload_ignores(struct filter *f, const char *rel)
 bool filter_is_ignore_file(const struct filter *f, const char *rel)
 {
 	return f->ignore && ignore_is_rules_file(f->ignore, rel);
+}
+
+int filter_path_clean(const char *path, char **out)
+{
+	return path_clean(path, out);
 }
