@@ -96,20 +96,33 @@ void envp_free(char **envp)
 	strv_free(envp);
 }
 
-/* The paths joined by newlines, malloc'd; *total is the length of the list with a newline a path. */
-static char *paths_join(char *const *paths, size_t npaths, size_t *total)
+/*
+ * The paths joined by newlines, malloc'd; *total is the length of the list with a newline a path. The
+ * watcher's paths are relative to root, and builds run where nsreload started (as in air): each relative path
+ * gets root/ in front, unless root is ".".
+ */
+static char *paths_join(const struct config *c, char *const *paths, size_t npaths, size_t *total)
 {
+	bool dot = !c->root[0] || strcmp(c->root, ".") == 0;
+	size_t plen = dot ? 0 : strlen(c->root);
 	char *joined, *p;
 
 	*total = 0;
 	for (size_t i = 0; i < npaths; i++)
-		*total += strlen(paths[i]) + 1;
+		*total += strlen(paths[i]) + 1 + (paths[i][0] != '/' && plen ? plen + 1 : 0);
 	joined = malloc(*total + 1);
 	if (!joined)
 		return NULL;
 	p = joined;
 	for (size_t i = 0; i < npaths; i++) {
 		size_t len = strlen(paths[i]);
+
+		if (paths[i][0] != '/' && plen) {
+			memcpy(p, c->root, plen);
+			p += plen;
+			if (c->root[plen - 1] != '/')
+				*p++ = '/';
+		}
 		memcpy(p, paths[i], len);
 		p += len;
 		if (i + 1 < npaths)
@@ -123,7 +136,7 @@ int changed_env_entry(const struct config *c, struct log *log, char *const *path
 		      struct safefs_file *file, char **entry)
 {
 	size_t total;
-	char *joined = paths_join(paths, npaths, &total);
+	char *joined = paths_join(c, paths, npaths, &total);
 	int r = 0;
 
 	if (!joined)

@@ -107,7 +107,7 @@ chmod +x "$p/app.sh" "$p/sub/app.sh"
 cat >"$p/.air.toml" <<'EOF'
 root = "sub"
 [build]
-cmd = "pwd >build_cwd"
+cmd = "pwd >build_cwd; printf '%s' \"$NSRELOAD_CHANGED_PATHS\" >changed"
 entrypoint = ["./app.sh"]
 include_ext = ["txt"]
 EOF
@@ -122,6 +122,14 @@ if text_is "$p/build_cwd" "$p"; then
 	ok "root-cwd: the build ran in the start directory"
 else
 	bad "root-cwd: build_cwd in $p holds '$(cat "$p/build_cwd" 2>/dev/null)'; in sub: '$(cat "$p/sub/build_cwd" 2>/dev/null)'"
+fi
+# The build runs in the start directory: the changed paths it is given name files from there.
+sleep 0.3
+echo x >"$p/sub/x.txt"
+if wait_for 10000 text_is "$p/changed" "sub/x.txt"; then
+	ok "root-cwd: NSRELOAD_CHANGED_PATHS is relative to where the build runs (sub/x.txt)"
+else
+	bad "root-cwd: NSRELOAD_CHANGED_PATHS was '$(cat "$p/changed" 2>/dev/null)', want 'sub/x.txt'"
 fi
 stop
 [ "$rc" = 0 ] && no_survivors && ok "root-cwd: exit 0, no survivor" || bad "root-cwd: exit $rc or survivors"
