@@ -315,7 +315,8 @@ int box_kill(struct box *b)
 	return kill_pass(b);
 }
 
-int box_stop(struct box *b, int sig, unsigned timeout_ms)
+/* box_stop() and box_stop_all(): sig to the main process or to all, then the timer for the kill. */
+static int stop(struct box *b, int sig, unsigned timeout_ms, bool all)
 {
 	int r;
 
@@ -327,10 +328,20 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms)
 	/* A kill under way owns the timer and needs no help. */
 	if (b->kill_retry)
 		return 0;
-	r = box_signal_main(b, sig);
+	r = all ? box_signal_all(b, sig) : box_signal_main(b, sig);
 	if (r < 0 && r != -ESRCH)
 		return r;
 	return set_timer_us(b, (uint64_t)timeout_ms * 1000);
+}
+
+int box_stop(struct box *b, int sig, unsigned timeout_ms)
+{
+	return stop(b, sig, timeout_ms, false);
+}
+
+int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
+{
+	return stop(b, sig, timeout_ms, true);
 }
 
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])

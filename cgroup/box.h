@@ -191,6 +191,13 @@ int box_signal_all(struct box *b, int sig);
  */
 int box_stop(struct box *b, int sig, unsigned timeout_ms);
 /*
+ * The same, but sig goes to every process of the box (box_signal_all()), as
+ * systemd's default KillMode: an app started by a shell that forks gets it
+ * too. The main process exiting first does not kill the rest: they get until
+ * the timeout, which the caller leaves running (the box's timer kills them).
+ */
+int box_stop_all(struct box *b, int sig, unsigned timeout_ms);
+/*
  * Kills every process of the box now, in one pass where the kernel allows
  * (cgroup.kill, a namespace's init, a pinned group); the passes that follow,
  * if any, come from the box's timer in box_process(). Emptiness is reported

@@ -195,21 +195,40 @@ static int take_option(struct parse *p, const struct opt *o, const char *value)
 	return p->h->take(p->h->data, o, value, p->written);
 }
 
-static int parse_long(struct parse *p, const char *arg)
+/* "--name[=V]", or "-name[=V]" (dashes 1): a key, as Go's flag package takes it. */
+static int parse_long(struct parse *p, const char *arg, size_t dashes)
 {
 	const char *eq = strchr(arg, '=');
 	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-	const struct opt *o = find_long(p->cmd, arg, len);
+	const struct opt *o = dashes == 2 ? find_long(p->cmd, arg, len) : NULL;
 	char hint[128];
 
 	snprintf(p->written, sizeof(p->written), "%.*s", (int)len, arg);
-	if (!o && p->h->find && p->h->find(p->h->data, arg + 2, len - 2, &p->scratch))
+	if (!o && p->h->find && p->h->find(p->h->data, arg + dashes, len - dashes, &p->scratch))
 		o = &p->scratch;
 	if (!o) {
-		suggest(p->cmd, p->h, arg + 2, len - 2, hint, sizeof(hint));
+		suggest(p->cmd, p->h, arg + dashes, len - dashes, hint, sizeof(hint));
 		return fail(p->err, p->err_size, "unknown option '%.*s'%s", (int)len, arg, hint);
 	}
 	return take_option(p, o, eq ? eq + 1 : NULL);
+}
+
+/*
+ * "-build.cmd x" and "-build.cmd=x": Go's flag package (air's) takes one dash
+ * as well as two. A single-dash word is such a key flag when its name (before
+ * any '=') is longer than one letter and names a key, or when its first
+ * letter is no short option at all ("-build.cmdd" then gets a suggestion
+ * rather than "unknown option '-b'"). Otherwise it is short options: -c FILE,
+ * -wDIR, -vh.
+ */
+static bool single_dash_key(const struct parse *p, const char *arg)
+{
+	size_t len = strcspn(arg + 1, "=");
+	struct opt scratch;
+
+	if (len < 2 || !p->h->find)
+		return false;
+	return p->h->find(p->h->data, arg + 1, len, &scratch) || !find_short(p->cmd, arg[1]);
 }
 
 /* -v, -vh, -wDIR, -w DIR. */
@@ -245,7 +264,12 @@ int opts_parse(const struct opts_cmd *cmd, int argc, char **argv, const struct o
 		}
 		if (arg[0] != '-' || arg[1] == '\0')
 			break;
-		r = arg[1] == '-' ? parse_long(&p, arg) : parse_short(&p, arg);
+		if (arg[1] == '-')
+			r = parse_long(&p, arg, 2);
+		else if (single_dash_key(&p, arg))
+			r = parse_long(&p, arg, 1);
+		else
+			r = parse_short(&p, arg);
 		if (r < 0)
 			return r;
 	}

@@ -353,6 +353,74 @@ void strv_free(char **v)
 	free(v);
 }
 
+/* Bytes a plain shell word may hold: none of them means anything to sh outside quotes. */
+static bool plain_byte(unsigned char c)
+{
+	return isascii(c) && (isalnum(c) || strchr("_./=:,+@%-", c));
+}
+
+/* Words that sh runs itself rather than looking them up in PATH: POSIX's reserved words and dash's builtins.
+ */
+static bool shell_own_word(const char *w, size_t len)
+{
+	static const char *const own[] = {
+		".",        ":",      "alias",   "bg",    "break", "case",   "cd",    "chdir",   "command",
+		"continue", "do",     "done",    "echo",  "elif",  "else",   "esac",  "eval",    "exec",
+		"exit",     "export", "false",   "fc",    "fg",    "fi",     "for",   "getopts", "hash",
+		"if",       "in",     "jobs",    "kill",  "local", "printf", "pwd",   "read",    "readonly",
+		"return",   "set",    "shift",   "test",  "then",  "times",  "trap",  "true",    "type",
+		"ulimit",   "umask",  "unalias", "unset", "until", "wait",   "while",
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (strlen(own[i]) == len && memcmp(own[i], w, len) == 0)
+			return true;
+	return false;
+}
+
+bool shell_line_is_plain(const char *line)
+{
+	const char *first = line + strspn(line, " ");
+	size_t first_len = strcspn(first, " ");
+
+	if (first_len == 0 || memchr(first, '=', first_len) || shell_own_word(first, first_len))
+		return false;
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++)
+		if (*p != ' ' && !plain_byte(*p))
+			return false;
+	return true;
+}
+
+char **shell_line_words(const char *line)
+{
+	size_t n = 0, cap = 0;
+	char **v = NULL;
+
+	for (const char *p = line;; n++) {
+		size_t len;
+		p += strspn(p, " ");
+		len = strcspn(p, " ");
+		if (n + 1 >= cap) {
+			char **nv = array_grow(v, &cap, sizeof(*v));
+			if (!nv)
+				goto fail;
+			v = nv;
+		}
+		v[n] = NULL;
+		if (len == 0)
+			return v;
+		v[n] = strndup(p, len);
+		if (!v[n])
+			goto fail;
+		p += len;
+	}
+fail:
+	if (v)
+		v[n] = NULL;
+	strv_free(v);
+	return NULL;
+}
+
 uint64_t hash_fnv1a(uint64_t h, const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)

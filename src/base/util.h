@@ -7,6 +7,7 @@
 #ifndef NSRELOAD_UTIL_H
 #define NSRELOAD_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +85,24 @@ void *array_grow(void *v, size_t *cap, size_t size);
 
 /* Frees a NULL-terminated array of malloc'd strings, and the array. NULL is fine. */
 void strv_free(char **v);
+
+/*
+ * Whether `/bin/sh -c line` would run no more than the words of line split
+ * at spaces, so that the shell can be left out: the app then gets the stop
+ * signal itself (dash forks for a -c line, so a signal to the shell never
+ * reaches it). Conservative on purpose: every byte is a letter, a digit, a
+ * space or one of _ . / = : , + @ % -; there is at least one word; and the
+ * first word holds no '=' (an assignment such as APP_ENV=dev) and is not a
+ * shell reserved word or builtin (exec, cd, ., export, if, ...). Anything
+ * else (quotes, $, `, ;, |, &, <, >, *, ?, [, ~, (, ), {, }, tab, newline,
+ * backslash, #, bytes above 127) keeps the shell.
+ */
+bool shell_line_is_plain(const char *line);
+/*
+ * The words of a line that shell_line_is_plain(), NULL-terminated, for
+ * execvp(); free with strv_free(). NULL when out of memory.
+ */
+char **shell_line_words(const char *line);
 
 /*
  * Reads the whole file path, opened with O_RDONLY | O_CLOEXEC | oflags

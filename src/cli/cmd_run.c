@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "safefs.h"
 #include "util.h"
+#include "version.h"
 
 struct run_opts {
 	int color_mode; /* -1: from the configuration */
@@ -158,6 +159,8 @@ int cmd_run(int argc, char **argv)
 		config_free(&c);
 		return 1;
 	}
+	/* air prints its banner unless misc.startup_banner says otherwise: unset is ours, "" none. */
+	log_banner(log, c.misc.startup_banner ? c.misc.startup_banner : "nsreload " NSRELOAD_VERSION);
 	if (check_root(&c, log) == 0)
 		code = reload_run(&c, log,
 				  &(struct reload_opts){ .vcs_ignore = !o.no_vcs_ignore,

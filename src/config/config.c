@@ -220,6 +220,7 @@ int config_set_command(struct config *c, char *const *argv, int n)
 
 	if (n <= 0)
 		return 0;
+	c->argv_exact = true;
 	if ((r = set_origin_flag_text(c, "build.entrypoint", argv[0], CONFIG_TEXT_NO_SPLIT)) < 0 ||
 	    (r = set_origin_flag_text(c, "build.full_bin", "", 0)) < 0 ||
 	    (r = set_origin_flag_text(c, "build.args_bin", "", 0)) < 0)
@@ -280,6 +281,26 @@ static int list_with_tmp_dir(struct config_strlist *l, const char *def, const ch
 	return r;
 }
 
+/*
+ * Whether k's value from an .air.toml is its default written out: air (>=
+ * 1.65) rewrites such a value for tmp_dir by value, not by where it came from
+ * (runner/config.go adjustDefaultsForTmpDirWithOS: cmd and bin when they equal
+ * the default, exclude_dir when the whole list is the default one).
+ */
+static bool air_default_written(const struct config *c, const struct config_key *k)
+{
+	union config_scratch def = { 0 };
+	char why[160];
+	bool same;
+
+	if (!c->from_air || c->origin[config_key_index(k)].kind != CONFIG_FROM_FILE ||
+	    config_value_from_text(k, &def, k->def, 0, why, sizeof(why)) < 0)
+		return false;
+	same = config_value_equal(k, &def, config_slot_const(k, c));
+	config_value_free(k, &def);
+	return same;
+}
+
 static int derive_from_tmp_dir(struct config *c)
 {
 	const struct config_key *tmp_key = config_key_find("tmp_dir");
@@ -290,7 +311,8 @@ static int derive_from_tmp_dir(struct config *c)
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
 
-		if (!(k->flags & CONFIG_K_TMP_DIR) || c->origin[i].kind != CONFIG_FROM_DEFAULT)
+		if (!(k->flags & CONFIG_K_TMP_DIR) ||
+		    (c->origin[i].kind != CONFIG_FROM_DEFAULT && !air_default_written(c, k)))
 			continue;
 		if (k->type == CONFIG_T_LIST) {
 			r = list_with_tmp_dir(config_slot(k, c), k->def, c->tmp_dir);
@@ -322,12 +344,39 @@ static void fold_into(struct config *c, const char *air_name, const char *box_na
 	c->origin[to].via = (int)from;
 }
 
+/*
+ * exclude_dir entries without surrounding blanks and one trailing '/', as air
+ * cleans them (runner/util.go cleanPath, called in config.go preprocess after
+ * the tmp_dir rewrite): "web/ " is "web".
+ */
+static void trim_exclude_dirs(struct config *c)
+{
+	struct config_strlist *l = &c->build.exclude_dir;
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *s = l->v[i], *start = s;
+		size_t len;
+
+		while (*start == ' ' || (*start >= '\t' && *start <= '\r'))
+			start++;
+		len = strlen(start);
+		while (len > 0 &&
+		       (start[len - 1] == ' ' || (start[len - 1] >= '\t' && start[len - 1] <= '\r')))
+			len--;
+		if (len > 0 && start[len - 1] == '/')
+			len--;
+		memmove(s, start, len);
+		s[len] = '\0';
+	}
+}
+
 int config_finalize(struct config *c)
 {
 	int r = derive_from_tmp_dir(c);
 
 	if (r < 0)
 		return r;
+	trim_exclude_dirs(c);
 	fold_into(c, "build.send_interrupt", "box.stop_signal", c->build.send_interrupt);
 	if (c->origin[config_key_index(config_key_find("box.stop_signal"))].via >= 0)
 		c->box.stop_signal = SIGINT;
@@ -342,64 +391,4 @@ int config_finalize(struct config *c)
 	if (c->build.poll_interval_ms < 500)
 		c->build.poll_interval_ms = 500;
 	return 0;
-}
-
-/* ---- the app's argv ---- */
-
-/* "line arg1 arg2": air joins the arguments with spaces and hands the line to the shell. */
-static char *shell_line(const char *line, const struct config_strlist *args)
-{
-	size_t len = strlen(line) + 1, o;
-	char *s;
-
-	for (size_t i = 0; i < args->n; i++)
-		len += strlen(args->v[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	o = (size_t)sprintf(s, "%s", line);
-	for (size_t i = 0; i < args->n; i++)
-		o += (size_t)sprintf(s + o, " %s", args->v[i]);
-	return s;
-}
-
-int config_app_argv(const struct config *c, char ***out)
-{
-	const struct config_build *b = &c->build;
-	const char *line = b->full_bin[0] ? b->full_bin : NULL;
-	size_t n = 0;
-	char **argv;
-
-	if (!line && !b->entrypoint.n)
-		line = b->bin[0] ? b->bin : NULL;
-	if (!line && !b->entrypoint.n)
-		return -ENOENT;
-	argv = calloc(line ? 4 : b->entrypoint.n + b->args_bin.n + 1, sizeof(*argv));
-	if (!argv)
-		return -ENOMEM;
-	if (line) {
-		argv[n++] = strdup("/bin/sh");
-		argv[n++] = strdup("-c");
-		argv[n++] = shell_line(line, &b->args_bin);
-	} else {
-		for (size_t i = 0; i < b->entrypoint.n; i++)
-			argv[n++] = strdup(b->entrypoint.v[i]);
-		for (size_t i = 0; i < b->args_bin.n; i++)
-			argv[n++] = strdup(b->args_bin.v[i]);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!argv[i]) {
-			for (size_t j = 0; j < n; j++)
-				free(argv[j]);
-			free(argv);
-			return -ENOMEM;
-		}
-	}
-	*out = argv;
-	return 0;
-}
-
-void config_argv_free(char **argv)
-{
-	strv_free(argv);
 }

@@ -28,8 +28,9 @@
  *
  * WHAT THE RELOAD LOOP READS (after config_finalize):
  *  - The app: config_app_argv() gives the argv to spawn, resolving full_bin >
- *    entrypoint > bin, plus args_bin (full_bin and bin go through /bin/sh -c
- *    as in air).
+ *    entrypoint > bin, plus args_bin, as one /bin/sh -c line as in air (see
+ *    there). Spawn it without a cwd: nothing nsreload runs changes directory.
+ *  - Stopping, who: box.stop_scope (enum config_stop_scope).
  *  - Stopping: box.stop_signal and box.stop_timeout_ms are final. air's
  *    build.send_interrupt and build.kill_delay have already been folded into
  *    them, so do not read those two for behaviour (they stay for display).
@@ -40,14 +41,19 @@
  *    500 ms as in air.
  *  - [build.linux] has already replaced the [build] command keys; the other
  *    OS tables were checked and ignored.
- *  - Paths are as written (relative to root, which is relative to the cwd).
+ *  - Paths are as written. root is relative to the cwd, and tmp_dir, the
+ *    watched paths, entrypoint and env_files are relative to root; bin and
+ *    every command run in the cwd (air never changes directory).
  *  - env_files: before each build and run, dotenv_load_file() each of them
  *    into one struct dotenv and pass dotenv_envp(environ, ...) to box_spawn().
  *  - on_busy (enum config_on_busy), box.mode (an enum box_rung value),
  *    box.pin_sessions.
+ *  - [[build.rules]]: build.rules[0..nrules), each with cmd and a matcher
+ *    (config_load refuses the others); src/watch/rules.h matches them and
+ *    src/reload/rulejob.h runs them.
  *  - Not implemented yet, so nothing reads them (the key table says what
- *    happens instead): build.poll and poll_interval, [[build.rules]], [proxy],
- *    misc.startup_banner, color.app, box.memory_max and pids_max.
+ *    happens instead): build.poll and poll_interval, [proxy],
+ *    box.memory_max and pids_max. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
@@ -86,6 +92,12 @@ enum config_on_busy {
 	CONFIG_ON_BUSY_RESTART,    /* stop what is running and start over */
 	CONFIG_ON_BUSY_DO_NOTHING, /* ignore changes while busy */
 	CONFIG_ON_BUSY_SIGNAL,     /* send box.stop_signal to the app, nothing more */
+};
+
+/* box.stop_scope: who gets box.stop_signal. */
+enum config_stop_scope {
+	CONFIG_STOP_ALL,  /* every process in the box (systemd's default KillMode) */
+	CONFIG_STOP_MAIN, /* the main process only; what it leaves is killed when it exits */
 };
 
 enum config_color_mode {
@@ -176,6 +188,7 @@ struct config_box {
 	unsigned long long pids_max;        /* 0: no limit ("max") */
 	bool pin_sessions;                  /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
 	char *cgroup_parent;                /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
+	int stop_scope;                     /* enum config_stop_scope */
 };
 
 enum config_origin_kind {
@@ -190,6 +203,10 @@ struct config_origin {
 	int line, col;    /* FILE: the key's position in config.file */
 	const char *flag; /* FLAG: the option used ("--debounce"); NULL means "--<key name>" */
 	int via;          /* >= 0: derived from that key (its index), whose origin this is; else -1 */
+	/* > 0: an .air.toml wrote an empty or zero value on this line, and air keeps the value it had
+	 * (mergo never copies an empty value; config_load.c); air_empty names it ("empty", "0", "false"). */
+	int air_empty_line;
+	const char *air_empty;
 };
 
 struct config {
@@ -209,6 +226,7 @@ struct config {
 	char *file;                                   /* the file loaded, as found or given; NULL: none */
 	bool from_air;                                /* it is an .air.toml (not .nsreload.toml) */
 	struct config_origin origin[CONFIG_MAX_KEYS]; /* by key index */
+	bool argv_exact; /* config_set_command(): the app is BIN [ARGS...] exactly, run without a shell */
 };
 
 /* ---- the key table ---- */
@@ -233,6 +251,10 @@ enum {
 	CONFIG_K_GO_DUR = 1 << 2,  /* air's time.Duration: an integer of 1000000 or more is nanoseconds */
 	CONFIG_K_TMP_DIR = 1 << 3, /* the default names "tmp", which stands for tmp_dir */
 	CONFIG_K_FOLDED = 1 << 4,  /* air's form of a [box] key: config_finalize() folds it in there */
+	CONFIG_K_ZERO_IS_ZERO =
+		1 << 5, /* an .air.toml's 0 means 0, not air's default (build.delay: on purpose) */
+	CONFIG_K_EMPTY_AUTO =
+		1 << 6, /* a choice: "" reads as its first choice, "auto" (color.mode, as air) */
 };
 
 struct config_key {
@@ -343,9 +365,10 @@ int config_parse_args(struct config *c, int argc, char **argv, struct config_arg
 
 /*
  * The command line's BIN [ARGS...] (for 'nsreload run'): they replace the
- * configured app. BIN becomes build.entrypoint (run without a shell, so any
- * path works), ARGS build.args_bin, and full_bin is cleared, all with a FLAG
- * origin whose flag is "command line". n may be 0 (nothing changes).
+ * configured app. BIN becomes build.entrypoint, ARGS build.args_bin, and
+ * full_bin is cleared, all with a FLAG origin whose flag is "command line";
+ * c->argv_exact makes config_app_argv() run them exactly, without a shell
+ * (so any path works, relative to the cwd). n may be 0 (nothing changes).
  */
 int config_set_command(struct config *c, char *const *argv, int n);
 
@@ -387,11 +410,21 @@ void config_warn_unimplemented(const struct config *c, const struct config_diag 
 int config_setup(struct config *c, int argc, char **argv, struct config_args *a, const struct config_diag *d);
 
 /*
- * The app's argv after config_finalize, NULL-terminated, for box_spawn():
- * full_bin (a shell line) as sh -c 'full_bin "$@"' sh ARGS; else
- * entrypoint + args_bin; else bin the same way as full_bin. Free it with
- * config_argv_free(). Returns 0, -ENOENT when nothing is configured to run,
- * or -ENOMEM.
+ * The app's argv after config_finalize, NULL-terminated, for box_spawn() in
+ * the cwd (config_app.c cites air v1.67.2 for each rule). One line is built
+ * as air builds it: full_bin as written; else entrypoint's first word (a
+ * bare name found in PATH as it is, else joined to root and made absolute)
+ * and its other words; else bin made absolute against the cwd (never root,
+ * never PATH); an absolute program path that is not one plain shell word is
+ * single-quoted; then args_bin, all joined with spaces. That line runs as
+ * {"/bin/sh", "-c", line}, so $VAR and quotes in entrypoint and args_bin are
+ * the shell's, except when shell_line_is_plain() (util.h): then its words
+ * are the argv and no shell stands between nsreload and the app (so the stop
+ * signal reaches the app). After config_set_command() (argv_exact), BIN and
+ * ARGS are the argv exactly, without a shell. The meaning is the same for
+ * .nsreload.toml and .air.toml. Free it with config_argv_free(). Returns 0,
+ * -ENOENT when nothing is configured to run, or -ENOMEM (also when the cwd
+ * cannot be read).
  */
 int config_app_argv(const struct config *c, char ***argv);
 void config_argv_free(char **argv);

@@ -15,17 +15,19 @@ static const char *const on_busy_choices[] = { "queue", "restart", "do-nothing",
 static const char *const color_mode_choices[] = { "auto", "always", "never", NULL };
 /* The order of enum box_rung (box.h); a unit test checks it against box_rung_name(). */
 static const char *const box_mode_choices[] = { "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup", NULL };
+/* The order of enum config_stop_scope. */
+static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
 
 #define AT(field)   offsetof(struct config, field)
 #define RULE(field) offsetof(struct config_rule, field)
 #define SAME        "same"
 #define NO_PROXY    "no proxy runs"
-#define NO_RULES    "no rule runs; a change is handled by [build] alone"
 
 static const struct config_key keys[] = {
 	/* top level */
 	{ "root", CONFIG_T_STRING, 0, AT(root), ".", NULL, SAME,
-	  "Watch root, and the working directory of the build and the app." },
+	  "Watch root; tmp_dir, entrypoint and env_files are relative to it. Builds and the app run in "
+	  "the directory nsreload was started in, as in air." },
 	{ "tmp_dir", CONFIG_T_STRING, 0, AT(tmp_dir), "tmp", NULL, SAME,
 	  "Holds build output and logs; never watched. Its name goes into the defaults of build.cmd, "
 	  "build.bin "
@@ -48,16 +50,17 @@ static const struct config_key keys[] = {
 	  "Shell commands run when nsreload is told to stop, before the app is stopped." },
 	{ "build.bin", CONFIG_T_STRING, CONFIG_K_PER_OS | CONFIG_K_TMP_DIR, AT(build.bin), "./tmp/main", NULL,
 	  "same (air deprecates it for entrypoint)",
-	  "The app, run with /bin/sh -c and args_bin; used when full_bin and entrypoint are empty." },
+	  "The app: a path made absolute against the directory nsreload was started in (\"app\" is ./app), "
+	  "run with args_bin; used when full_bin and entrypoint are empty." },
 	{ "build.entrypoint", CONFIG_T_ARGV, CONFIG_K_PER_OS, AT(build.entrypoint), "", NULL, SAME,
-	  "The app and its default arguments, a string or an array, run without a shell; a bare name is "
-	  "looked "
-	  "up in PATH, a path is relative to root. Wins over bin." },
+	  "The app and its default arguments, a string or an array; a bare name found in PATH runs from "
+	  "there, else it is relative to root. Joined with args_bin into one line for /bin/sh -c, as in "
+	  "air. Wins over bin." },
 	{ "build.full_bin", CONFIG_T_STRING, CONFIG_K_PER_OS, AT(build.full_bin), "", NULL, SAME,
 	  "A shell line that runs the app, such as \"APP_ENV=dev ./tmp/main\". Wins over entrypoint and "
 	  "bin." },
 	{ "build.args_bin", CONFIG_T_LIST, CONFIG_K_PER_OS, AT(build.args_bin), "", NULL, SAME,
-	  "Extra arguments for the app." },
+	  "Extra arguments for the app, joined to its line with spaces: $VAR and quotes are the shell's." },
 	{ "build.log", CONFIG_T_STRING, 0, AT(build.log), "build-errors.log", NULL, SAME,
 	  "Build errors are appended to this file, inside tmp_dir." },
 
@@ -89,7 +92,8 @@ static const struct config_key keys[] = {
 	  .unimplemented = "nothing polls (inotify is always used)", .needs = "build.poll" },
 
 	/* [build]: timing and restarts */
-	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT, AT(build.delay_ms), "100", NULL,
+	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "100",
+	  NULL,
 	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 100 ms and 0 means "
 	  "0. air sleeps a fixed delay after the first change; nsreload debounces (each change restarts the "
 	  "wait)",
@@ -131,17 +135,20 @@ static const struct config_key keys[] = {
 	  "Colour of the build's messages." },
 	{ "color.runner", CONFIG_T_STRING, 0, AT(color.runner), "green", NULL, SAME,
 	  "Colour of the runner's messages." },
-	{ "color.app", CONFIG_T_STRING, 0, AT(color.app), "", NULL, "same (air does not use it either)",
-	  "Colour of the app's output.", .unimplemented = "the app's output is passed on unchanged" },
-	{ "color.mode", CONFIG_T_CHOICE, 0, AT(color.mode), "auto", color_mode_choices, SAME,
-	  "auto (colour on a terminal), always or never." },
+	{ "color.app", CONFIG_T_STRING, 0, AT(color.app), "", NULL,
+	  "same: air parses it and never uses it (cfgColor.App is not in colorInfo())",
+	  "Read and ignored, as in air: the app's output is passed on unchanged." },
+	{ "color.mode", CONFIG_T_CHOICE, CONFIG_K_EMPTY_AUTO, AT(color.mode), "auto", color_mode_choices,
+	  SAME,
+	  "auto (colour on a terminal), always or never; \"\" is auto, as in air (air init writes it)." },
 
 	/* [misc] */
 	{ "misc.clean_on_exit", CONFIG_T_BOOL, 0, AT(misc.clean_on_exit), "false", NULL,
 	  "same (air's example file has true)", "Delete tmp_dir when nsreload exits." },
 	{ "misc.startup_banner", CONFIG_T_OPT_STRING, 0, AT(misc.startup_banner), NULL, NULL, SAME,
-	  "A banner printed at start: unset shows nsreload's, \"\" shows none.",
-	  .unimplemented = "no banner is printed" },
+	  "A banner printed at start: unset shows nsreload's (its name and version), \"\" shows none, and "
+	  "any "
+	  "other text is printed instead (air's README, \"Startup banner\")." },
 
 	/* [screen] */
 	{ "screen.clear_on_rebuild", CONFIG_T_BOOL, 0, AT(screen.clear_on_rebuild), "false", NULL,
@@ -182,25 +189,33 @@ static const struct config_key keys[] = {
 	{ "box.cgroup_parent", CONFIG_T_STRING, 0, AT(box.cgroup_parent), "", NULL, NULL,
 	  "Cgroup v2 directory under which the cgroup rungs make their boxes (a delegated subtree, say). "
 	  "Empty: $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup." },
+	{ "box.stop_scope", CONFIG_T_CHOICE, 0, AT(box.stop_scope), "all", box_stop_scope_choices,
+	  "nsreload only; air sends its signals to the app's whole process group",
+	  "Who gets box.stop_signal: all (every process in the box; the rest get until box.stop_timeout "
+	  "when the main process exits first) or main (the main process only; what it leaves is killed "
+	  "when it exits)." },
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 
 static const struct config_key rule_keys[] = {
-	{ "name", CONFIG_T_STRING, 0, RULE(name), "", NULL, SAME, "A name for messages.",
-	  .unimplemented = NO_RULES },
+	{ "name", CONFIG_T_STRING, 0, RULE(name), "", NULL, SAME,
+	  "A name for messages; empty: rule-N, N counting from 0 in the file's order." },
 	{ "cmd", CONFIG_T_STRING, 0, RULE(cmd), "", NULL, SAME,
-	  "Shell command run on a matching change, instead of a rebuild.", .unimplemented = NO_RULES },
-	{ "include_dir", CONFIG_T_LIST, 0, RULE(include_dir), "", NULL, SAME, "Directories the rule watches.",
-	  .unimplemented = NO_RULES },
-	{ "include_ext", CONFIG_T_LIST, 0, RULE(include_ext), "", NULL, SAME, "Extensions the rule watches.",
-	  .unimplemented = NO_RULES },
-	{ "include_file", CONFIG_T_LIST, 0, RULE(include_file), "", NULL, SAME, "Files the rule watches.",
-	  .unimplemented = NO_RULES },
+	  "Required. The shell command (/bin/sh -c, in a box of its own) a matching change runs instead "
+	  "of a rebuild." },
+	{ "include_dir", CONFIG_T_LIST, 0, RULE(include_dir), "", NULL, SAME,
+	  "Directories (relative to root) whose files the rule takes; watched even when exclude_dir "
+	  "lists them." },
+	{ "include_ext", CONFIG_T_LIST, 0, RULE(include_ext), "", NULL, SAME,
+	  "Extensions the rule takes, without the dot; \"*\" takes any." },
+	{ "include_file", CONFIG_T_LIST, 0, RULE(include_file), "", NULL, SAME,
+	  "Files (relative to root) the rule takes." },
 	{ "exclude_regex", CONFIG_T_LIST, 0, RULE(exclude_regex), "", NULL, SAME,
-	  "Regular expressions of paths the rule ignores.", .unimplemented = NO_RULES },
-	{ "delay", CONFIG_T_MS, CONFIG_K_MS_INT, RULE(delay_ms), "1000", NULL, SAME,
-	  "Debounce for the rule, in milliseconds.", .unimplemented = NO_RULES },
+	  "Regular expressions matched against the absolute path: a file matched is not the rule's." },
+	{ "delay", CONFIG_T_MS, CONFIG_K_MS_INT, RULE(delay_ms), "1000", NULL,
+	  "air waits delay after the first change, and 0 means 1000 there (in an .air.toml here too)",
+	  "Debounce of the rule, in milliseconds, after the last change." },
 };
 
 size_t config_key_count(void)

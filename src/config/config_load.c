@@ -6,9 +6,11 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_internal.h"
@@ -119,7 +121,7 @@ static void warn_unimplemented(struct load *ld)
 		if (o->kind == CONFIG_FROM_FILE && config_key_in_use(c, k))
 			unimplemented_at(ld, o->line, o->col, k->name, k->unimplemented);
 	}
-	for (size_t i = 0; i < c->build.nrules; i++)
+	for (size_t i = 0; config_rule_key_at(0)->unimplemented && i < c->build.nrules; i++)
 		unimplemented_at(ld, c->build.rules[i].line, c->build.rules[i].col, "build.rules",
 				 config_rule_key_at(0)->unimplemented);
 }
@@ -180,15 +182,63 @@ static int set_value(struct load *ld, const struct config_key *k, void *slot, co
 	return r;
 }
 
+/*
+ * air merges the file over its defaults with mergo's overwrite mode, which
+ * never copies an empty source value (runner/config.go,
+ * initConfigWithoutPreprocess; [build.linux] the same by hand in
+ * applyBuildOverrides). So in an .air.toml a string "", a number 0 and a
+ * boolean false leave the key as it was. Lists are not empty values there:
+ * go-toml reads [] as an empty slice that is not nil, and air's
+ * sliceTransformer copies any slice that is not nil. Pointers (startup_banner)
+ * are copied. nsreload's own keys (on_busy, [box]) and build.delay
+ * (CONFIG_K_ZERO_IS_ZERO: 0 means 0, on purpose) keep their plain meaning.
+ * Returns what the value is ("empty", "0", "false") when air would keep the
+ * old one, or NULL.
+ */
+static const char *air_keeps(const struct load *ld, const struct config_key *k, const struct toml_value *v)
+{
+	union config_scratch tmp = { 0 };
+	const char *word = NULL;
+	char why[256];
+	int line, col;
+
+	if (!ld->c->from_air || !k->air || strncmp(k->name, "box.", 4) == 0 ||
+	    (k->flags & CONFIG_K_ZERO_IS_ZERO))
+		return NULL;
+	if (config_value_from_toml(k, &tmp, v, why, sizeof(why), &line, &col) < 0)
+		return NULL; /* set_value() reports it */
+	if (k->type == CONFIG_T_STRING && !tmp.s[0])
+		word = "empty";
+	else if (k->type == CONFIG_T_MS && tmp.u == 0)
+		word = "0";
+	else if (k->type == CONFIG_T_PORT && tmp.i == 0)
+		word = "0";
+	else if (k->type == CONFIG_T_BOOL && !tmp.b)
+		word = "false";
+	else if ((k->type == CONFIG_T_LIST || k->type == CONFIG_T_ARGV) && tmp.l.n == 0)
+		word = "empty";
+	/* Keeping what is there changes nothing when it is the same value: then the file says it. */
+	if (word && config_value_equal(k, &tmp, config_slot_const(k, ld->c)))
+		word = NULL;
+	config_value_free(k, &tmp);
+	return word;
+}
+
 /* A key of the table: flags win, but the file's value is still checked. */
 static int apply_key(struct load *ld, const struct config_key *k, const char *name,
 		     const struct toml_keyval *kv)
 {
 	size_t idx = config_key_index(k);
 	int errors = ld->errors, r;
+	const char *kept;
 
 	if (ld->c->origin[idx].kind == CONFIG_FROM_FLAG)
 		return check_value(ld, k, name, &kv->val);
+	if ((kept = air_keeps(ld, k, &kv->val)) != NULL) {
+		ld->c->origin[idx].air_empty_line = kv->line;
+		ld->c->origin[idx].air_empty = kept;
+		return 0;
+	}
 	r = set_value(ld, k, config_slot(k, ld->c), name, &kv->val);
 	if (r == 0 && ld->errors == errors)
 		ld->c->origin[idx] = (struct config_origin){
@@ -278,13 +328,26 @@ static int load_rule(struct load *ld, const struct toml_table *t, size_t index, 
 	return r;
 }
 
+/* air refuses a rule without cmd or without a matcher (runner/rule_test.go:28-40, TestNormalizeRules). */
+static void check_rule(struct load *ld, const struct config_rule *rule, size_t index)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "build.rules[%zu]", index);
+	if (!rule->cmd[0])
+		error_at(ld, rule->line, rule->col, name, "cmd is required (the command the rule runs)");
+	if (!rule->include_dir.n && !rule->include_ext.n && !rule->include_file.n)
+		error_at(ld, rule->line, rule->col, name,
+			 "at least one of include_dir, include_ext and include_file is required");
+}
+
 static int load_rules(struct load *ld, const struct toml_value *v)
 {
 	struct config_build *b = &ld->c->build;
 	const struct toml_array *a;
 	struct config_rule *rules;
 	size_t n = 0;
-	int r = 0;
+	int r = 0, errors;
 
 	if (v->type != TOML_ARRAY) {
 		error_type(ld, v, "build.rules", "expected an array of tables ([[build.rules]])");
@@ -307,7 +370,12 @@ static int load_rules(struct load *ld, const struct toml_value *v)
 			break;
 		rules[n].line = e->u.tab->line ? e->u.tab->line : e->line;
 		rules[n].col = e->u.tab->line ? e->u.tab->col : e->col;
-		r = load_rule(ld, e->u.tab, i, &rules[n++]);
+		errors = ld->errors;
+		r = load_rule(ld, e->u.tab, i, &rules[n]);
+		/* A rule whose keys already failed is not judged as a whole: one message per mistake. */
+		if (r == 0 && ld->errors == errors)
+			check_rule(ld, &rules[n], i);
+		n++;
 	}
 	for (size_t i = 0; i < b->nrules; i++)
 		config_rule_free(&b->rules[i]);
@@ -406,17 +474,31 @@ int config_load_buffer(struct config *c, const char *name, const char *buf, size
 	return ld.errors ? -EINVAL : 0;
 }
 
+/* air's working-directory variable, or NULL when it is unset or empty. */
+static const char *air_wd(void)
+{
+	const char *wd = getenv("air_wd");
+
+	return wd && *wd ? wd : NULL;
+}
+
 int config_load(struct config *c, const char *path, const struct config_diag *d)
 {
 	static const char *const candidates[] = { ".nsreload.toml", ".air.toml", ".config/air.toml" };
+	const char *wd = air_wd();
+	char found[PATH_MAX];
 	size_t len = 0;
 	char *buf = NULL;
 	int r;
 
-	for (size_t i = 0; !path && i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-		FILE *f = fopen(candidates[i], "rb");
+	/* With air_wd, air looks for its own files there (config.go readConfByName); not for ours. */
+	for (size_t i = wd ? 1 : 0; !path && i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		FILE *f;
+
+		snprintf(found, sizeof(found), "%s%s%s", wd ? wd : "", wd ? "/" : "", candidates[i]);
+		f = fopen(found, "rb");
 		if (f || errno != ENOENT)
-			path = candidates[i];
+			path = found;
 		if (f)
 			fclose(f);
 	}
@@ -434,6 +516,34 @@ int config_load(struct config *c, const char *path, const struct config_diag *d)
 	return r;
 }
 
+/*
+ * air_wd, air's working directory (runner/config.go preprocess): for an air
+ * configuration (an .air.toml, or none at all) nsreload changes to it and
+ * root becomes that directory, whatever the file or a flag said, as in air.
+ * An .nsreload.toml is nsreload's own and ignores it.
+ */
+static int apply_air_wd(struct config *c, const struct config_diag *d)
+{
+	const struct config_key *k = config_key_find("root");
+	const char *wd = air_wd();
+	char *dot;
+
+	if (!wd || (c->file && !c->from_air))
+		return 0;
+	if (chdir(wd) < 0) {
+		int e = errno;
+		config_report(d, CONFIG_DIAG_ERROR, "air_wd: cannot change to %s: %s", wd, strerror(e));
+		return -EINVAL;
+	}
+	if (!(dot = strdup(".")))
+		return -ENOMEM;
+	free(c->root);
+	c->root = dot;
+	c->origin[config_key_index(k)] =
+		(struct config_origin){ .kind = CONFIG_FROM_FLAG, .flag = "environment air_wd", .via = -1 };
+	return 0;
+}
+
 int config_setup(struct config *c, int argc, char **argv, struct config_args *a, const struct config_diag *d)
 {
 	int r = config_init(c);
@@ -443,6 +553,8 @@ int config_setup(struct config *c, int argc, char **argv, struct config_args *a,
 	r = config_parse_args(c, argc, argv, a, d);
 	if (r == 0 && !a->help)
 		r = config_load(c, a->file, d);
+	if (r == 0 && !a->help)
+		r = apply_air_wd(c, d);
 	if (r == 0 && !a->help)
 		config_warn_unimplemented(c, d);
 	if (r == 0)

@@ -114,7 +114,11 @@ void config_origin_text(const struct config *c, size_t i, char *buf, size_t size
 
 	switch (o->kind) {
 	case CONFIG_FROM_DEFAULT:
-		used = (size_t)snprintf(buf, size, "default");
+		if (o->air_empty_line > 0)
+			used = (size_t)snprintf(buf, size, "default (%s:%d is %s: air keeps the default)",
+						c->file ? c->file : "?", o->air_empty_line, o->air_empty);
+		else
+			used = (size_t)snprintf(buf, size, "default");
 		break;
 	case CONFIG_FROM_FILE:
 		used = (size_t)snprintf(buf, size, "%s:%d", c->file ? c->file : "?", o->line);
@@ -314,11 +318,16 @@ void config_print_markdown(FILE *f)
 		}
 		markdown_row(f, k->name, k, config_slot_const(k, &defaults), true);
 		if (strcmp(k->name, "build.ignore_dangerous_root_dir") == 0) {
-			fprintf(f,
-				"\n### `[[build.rules]]`\n\n**Not implemented yet:** %s.\n\n| key | default "
-				"| type "
-				"| air | meaning |\n|---|---|---|---|---|\n",
-				config_rule_key_at(0)->unimplemented);
+			fputs("\n### `[[build.rules]]`\n\n", f);
+			if (config_rule_key_at(0)->unimplemented)
+				fprintf(f, "**Not implemented yet:** %s.\n\n",
+					config_rule_key_at(0)->unimplemented);
+			else
+				fputs("A change to a file a rule matches runs the rule's `cmd` instead of a "
+				      "rebuild; "
+				      "docs/run.md (\"Rules\") says how.\n\n",
+				      f);
+			fputs("| key | default | type | air | meaning |\n|---|---|---|---|---|\n", f);
 			for (size_t j = 0; j < config_rule_key_count(); j++) {
 				const struct config_key *rk = config_rule_key_at(j);
 				char name[64];
@@ -357,10 +366,9 @@ static void write_rules(FILE *f, const struct config *c)
 	struct config_rule example;
 
 	if (c->build.nrules == 0) {
-		fprintf(f,
-			"\n# [[build.rules]]: a change to a matching file runs cmd instead of a rebuild.\n"
-			"# Not implemented yet: %s.\n",
-			config_rule_key_at(0)->unimplemented);
+		fputs("\n# [[build.rules]]: a change to a matching file runs cmd instead of a rebuild.\n", f);
+		if (config_rule_key_at(0)->unimplemented)
+			fprintf(f, "# Not implemented yet: %s.\n", config_rule_key_at(0)->unimplemented);
 		if (config_rule_init(&example) < 0)
 			return;
 		fputs("# [[build.rules]]\n", f);

@@ -136,6 +136,11 @@ static int parse_bool_text(const char *s, bool *out)
 
 static int parse_choice_text(const struct config_key *k, const char *s, int *out)
 {
+	/* air reads color.mode "" as auto, and 'air init' (>= 1.66) writes exactly that. */
+	if (!*s && (k->flags & CONFIG_K_EMPTY_AUTO)) {
+		*out = 0;
+		return 0;
+	}
 	for (int i = 0; k->choices[i]; i++) {
 		if (strcmp(k->choices[i], s) == 0) {
 			*out = i;

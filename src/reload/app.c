@@ -25,13 +25,17 @@ static int app_spawn(struct reload *st, char **argv, char **envp)
 			explain_errno(-r, why, sizeof(why)));
 		return r;
 	}
+	/* In nsreload's own directory, as air (root is only what is watched). wait_all: the pidns init
+	 * outlives a main process that exits during a stop, so that the rest gets its grace
+	 * (app_main_exited). */
 	r = box_spawn(st->app.box, &(struct box_spawn){ .argv = argv,
 							.envp = envp,
-							.cwd = st->c->root,
+							.cwd = NULL,
 							.stdin_fd = st->stdin_to_app ? -1 : st->devnull,
 							.stdout_fd = -1,
 							.stderr_fd = -1,
-							.tty_fd = -1 });
+							.tty_fd = -1,
+							.wait_all = true });
 	if (r < 0) {
 		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s; nothing runs until the next build",
 			argv[0], spawn_why(st->app.box, r, why, sizeof(why)));
@@ -62,13 +66,23 @@ void app_start(struct reload *st)
 	config_argv_free(argv);
 }
 
-/* APP_RUNNING or APP_EXITED -> then: box_stop(), which kills the box after the stop timeout. */
+static bool stop_to_all(const struct reload *st)
+{
+	return st->c->box.stop_scope == CONFIG_STOP_ALL;
+}
+
+/*
+ * APP_RUNNING or APP_EXITED -> then: box_stop_all() or box_stop() (box.stop_scope), which kill the box
+ * after the stop timeout.
+ */
 static void app_stop_box(struct reload *st, enum app_state then)
 {
-	int r;
+	unsigned timeout_ms = (unsigned)st->c->box.stop_timeout_ms;
+	int sig = st->c->box.stop_signal, r;
 
 	st->app.state = then;
-	r = box_stop(st->app.box, st->c->box.stop_signal, (unsigned)st->c->box.stop_timeout_ms);
+	r = stop_to_all(st) ? box_stop_all(st->app.box, sig, timeout_ms)
+			    : box_stop(st->app.box, sig, timeout_ms);
 	if (r < 0 && r != -ESRCH)
 		(void)box_kill(st->app.box);
 }
@@ -115,7 +129,9 @@ void app_keep_down(struct reload *st)
 
 void app_signal(struct reload *st, int sig)
 {
-	if (st->app.box)
+	if (st->app.box && stop_to_all(st))
+		(void)box_signal_all(st->app.box, sig);
+	else if (st->app.box)
 		(void)box_signal_main(st->app.box, sig);
 }
 
@@ -131,14 +147,21 @@ void app_rerun_due(struct reload *st)
 		app_start(st);
 }
 
-/* APP_RUNNING -> APP_EXITED when the main process ended by itself; what it left goes with it. */
+/*
+ * APP_RUNNING -> APP_EXITED when the main process ended by itself; what it left goes with it. During a
+ * stop that signalled every process (box.stop_scope = all), the rest keeps its grace: a shell that dies
+ * of the signal at once must not take the app's shutdown handler with it. The box's timer kills what is
+ * left when the stop timeout runs out.
+ */
 static void app_main_exited(struct reload *st)
 {
+	bool stopping = st->app.state == APP_STOPPING || st->app.state == APP_RESTARTING;
+
 	if (st->app.state == APP_RUNNING) {
 		st->app.state = APP_EXITED;
 		log_run_exit(st->log, st->app.pid, box_main_status(st->app.box));
 	}
-	if (!box_is_empty(st->app.box))
+	if (!box_is_empty(st->app.box) && !(stopping && stop_to_all(st)))
 		(void)box_kill(st->app.box);
 }
 

@@ -14,7 +14,9 @@
  * Why apart: the rule that makes ports reusable lives here, once: a new app
  * is spawned only from APP_DOWN or APP_RERUN_WAIT, that is, never while the
  * old app's box holds a process. Whatever a main process leaves behind when
- * it ends is killed at once: the box is one unit.
+ * it ends by itself is killed at once: the box is one unit. During a stop the
+ * stop signal goes to every process of the box (box.stop_scope = all), and
+ * what outlives the main process keeps its grace until the stop timeout.
  */
 #ifndef NSRELOAD_APP_H
 #define NSRELOAD_APP_H

@@ -29,28 +29,19 @@ static const char *step_cmd(const struct reload *st, size_t step)
 
 /*
  * True when the app is build.bin (no full_bin, no entrypoint) given as a path
- * and that file is not there after a build: *path gets it.
+ * and that file is not there after a build: *path gets it. bin is one path
+ * relative to the directory nsreload runs in, as air reads it
+ * (config_app_argv): not to root, and not cut at a space.
  */
 static bool app_missing(const struct reload *st, char *path, size_t size)
 {
 	const char *bin = st->c->build.bin;
-	size_t len = strcspn(bin, " \t");
-	char word[PATH_MAX], *abs;
 	struct stat sb;
-	bool missing;
 
-	if (st->c->build.full_bin[0] || st->c->build.entrypoint.n || !bin[0] || len >= sizeof(word) ||
-	    !memchr(bin, '/', len))
+	if (st->c->build.full_bin[0] || st->c->build.entrypoint.n || !strchr(bin, '/'))
 		return false;
-	memcpy(word, bin, len);
-	word[len] = '\0';
-	abs = path_under_root(st->c, word);
-	if (!abs)
-		return false;
-	missing = stat(abs, &sb) < 0 && errno == ENOENT;
-	snprintf(path, size, "%s", word);
-	free(abs);
-	return missing;
+	snprintf(path, size, "%s", bin);
+	return stat(bin, &sb) < 0 && errno == ENOENT;
 }
 
 /* The messages of a build that was not cancelled, and its outcome. */

@@ -41,7 +41,8 @@ enum build_outcome {
 
 struct build {
 	enum build_state state;
-	bool queued; /* one more build once this one is over (on_busy queue and restart) */
+	bool queued;           /* one more build once this one is over (on_busy queue and restart) */
+	uint64_t queued_place; /* while queued: its place in line among rules (reload_next_job) */
 	struct job job;
 	size_t step;
 	uint64_t start_ns;

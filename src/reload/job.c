@@ -132,7 +132,7 @@ int job_start(struct reload *st, struct job *j, const char *kind, const char *cm
 		goto fail;
 	r = box_spawn(j->box, &(struct box_spawn){ .argv = argv,
 						   .envp = envp,
-						   .cwd = st->c->root,
+						   .cwd = NULL, /* where nsreload runs, as air */
 						   .stdin_fd = st->devnull,
 						   .stdout_fd = pfd[1],
 						   .stderr_fd = pfd[1],

@@ -33,7 +33,8 @@ struct job {
 };
 
 /*
- * Starts /bin/sh -c cmd in a new box named kind, in root, stdin on /dev/null,
+ * Starts /bin/sh -c cmd in a new box named kind, in nsreload's own directory
+ * (as air, never root), stdin on /dev/null,
  * with its output into a pipe in the epoll set. Returns 0 or -errno; when
  * box_spawn() itself failed, why says at which step. After a failure the job
  * may still hold a box: job_reset() it.

@@ -89,6 +89,25 @@ void log_free(struct log *l)
 	free(l);
 }
 
+void log_banner(struct log *l, const char *text)
+{
+	if (l->format != LOG_FORMAT_TEXT || l->silent)
+		return;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		char *line = strndup(p, len);
+
+		if (line)
+			fput_text(l->out, line);
+		free(line);
+		fputc('\n', l->out);
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	fflush(l->out);
+}
+
 static bool text_shown(const struct log *l, enum log_source src)
 {
 	if (l->format != LOG_FORMAT_TEXT || l->silent)
@@ -259,6 +278,49 @@ void log_build_end(struct log *l, uint64_t duration_ms, int status)
 	log_describe_status(status, how, sizeof(how));
 	/* A failed build is news even when only main is shown. */
 	log_msg(l, LOG_MAIN, "build failed after %llu ms: %s", (unsigned long long)duration_ms, how);
+}
+
+void log_rule_start(struct log *l, const char *name, const char *cmd, char *const *paths, size_t npaths)
+{
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "rule_start");
+		json_string_field(l, "rule", name);
+		fputs(",\"paths\":[", l->out);
+		for (size_t i = 0; i < npaths && i < 100; i++) {
+			if (i)
+				fputc(',', l->out);
+			fput_quoted(l->out, paths[i]);
+		}
+		fprintf(l->out, "],\"changed\":%zu", npaths);
+		json_end(l);
+		return;
+	}
+	if (npaths > 1)
+		log_msg(l, LOG_WATCHER, "rule %s: %s and %zu more have changed", name, paths[0], npaths - 1);
+	else if (npaths == 1)
+		log_msg(l, LOG_WATCHER, "rule %s: %s has changed", name, paths[0]);
+	log_msg(l, LOG_BUILD, "rule %s: > %s", name, cmd);
+}
+
+void log_rule_end(struct log *l, const char *name, uint64_t duration_ms, int status)
+{
+	char how[64];
+
+	if (l->format == LOG_FORMAT_JSON) {
+		json_begin(l, "rule_end");
+		json_string_field(l, "rule", name);
+		fprintf(l->out, ",\"duration_ms\":%llu,\"status\":%d", (unsigned long long)duration_ms,
+			status_code(status));
+		json_end(l);
+		return;
+	}
+	if (status == 0) {
+		log_msg(l, LOG_BUILD, "rule %s: done in %llu ms", name, (unsigned long long)duration_ms);
+		return;
+	}
+	log_describe_status(status, how, sizeof(how));
+	/* As a failed build: news even when only main is shown. */
+	log_msg(l, LOG_MAIN, "rule %s failed after %llu ms: %s", name, (unsigned long long)duration_ms, how);
 }
 
 void log_run_start(struct log *l, pid_t pid, const char *rung)

@@ -52,6 +52,12 @@ void log_free(struct log *l);
  * call is one line. Log a multi-line text one line per call.
  */
 void log_msg(struct log *l, enum log_source src, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * misc.startup_banner's text, as it is, without a prefix (control characters
+ * escaped): one line per line of text; "" prints nothing. Text form only, and
+ * not while log.silent.
+ */
+void log_banner(struct log *l, const char *text);
 /* One line of a command's output (build, pre_cmd, post_cmd), without its newline. */
 void log_output(struct log *l, enum log_source src, const char *line, size_t len);
 
@@ -60,6 +66,10 @@ void log_change(struct log *l, char *const *paths, size_t n, size_t count);
 void log_build_start(struct log *l, size_t changed_count);
 /* status is a wait status; duration in ms from build_start. */
 void log_build_end(struct log *l, uint64_t duration_ms, int status);
+/* A [[build.rules]] command starts, told the paths that changed. */
+void log_rule_start(struct log *l, const char *name, const char *cmd, char *const *paths, size_t npaths);
+/* status is a wait status; duration in ms from rule_start. */
+void log_rule_end(struct log *l, const char *name, uint64_t duration_ms, int status);
 void log_run_start(struct log *l, pid_t pid, const char *rung);
 /* The app's main process ended by itself (not stopped by us), with its wait status. */
 void log_run_exit(struct log *l, pid_t pid, int status);

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "loop.h"
 #include "reload.h"
+#include "rules.h"
 #include "watch.h"
 
 /*
@@ -30,6 +31,7 @@
 struct loop {
 	struct reload st;
 	const struct reload_opts *o;
+	struct rules *rules; /* [[build.rules]]; NULL: none */
 	struct filter *filter;
 	struct watch *watch;
 	int sigfd;
@@ -70,8 +72,12 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 		 * off). */
 		char *abs = path_under_root(st->c, path);
 		bool changed = !abs || filter_content_changed(lp->filter, path, abs);
+		/* A file a rule takes runs that rule and never a build (air runner/rule.go). */
+		int rule = changed ? rules_match(lp->rules, path, NULL) : -1;
 		free(abs);
-		if (changed)
+		if (rule >= 0)
+			reload_rule_change(st, (size_t)rule, path);
+		else if (changed)
 			reload_change(st, path);
 		return;
 	}
@@ -155,8 +161,13 @@ static void dispatch(struct loop *lp, enum reload_tag tag)
 	case TAG_STDIN:
 		on_stdin(lp);
 		break;
+	case TAG_RULE_TIMER:
+		if (timer_expired(st->rules.timer_fd))
+			reload_rules_timer(st);
+		break;
 	case TAG_BUILD_OUT:
 	case TAG_POST_OUT:
+	case TAG_RULE_OUT:
 		reload_output(st, tag);
 		break;
 	case TAG_BOX:
@@ -263,15 +274,25 @@ static void filter_warning(void *data, const char *msg)
 	log_msg(data, LOG_MAIN, "warning: %s", msg);
 }
 
-/* Before any box: 0, -EINVAL for a configuration error (a bad exclude_regex), or another -errno. */
+/*
+ * The rules and the filter, before any box: 0, -EINVAL for a configuration
+ * error (a bad exclude_regex, the build's or a rule's), or another -errno.
+ */
 static int open_filter(struct loop *lp, const struct config *c, struct log *log)
 {
 	char err[PATH_MAX + 1024] = "";
 	int r;
 
+	r = rules_new(&lp->rules, c, err, sizeof(err));
+	if (r < 0) {
+		log_msg(log, LOG_MAIN, "%s", err[0] ? err : strerror(-r));
+		return r;
+	}
 	r = filter_new(&lp->filter, c,
-		       &(struct filter_opts){
-			       .vcs_ignore = lp->o->vcs_ignore, .warn = filter_warning, .warn_data = log },
+		       &(struct filter_opts){ .vcs_ignore = lp->o->vcs_ignore,
+					      .rules = lp->rules,
+					      .warn = filter_warning,
+					      .warn_data = log },
 		       err, sizeof(err));
 	if (r < 0)
 		log_msg(log, LOG_MAIN, "%s%s", err[0] ? "" : "filter: ", err[0] ? err : strerror(-r));
@@ -319,6 +340,7 @@ static void teardown(struct loop *lp)
 		watch_free(lp->watch);
 	if (lp->filter)
 		filter_free(lp->filter);
+	rules_free(lp->rules);
 	if (lp->sigfd >= 0)
 		close(lp->sigfd);
 }

@@ -44,6 +44,7 @@ void quit_begin(struct reload *st)
 	timer_disarm(st->debounce_fd);
 	log_msg(st->log, LOG_MAIN, "cleaning up...");
 	build_cancel(st);
+	rulejob_quit(st);
 	post_next(st);
 }
 
@@ -54,6 +55,8 @@ void quit_force(struct reload *st)
 	app_kill(st);
 	if (st->build.job.box)
 		(void)box_kill(st->build.job.box);
+	if (st->rules.job.box)
+		(void)box_kill(st->rules.job.box);
 }
 
 void post_update(struct reload *st)
@@ -73,7 +76,8 @@ void post_update(struct reload *st)
 
 void quit_update(struct reload *st)
 {
-	if (st->quit.state == QUIT_STOPPING && !st->quit.post.box && !st->app.box && !st->build.job.box)
+	if (st->quit.state == QUIT_STOPPING && !st->quit.post.box && !st->app.box && !st->build.job.box &&
+	    !st->rules.job.box)
 		st->quit.state = QUIT_DONE;
 }
 

@@ -46,16 +46,32 @@ void reload_change(struct reload *st, const char *path)
 	(void)timer_arm_ms(st->debounce_fd, st->c->build.delay_ms);
 }
 
-/* on_busy queue: one more build after this one, told every path collected meanwhile. */
-static void on_busy_queue(struct reload *st)
+bool reload_busy(const struct reload *st)
 {
+	return st->build.state != BUILD_IDLE || st->rules.state != RULEJOB_IDLE;
+}
+
+/* The build waits for its turn: behind what waits already, or at the front (place 0). */
+static void build_queue(struct reload *st, bool front)
+{
+	if (front || !st->build.queued)
+		st->build.queued_place = front ? 0 : ++st->places;
 	st->build.queued = true;
 }
 
-/* on_busy restart: the build's box is killed; the new build starts once it is empty. */
+/* on_busy queue: one more build after this one, told every path collected meanwhile. */
+static void on_busy_queue(struct reload *st)
+{
+	build_queue(st, false);
+}
+
+/*
+ * on_busy restart: the build's box is killed; the new build starts once it is empty. A rule's
+ * command is not the build's to kill: then the build waits as with queue.
+ */
 static void on_busy_restart(struct reload *st)
 {
-	st->build.queued = true;
+	build_queue(st, st->build.state != BUILD_IDLE);
 	if (st->build.state == BUILD_RUNNING)
 		build_cancel(st);
 }
@@ -88,7 +104,7 @@ static void changes_settled(struct reload *st)
 	if (reload_quitting(st) || st->root_gone)
 		return; /* the changes wait: the root's return starts a build */
 	log_change(st->log, st->changed.v, st->changed.n < 100 ? st->changed.n : 100, st->changed.n);
-	if (st->build.state == BUILD_IDLE)
+	if (!reload_busy(st))
 		build_begin(st);
 	else if (st->c->on_busy >= 0 && (size_t)st->c->on_busy < sizeof(on_busy) / sizeof(on_busy[0]))
 		on_busy[st->c->on_busy](st);
@@ -100,9 +116,65 @@ void reload_build_ended(struct reload *st, enum build_outcome how)
 		app_stop(st);
 	else if (how == BUILD_SUCCEEDED)
 		app_restart(st);
-	if (st->build.queued && !reload_quitting(st)) {
+	reload_next_job(st);
+}
+
+void reload_next_job(struct reload *st)
+{
+	uint64_t place = 0;
+	int rule;
+
+	if (reload_busy(st) || reload_quitting(st))
+		return;
+	/* Rules wait for the root to come back; a build was queued before it went, and goes as it did. */
+	rule = st->root_gone ? -1 : rulejob_first_due(st, &place);
+	if (st->build.queued && (rule < 0 || st->build.queued_place <= place)) {
 		st->build.queued = false;
 		build_begin(st);
+	} else if (rule >= 0) {
+		rulejob_start(st, (size_t)rule);
+	}
+}
+
+/* ---- rules: the same on_busy, for one rule's settled changes ------------------------------------- */
+
+/* Rule i waits for its turn: behind what waits already, or at the front (place 0). */
+static void rule_queue(struct reload *st, size_t i, bool front)
+{
+	struct rule_pending *p = &st->rules.v[i];
+
+	if (front || !p->due)
+		p->place = front ? 0 : ++st->places;
+	p->due = true;
+}
+
+void reload_rule_settled(struct reload *st, size_t i)
+{
+	bool same = st->rules.state != RULEJOB_IDLE && st->rules.running == i;
+
+	if (reload_quitting(st))
+		return;
+	if (!reload_busy(st) && !st->root_gone) {
+		rulejob_start(st, i);
+		return;
+	}
+	switch (st->root_gone ? CONFIG_ON_BUSY_QUEUE : st->c->on_busy) {
+	case CONFIG_ON_BUSY_RESTART:
+		/* Only this rule's own command is stopped for it; the build or another rule runs on. */
+		rule_queue(st, i, same);
+		if (same && st->rules.state == RULEJOB_RUNNING)
+			rulejob_cancel(st);
+		break;
+	case CONFIG_ON_BUSY_DO_NOTHING:
+		pathset_clear(&st->rules.v[i].changed);
+		break;
+	case CONFIG_ON_BUSY_SIGNAL:
+		app_signal(st, st->c->box.stop_signal);
+		pathset_clear(&st->rules.v[i].changed);
+		break;
+	default:
+		rule_queue(st, i, false);
+		break;
 	}
 }
 
@@ -111,6 +183,16 @@ void reload_build_ended(struct reload *st, enum build_outcome how)
 void reload_start(struct reload *st)
 {
 	build_begin(st);
+}
+
+void reload_rule_change(struct reload *st, size_t i, const char *path)
+{
+	rulejob_change(st, i, path);
+}
+
+void reload_rules_timer(struct reload *st)
+{
+	rulejob_timer_expired(st);
 }
 
 void reload_root_gone(struct reload *st, bool gone)
@@ -146,14 +228,17 @@ void reload_quit(struct reload *st)
 
 void reload_output(struct reload *st, enum reload_tag tag)
 {
-	job_read_output(st, tag == TAG_POST_OUT ? &st->quit.post : &st->build.job);
+	job_read_output(st, tag == TAG_POST_OUT   ? &st->quit.post
+			    : tag == TAG_RULE_OUT ? &st->rules.job
+						  : &st->build.job);
 }
 
 void reload_update(struct reload *st)
 {
-	if (!st->app.box && !st->build.job.box && !st->quit.post.box)
+	if (!st->app.box && !st->build.job.box && !st->quit.post.box && !st->rules.job.box)
 		(void)box_ctx_reap(st->ctx);
 	build_update(st);
+	rulejob_update(st);
 	post_update(st);
 	app_update(st);
 	quit_update(st);
@@ -176,12 +261,14 @@ int reload_init(struct reload *st, const struct config *c, struct log *log, bool
 {
 	int r;
 
-	*st = (struct reload){ .c = c,
-			       .log = log,
-			       .stdin_to_app = stdin_to_app,
-			       .build = { .job = { .out_fd = -1, .tag = TAG_BUILD_OUT },
-					  .changed_file = { .dirfd = -1 } },
-			       .quit = { .post = { .out_fd = -1, .tag = TAG_POST_OUT } } };
+	*st = (struct reload){
+		.c = c,
+		.log = log,
+		.stdin_to_app = stdin_to_app,
+		.build = { .job = { .out_fd = -1, .tag = TAG_BUILD_OUT }, .changed_file = { .dirfd = -1 } },
+		.quit = { .post = { .out_fd = -1, .tag = TAG_POST_OUT } },
+		.rules = { .timer_fd = -1, .job = { .out_fd = -1 }, .changed_file = { .dirfd = -1 } }
+	};
 	st->ep = epoll_create1(EPOLL_CLOEXEC);
 	st->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	st->rerun_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -189,7 +276,9 @@ int reload_init(struct reload *st, const struct config *c, struct log *log, bool
 	if (st->ep < 0 || st->debounce_fd < 0 || st->rerun_fd < 0 || st->devnull < 0)
 		return -errno;
 	r = reload_epoll_add(st->ep, st->debounce_fd, TAG_DEBOUNCE);
-	return r < 0 ? r : reload_epoll_add(st->ep, st->rerun_fd, TAG_RERUN);
+	if (r == 0)
+		r = reload_epoll_add(st->ep, st->rerun_fd, TAG_RERUN);
+	return r < 0 ? r : rulejob_init(st);
 }
 
 static void close_fd(int *fd)
@@ -202,6 +291,7 @@ static void close_fd(int *fd)
 void reload_free(struct reload *st)
 {
 	build_free(st);
+	rulejob_free(st);
 	quit_free(st);
 	app_free(st);
 	pathset_clear(&st->changed);

@@ -3,13 +3,15 @@
  * machine"): changes collected and debounced, one build at a time, the app
  * restarted only once its old box is empty, and the exit sequence.
  *
- * Four parts, each with an explicit state and its transitions in its own file:
+ * Five parts, each with an explicit state and its transitions in its own file:
  *
  *   changes (here, reload.c)  DEBOUNCE_IDLE, DEBOUNCE_ARMED
  *   build   (build.h)         BUILD_IDLE, BUILD_RUNNING, BUILD_CANCELLING, and `queued`
  *   app     (app.h)           APP_DOWN, APP_RUNNING, APP_EXITED, APP_STOPPING, APP_RESTARTING,
  *                             APP_RERUN_WAIT
  *   quit    (quit.h)          QUIT_NONE, QUIT_POST_CMD, QUIT_STOPPING, QUIT_DONE
+ *   rules   (rulejob.h)       RULEJOB_IDLE, RULEJOB_RUNNING, RULEJOB_CANCELLING, and per rule a
+ *                             debounce deadline and `due`
  *
  * Each transition is one function, named for what it does (build_begin,
  * app_restart, quit_begin, ...); the parts meet in reload.c, where a settled
@@ -34,6 +36,7 @@
 #include "build.h"
 #include "pathset.h"
 #include "quit.h"
+#include "rulejob.h"
 
 struct box_ctx;
 struct config;
@@ -49,6 +52,8 @@ enum reload_tag {
 	TAG_BUILD_OUT,
 	TAG_POST_OUT,
 	TAG_BOX,
+	TAG_RULE_TIMER, /* [[build.rules]]: their debounce (rulejob.h) */
+	TAG_RULE_OUT,   /* the running rule command's output */
 };
 
 enum debounce_state {
@@ -71,6 +76,8 @@ struct reload {
 	struct build build;
 	struct app app;
 	struct quit quit;
+	struct rulejob rules; /* [[build.rules]] */
+	uint64_t places;      /* the last place in line given to a job that waits (reload_next_job) */
 };
 
 /*
@@ -90,6 +97,10 @@ void reload_start(struct reload *st);
 void reload_change(struct reload *st, const char *path);
 /* The watched root went away (no builds) or came back. */
 void reload_root_gone(struct reload *st, bool gone);
+/* A change of path that [[build.rules]] entry i takes (rules.h: rules_match): that rule, never a build. */
+void reload_rule_change(struct reload *st, size_t i, const char *path);
+/* The rules' debounce timer ran out. */
+void reload_rules_timer(struct reload *st);
 /* The debounce timer ran out. */
 void reload_debounce_expired(struct reload *st);
 /* r+Enter: build now, as if the debounce had run out. */
@@ -110,6 +121,15 @@ bool reload_done(const struct reload *st);
 /* The build is over (now BUILD_IDLE): restart or stop the app, and start a queued build. */
 void reload_build_ended(struct reload *st, enum build_outcome how);
 bool reload_quitting(const struct reload *st);
+/* A build or a rule command runs (they never overlap). */
+bool reload_busy(const struct reload *st);
+/* Rule i's changes settled: its command now, or whatever on_busy says while a job runs. */
+void reload_rule_settled(struct reload *st, size_t i);
+/*
+ * Nothing runs: starts what waits, the build (build.queued) or a due rule,
+ * whichever came to wait first (place 0 is the front: on_busy restart).
+ */
+void reload_next_job(struct reload *st);
 /* Adds fd to the epoll set ep for EPOLLIN with data.u64 = tag. Returns 0 or -errno. */
 int reload_epoll_add(int ep, int fd, uint64_t tag);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */

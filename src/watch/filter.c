@@ -5,6 +5,7 @@
 #include "glob.h"
 #include "ignore.h"
 #include "regex.h"
+#include "rules.h"
 #include "util.h"
 
 #include <errno.h>
@@ -46,6 +47,7 @@ struct filter {
 	bool exclude_unchanged;
 	void *seen; /* tsearch root of struct seen */
 	struct ignore *ignore;
+	const struct rules *rules; /* [[build.rules]], borrowed; NULL: none */
 };
 
 /*
@@ -220,8 +222,7 @@ static void regex_origin(const struct config *c, char *buf, size_t size)
 		snprintf(buf, size, "default");
 }
 
-/* root as air sees it: made absolute against the cwd (air's expandPath), cleaned lexically. */
-static int make_root_abs(struct filter *f, const char *root)
+int filter_root_abs(const char *root, char **out)
 {
 	char cwd[PATH_MAX], *joined = NULL, *clean;
 	int r;
@@ -238,20 +239,20 @@ static int make_root_abs(struct filter *f, const char *root)
 	}
 	if (!joined)
 		return -ENOMEM;
-	/* path_clean() takes relative paths: clean what follows the leading '/'. */
-	r = path_clean(joined + 1, &clean);
+	/* Below "/" every path is relative: clean it as one, then put the slash back. */
+	r = path_clean(joined + strspn(joined, "/"), &clean);
 	if (r == -EINVAL) {
 		/* ".." above "/": rare enough to keep as written. */
-		f->root_abs = joined;
+		*out = joined;
 		return 0;
 	}
 	free(joined);
 	if (r < 0)
 		return r;
-	r = asprintf(&f->root_abs, "/%s", clean);
+	r = asprintf(out, "/%s", clean);
 	free(clean);
 	if (r < 0) {
-		f->root_abs = NULL;
+		*out = NULL;
 		return -ENOMEM;
 	}
 	return 0;
@@ -267,7 +268,7 @@ static int add_regexes(struct filter *f, const struct config *c, const struct fi
 
 	if (!src->n)
 		return 0;
-	r = make_root_abs(f, c->root);
+	r = filter_root_abs(c->root, &f->root_abs);
 	if (r < 0)
 		return r;
 	r = regex_set_compile(&f->regex, (const char *const *)src->v, src->n, &e);
@@ -315,6 +316,7 @@ int filter_new(struct filter **out, const struct config *c, const struct filter_
 	if (!f)
 		return -ENOMEM;
 	f->exclude_unchanged = c->build.exclude_unchanged;
+	f->rules = o ? o->rules : NULL;
 	if ((r = add_exts(f, &c->build.include_ext)) < 0 ||
 	    (r = add_all(&f->skip_dir, &c->build.exclude_dir)) < 0 ||
 	    (r = pathlist_add_clean(&f->skip_dir, c->tmp_dir)) < 0 ||
@@ -381,13 +383,20 @@ static bool dir_skipped(const struct filter *f, const char *rel, size_t len)
 	return false;
 }
 
+/* Whether a directory in the first len bytes of rel (a directory path), past its first from bytes, is
+ * skipped. */
+static bool any_dir_skipped_from(const struct filter *f, const char *rel, size_t from, size_t len)
+{
+	for (size_t i = from + 1; i <= len; i++)
+		if ((i == len || rel[i] == '/') && dir_skipped(f, rel, i))
+			return true;
+	return false;
+}
+
 /* Whether any directory in the first len bytes of rel (a directory path) is skipped by air's rules. */
 static bool any_dir_skipped(const struct filter *f, const char *rel, size_t len)
 {
-	for (size_t i = 0; i <= len; i++)
-		if ((i == len || rel[i] == '/') && i > 0 && dir_skipped(f, rel, i))
-			return true;
-	return false;
+	return any_dir_skipped_from(f, rel, 0, len);
 }
 
 /* Some entry of l lies strictly below directory rel, so the watcher must pass through it. */
@@ -411,9 +420,27 @@ static bool in_include_dir(const struct filter *f, const char *dir)
 	return false;
 }
 
+/*
+ * [[build.rules]]: a rule's include_dir, and the directories on the way to it,
+ * are watched even when exclude_dir or .gitignore leave them out (air's
+ * README); below it, exclude_dir entries, hidden directories and .gitignore
+ * apply again.
+ */
+static bool rule_dir_watched(struct filter *f, const char *rel)
+{
+	size_t len = strlen(rel), span = rules_dir_span(f->rules, rel);
+
+	if (span == len)
+		return true;
+	return span && !any_dir_skipped_from(f, rel, span, len) &&
+	       !(f->ignore && ignore_path(f->ignore, rel, true));
+}
+
 bool filter_watch_dir(struct filter *f, const char *rel)
 {
 	if (!*rel)
+		return true;
+	if (f->rules && rule_dir_watched(f, rel))
 		return true;
 	if (any_dir_skipped(f, rel, strlen(rel)))
 		return false;
@@ -458,12 +485,36 @@ static bool regex_excluded(struct filter *f, const char *rel)
 	return regex_set_match(f->regex, f->abs_buf, rlen + len) >= 0;
 }
 
+/*
+ * [[build.rules]] come before the build's filters (air runner/rule.go,
+ * matchRuleIndex): a file a rule matches counts whatever include_ext and
+ * exclude_* say, if its directory is watched and .gitignore does not leave
+ * it out (a file the rule names in include_file is stronger, as for the
+ * build). Which rule it is, is the loop's question (rules_match()).
+ */
+static bool rule_file_matched(struct filter *f, const char *rel, size_t dirlen)
+{
+	bool named, in_dir = true;
+
+	if (rules_match(f->rules, rel, &named) < 0 || pathlist_has(&f->binary, rel))
+		return false;
+	if (dirlen) {
+		char *dir = strndup(rel, dirlen);
+
+		in_dir = dir && filter_watch_dir(f, dir);
+		free(dir);
+	}
+	return in_dir && (named || !(f->ignore && ignore_path(f->ignore, rel, false)));
+}
+
 bool filter_match_file(struct filter *f, const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
 	const char *base = slash ? slash + 1 : rel;
 	size_t dirlen = slash ? (size_t)(slash - rel) : 0;
 
+	if (*rel && f->rules && rule_file_matched(f, rel, dirlen))
+		return true;
 	if (!*rel || any_dir_skipped(f, rel, dirlen) || pathlist_has(&f->binary, rel))
 		return false;
 	/* As in air, the excludes win over include_file. */
@@ -576,4 +627,9 @@ int filter_reload_ignores(struct filter *f, const char *rel)
 bool filter_is_ignore_file(const struct filter *f, const char *rel)
 {
 	return f->ignore && ignore_is_rules_file(f->ignore, rel);
+}
+
+int filter_path_clean(const char *path, char **out)
+{
+	return path_clean(path, out);
 }

@@ -12,6 +12,9 @@
  * files (nested, negation, anchoring, directory-only patterns) are honoured
  * unless disabled, with exactly git check-ignore's result (ignore.h).
  * exclude_unchanged keeps a content hash per file (filter_content_changed).
+ * With [[build.rules]] (rules.h, filter_opts.rules), a file a rule matches
+ * counts before all of these, and a rule's include_dir is watched even when
+ * exclude_dir lists it (filter.c, rule_dir_watched and rule_file_matched).
  *
  * The filter owns no fds and does no I/O except reading ignore files and, for
  * exclude_unchanged, the file being checked. Functions return 0 or -errno;
@@ -26,8 +29,11 @@
 struct config;
 struct filter;
 
+struct rules;
+
 struct filter_opts {
-	bool vcs_ignore; /* honour .gitignore/.ignore (default true; --no-vcs-ignore) */
+	bool vcs_ignore;           /* honour .gitignore/.ignore (default true; --no-vcs-ignore) */
+	const struct rules *rules; /* [[build.rules]] (rules.h): their files and directories count too */
 	/* Optional: told once, at filter_new(), of an exclude_regex that matches root's own absolute path
 	 * (it then excludes every file). msg names the regex and where it was set. */
 	void (*warn)(void *data, const char *msg);
@@ -62,5 +68,20 @@ int filter_reload_ignores(struct filter *f, const char *rel);
  * on its directory, whether or not filter_match_file() admits it.
  */
 bool filter_is_ignore_file(const struct filter *f, const char *rel);
+
+/*
+ * path (relative to root) lexically cleaned into a fresh string: no ".", no
+ * empty components, ".." folded. Returns 0, -ENOMEM, or -EINVAL when it is
+ * absolute or climbs out of root.
+ */
+int filter_path_clean(const char *path, char **out);
+
+/*
+ * root as air sees it (its expandPath): made absolute against the cwd and
+ * lexically cleaned ("/src/app" for "app" in /src, "/" for "/"), in *out.
+ * The exclude_regex of the build and of the rules are matched against
+ * *out + "/" + the relative path. Returns 0 or -errno.
+ */
+int filter_root_abs(const char *root, char **out);
 
 #endif

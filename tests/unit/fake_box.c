@@ -199,6 +199,19 @@ int box_stop(struct box *b, int sig, unsigned timeout_ms)
 	return box_signal_main(b, sig);
 }
 
+int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
+{
+	if (b->empty || !b->spawned)
+		return 0;
+	b->stopping = true;
+	b->stop_all = true;
+	if (timeout_ms == 0 || b->main_exited)
+		return box_kill(b);
+	b->stop_sig = sig;
+	b->stop_timeout_ms = timeout_ms;
+	return box_signal_all(b, sig);
+}
+
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	(void)b;

@@ -48,6 +48,7 @@ struct box {
 	bool kill_due; /* box_kill() was called: empty at the next box_process() */
 	int status;    /* the main process's wait status */
 	int stop_sig;  /* box_stop()'s signal, or 0 */
+	bool stop_all; /* the stop was box_stop_all() */
 	unsigned stop_timeout_ms;
 	int signals[FAKE_BOX_MAX_SIGNALS]; /* box_signal_main() and box_stop()'s signal, in order */
 	size_t nsignals;

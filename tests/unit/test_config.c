@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -77,6 +78,7 @@ static const struct {
 	{ "box.pids_max", "\"max\"" },
 	{ "box.pin_sessions", "true" },
 	{ "box.cgroup_parent", "\"\"" },
+	{ "box.stop_scope", "\"all\"" },
 };
 
 static void test_every_key_has_its_default(void **state)
@@ -301,14 +303,16 @@ static void test_unknown_keys_warn_and_the_file_loads(void **state)
 				   "port = 1\n"
 				   "[[build.rules]]\n"
 				   "name = 'css'\n"
-				   "when = 'always'\n";
+				   "when = 'always'\n"
+				   "cmd = 'make css'\n"
+				   "include_ext = ['css']\n";
 	struct diags dg;
 	struct config c;
 
 	(void)state;
 	assert_int_equal(config_init(&c), 0);
 	assert_int_equal(load_text(&c, text, &dg), 0);
-	assert_int_equal(dg.n, 10);
+	assert_int_equal(dg.n, 9);
 	for (int i = 0; i < dg.n; i++)
 		assert_int_equal(dg.level[i], CONFIG_DIAG_WARNING);
 	/* In the order of the file, whatever the order of the tables. */
@@ -320,10 +324,7 @@ static void test_unknown_keys_warn_and_the_file_loads(void **state)
 	assert_string_equal(dg.msg[5], "t.toml:10:8: unknown table 'build.freebsd' (ignored)");
 	assert_string_equal(dg.msg[6], "t.toml:13:1: unknown key 'build.linux.pid_file' (ignored)");
 	assert_string_equal(dg.msg[7], "t.toml:14:3: unknown key 'serve' (ignored)");
-	assert_string_equal(dg.msg[8],
-			    "t.toml:16:1: build.rules: not implemented yet; no rule runs; a change is "
-			    "handled by [build] alone");
-	assert_string_equal(dg.msg[9], "t.toml:18:1: unknown key 'build.rules[0].when' (ignored)");
+	assert_string_equal(dg.msg[8], "t.toml:18:1: unknown key 'build.rules[0].when' (ignored)");
 	assert_string_equal(c.build.cmd, "make");
 	assert_int_equal(c.build.nrules, 1);
 	assert_string_equal(c.build.rules[0].name, "css");
@@ -372,15 +373,13 @@ static void test_file_values_and_origins(void **state)
 	assert_int_equal(load_text(&c, text, &dg), 0);
 	assert_int_equal(config_finalize(&c), 0);
 	/* Set to something but their defaults, the keys that are not implemented yet warn, and only they. */
-	assert_int_equal(dg.n, 3);
+	assert_int_equal(dg.n, 2);
 	assert_string_equal(dg.msg[0],
 			    "t.toml:10:1: box.memory_max: not implemented yet; no box gets a memory "
 			    "limit of its own");
 	assert_string_equal(dg.msg[1],
 			    "t.toml:11:1: box.pids_max: not implemented yet; no box gets a process "
 			    "limit of its own");
-	assert_string_equal(dg.msg[2], "t.toml:14:1: misc.startup_banner: not implemented yet; no banner is "
-				       "printed");
 	assert_string_equal(c.file, "t.toml");
 	assert_true(c.from_air);
 	assert_string_equal(c.root, "src");
@@ -804,21 +803,29 @@ static void assert_argv(char **argv, const char *const *want)
 static void test_app_argv(void **state)
 {
 	struct config c;
-	char **argv;
+	char **argv, *cwd, bin[8192];
 
 	(void)state;
 	assert_int_equal(finalized(&c, "[build]\nargs_bin = ['-port', '80']\n", 0, NULL), 0);
 	assert_int_equal(config_app_argv(&c, &argv), 0);
-	assert_argv(argv, (const char *const[]){ "/bin/sh", "-c", "./tmp/main -port 80", NULL });
+	/* bin is absolute against the working directory (air's filepath.Abs); a plain line runs without sh.
+	 */
+	cwd = getcwd(NULL, 0);
+	assert_non_null(cwd);
+	snprintf(bin, sizeof(bin), "%s/tmp/main", cwd);
+	assert_argv(argv, (const char *const[]){ bin, "-port", "80", NULL });
+	free(cwd);
 	config_argv_free(argv);
 	config_free(&c);
 
-	assert_int_equal(
-		finalized(&c, "[build]\nentrypoint = ['dlv', 'exec', './tmp/main']\nargs_bin = ['x y']\n", 0,
-			  NULL),
-		0);
+	/* entrypoint (env: found in PATH) and args_bin are joined into one shell line, as air: "x y" is two
+	 * words. */
+	assert_int_equal(finalized(&c,
+				   "[build]\nentrypoint = ['env', 'A=1', './tmp/main']\nargs_bin = ['x y']\n",
+				   0, NULL),
+			 0);
 	assert_int_equal(config_app_argv(&c, &argv), 0);
-	assert_argv(argv, (const char *const[]){ "dlv", "exec", "./tmp/main", "x y", NULL });
+	assert_argv(argv, (const char *const[]){ "env", "A=1", "./tmp/main", "x", "y", NULL });
 	config_argv_free(argv);
 	config_free(&c);
 
@@ -830,7 +837,16 @@ static void test_app_argv(void **state)
 	config_argv_free(argv);
 	config_free(&c);
 
+	/* In an .air.toml an empty bin keeps air's default (mergo copies no empty value). */
 	assert_int_equal(finalized(&c, "[build]\nbin = ''\n", 0, NULL), 0);
+	assert_string_equal(c.build.bin, "./tmp/main");
+	config_free(&c);
+	/* In an .nsreload.toml it means what it says: nothing to run. */
+	assert_int_equal(config_init(&c), 0);
+	assert_int_equal(config_load_buffer(&c, ".nsreload.toml", "[build]\nbin = ''\n",
+					    strlen("[build]\nbin = ''\n"), NULL),
+			 0);
+	assert_int_equal(config_finalize(&c), 0);
 	assert_int_equal(config_app_argv(&c, &argv), -ENOENT);
 	config_free(&c);
 }
@@ -876,7 +892,7 @@ static void test_init_output_round_trips(void **state)
 	/* init --from-air: a converted file gives the same effective configuration. */
 	assert_int_equal(finalized(&c,
 				   "tmp_dir = 'out'\n[build]\nsend_interrupt = true\nkill_delay = 1500\n"
-				   "[[build.rules]]\nname = 'r'\ncmd = 'x'\n",
+				   "[[build.rules]]\nname = 'r'\ncmd = 'x'\ninclude_ext = ['css']\n",
 				   0, NULL),
 			 0);
 	text = printed(config_write_toml, &c);
@@ -886,8 +902,7 @@ static void test_init_output_round_trips(void **state)
 	assert_non_null(strstr(text, "bin = \"./out/main\"  # default via tmp_dir\n"));
 	assert_int_equal(config_init(&back), 0);
 	assert_int_equal(load_text(&back, text, &dg), 0);
-	drop_unimplemented(&dg); /* the [[build.rules]] entry */
-	assert_int_equal(dg.n, 0);
+	assert_int_equal(dg.n, 0); /* [[build.rules]] are implemented: no warning */
 	assert_int_equal(config_finalize(&back), 0);
 	a = printed(config_print_json, &c);
 	b = printed(config_print_json, &back);
@@ -923,8 +938,7 @@ static void test_print_effective_and_json(void **state)
 	assert_non_null(strstr(text, "root = \"a\\\"b\"                                   # t.toml:1\n"));
 	assert_non_null(strstr(text, "build.delay = 1000                              # flag --debounce\n"));
 	assert_non_null(strstr(text, "build.rerun = true                              # t.toml:3\n"));
-	assert_non_null(strstr(
-		text, "# misc.startup_banner is unset                  # default; not implemented yet\n"));
+	assert_non_null(strstr(text, "# misc.startup_banner is unset                  # default\n"));
 	free(text);
 	text = printed(config_print_json, &c);
 	assert_non_null(strstr(text, "\"root\": { \"value\": \"a\\\"b\", \"origin\": \"t.toml:1\" },"));

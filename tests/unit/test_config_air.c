@@ -51,6 +51,18 @@ static void assert_app(const struct config *c, const char *const *want)
 	config_argv_free(argv);
 }
 
+/* rel under the working directory, as air's filepath.Abs makes bin (static buffer). */
+static const char *in_cwd(const char *rel)
+{
+	static char buf[8192];
+	char *cwd = getcwd(NULL, 0);
+
+	assert_non_null(cwd);
+	snprintf(buf, sizeof(buf), "%s/%s", cwd, rel);
+	free(cwd);
+	return buf;
+}
+
 /* air's example shape: every section, every key, the example's values. */
 static void test_full_example(void **state)
 {
@@ -83,7 +95,8 @@ static void test_full_example(void **state)
 	/* kill_delay "0s" does not shorten the box's grace; the signal stays TERM. */
 	assert_int_equal(c.box.stop_signal, SIGTERM);
 	assert_int_equal(c.box.stop_timeout_ms, 5000);
-	assert_app(&c, (const char *const[]){ "/bin/sh", "-c", "./tmp/main", NULL });
+	/* bin is absolute against the working directory (air's filepath.Abs), and plain: no shell. */
+	assert_app(&c, (const char *const[]){ in_cwd("tmp/main"), NULL });
 	/* Every air key of the example came from the file. */
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
@@ -116,7 +129,7 @@ static void test_minimal(void **state)
 	assert_false(c.build.stop_on_error);
 	assert_string_equal(c.build.log, "build-errors.log");
 	assert_int_equal(c.box.stop_timeout_ms, 5000);
-	assert_app(&c, (const char *const[]){ "/bin/sh", "-c", "./tmp/api", NULL });
+	assert_app(&c, (const char *const[]){ in_cwd("tmp/api"), NULL });
 	config_free(&c);
 }
 
@@ -151,8 +164,8 @@ static void test_string_forms(void **state)
 	assert_int_equal(c.proxy.proxy_port, 8090);
 	assert_int_equal(c.proxy.app_port, 8080);
 	assert_int_equal(c.proxy.app_start_timeout_ms, 10000);
-	/* The entrypoint runs without a shell, with args_bin after it. */
-	assert_app(&c, (const char *const[]){ "./build/server", "--config", "dev.yaml", NULL });
+	/* The entrypoint is joined to root and made absolute, args_bin after it; plain words: no shell. */
+	assert_app(&c, (const char *const[]){ in_cwd("build/server"), "--config", "dev.yaml", NULL });
 	config_free(&c);
 }
 

@@ -22,9 +22,8 @@
  * of the key table, and its name out of here.
  */
 static const char *const unimplemented[] = {
-	"build.poll",     "build.poll_interval", "color.app",      "misc.startup_banner",
-	"proxy.enabled",  "proxy.proxy_port",    "proxy.app_port", "proxy.app_start_timeout",
-	"box.memory_max", "box.pids_max",
+	"build.poll",     "build.poll_interval",     "proxy.enabled",  "proxy.proxy_port",
+	"proxy.app_port", "proxy.app_start_timeout", "box.memory_max", "box.pids_max",
 };
 
 static bool listed(const char *name)
@@ -57,9 +56,9 @@ static void test_the_unimplemented_keys_are_marked(void **state)
 		}
 	}
 	assert_int_equal(marked, sizeof(unimplemented) / sizeof(unimplemented[0]));
-	/* [[build.rules]] as a whole. */
+	/* [[build.rules]] are implemented (src/reload/rulejob.h). */
 	for (size_t i = 0; i < config_rule_key_count(); i++)
-		assert_non_null(config_rule_key_at(i)->unimplemented);
+		assert_null(config_rule_key_at(i)->unimplemented);
 }
 
 /* Set to their defaults, or with the key they need off, they ask for nothing: no warning. */
@@ -98,6 +97,7 @@ static void test_file_warns_where_each_key_is(void **state)
 				   "app = 'red'\n"
 				   "[[build.rules]]\n"
 				   "cmd = 'make css'\n"
+				   "include_ext = ['css']\n"
 				   "[box]\n"
 				   "pids_max = 64\n";
 	struct diags dg;
@@ -107,7 +107,7 @@ static void test_file_warns_where_each_key_is(void **state)
 	assert_int_equal(config_init(&c), 0);
 	/* Warnings only: the file loads and its other keys apply. */
 	assert_int_equal(load_text(&c, text, &dg), 0);
-	assert_int_equal(dg.n, 5);
+	assert_int_equal(dg.n, 3); /* color.app (ignored, as in air) and [[build.rules]] do not warn */
 	for (int i = 0; i < dg.n; i++)
 		assert_int_equal(dg.level[i], CONFIG_DIAG_WARNING);
 	assert_string_equal(dg.msg[0],
@@ -117,13 +117,7 @@ static void test_file_warns_where_each_key_is(void **state)
 	assert_string_equal(dg.msg[1], "t.toml:4:3: build.poll_interval: not implemented yet; nothing polls "
 				       "(inotify is always used)");
 	assert_string_equal(dg.msg[2],
-			    "t.toml:6:1: color.app: not implemented yet; the app's output is passed "
-			    "on unchanged");
-	assert_string_equal(dg.msg[3],
-			    "t.toml:7:1: build.rules: not implemented yet; no rule runs; a change is "
-			    "handled by [build] alone");
-	assert_string_equal(dg.msg[4],
-			    "t.toml:10:1: box.pids_max: not implemented yet; no box gets a process "
+			    "t.toml:11:1: box.pids_max: not implemented yet; no box gets a process "
 			    "limit of its own");
 	assert_string_equal(c.build.cmd, "make");
 	assert_int_equal(c.box.pids_max, 64);
@@ -153,14 +147,12 @@ static void test_flags_warn_naming_the_flag(void **state)
 	assert_int_equal(dg.n, 0);
 	d = diag_into(&dg);
 	config_warn_unimplemented(&c, &d);
-	assert_int_equal(dg.n, 4);
+	assert_int_equal(dg.n, 3);
 	assert_string_equal(dg.msg[0],
-			    "--color.app: not implemented yet; the app's output is passed on unchanged");
-	assert_string_equal(dg.msg[1],
 			    "--proxy.enabled: not implemented yet; no proxy runs and the browser is not "
 			    "reloaded; open the app's own port");
-	assert_string_equal(dg.msg[2], "--proxy.app_port: not implemented yet; no proxy runs");
-	assert_string_equal(dg.msg[3],
+	assert_string_equal(dg.msg[1], "--proxy.app_port: not implemented yet; no proxy runs");
+	assert_string_equal(dg.msg[2],
 			    "--box.memory_max: not implemented yet; no box gets a memory limit of its "
 			    "own");
 	assert_int_equal(dg.level[0], CONFIG_DIAG_WARNING);
@@ -181,8 +173,8 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 	fclose(m);
 	for (const char *p = text; (p = strstr(p, "**Not implemented yet:**")); p++)
 		notes++;
-	/* One per key, and one for the [[build.rules]] table. */
-	assert_int_equal(notes, sizeof(unimplemented) / sizeof(unimplemented[0]) + 1);
+	/* One per key; [[build.rules]] are implemented. */
+	assert_int_equal(notes, sizeof(unimplemented) / sizeof(unimplemented[0]));
 	assert_non_null(strstr(text, "| `box.memory_max` |"));
 	assert_non_null(strstr(text, "**Not implemented yet:** no box gets a memory limit of its own. |\n"));
 	free(text);
@@ -193,8 +185,7 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 	fclose(m);
 	assert_non_null(
 		strstr(text, "# Not implemented yet: no box gets a process limit of its own.\npids_max"));
-	assert_non_null(
-		strstr(text, "# Not implemented yet: no rule runs; a change is handled by [build] alone.\n"));
+	assert_null(strstr(text, "# Not implemented yet: no rule runs"));
 	free(text);
 	m = open_memstream(&text, &len);
 	config_print_effective(m, &c);
@@ -276,6 +267,8 @@ static void test_file_warnings_suggest(void **state)
 				   "[build.linux]\n"
 				   "cmdd = 'y'\n"
 				   "[[build.rules]]\n"
+				   "include_ext = ['css']\n"
+				   "cmd = 'make css'\n"
 				   "cmnd = 'z'\n";
 	struct diags dg;
 	struct config c;
@@ -293,7 +286,7 @@ static void test_file_warnings_suggest(void **state)
 	/* Two edits but too far: "build.linux.cmdd" is not close to any full name. */
 	assert_string_equal(dg.msg[3], "t.toml:7:1: unknown key 'build.linux.cmdd' (ignored)");
 	assert_string_equal(dg.msg[4],
-			    "t.toml:9:1: unknown key 'build.rules[0].cmnd' (ignored); did you mean "
+			    "t.toml:11:1: unknown key 'build.rules[0].cmnd' (ignored); did you mean "
 			    "'build.rules[0].cmd'?");
 	config_free(&c);
 }

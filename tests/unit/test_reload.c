@@ -438,21 +438,50 @@ static void test_restart_waits_until_the_old_box_is_empty(void **state)
 	assert_int_equal(t->st.app.state, APP_RESTARTING);
 	assert_int_equal(old->stop_sig, SIGTERM);
 	assert_int_equal(old->stop_timeout_ms, 5000);
+	assert_true(old->stop_all); /* box.stop_scope = all: every process got the signal */
 	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
-	/* The main process obeys; what it left is killed; no new app before the box is empty. */
+	/* The main process obeys; the rest keeps its grace (a shell dying first must not take the app's
+	 * shutdown with it); no new app before the box is empty. */
 	fake_box_exit(old, SIGTERM);
 	reload_update(&t->st);
-	assert_true(old->killed);
+	assert_false(old->killed);
 	assert_false(old->empty);
 	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
 	assert_int_equal(logged(t, "\"event\":\"run_exit\""), 0); /* we stopped it: not an exit */
+	/* What is left is killed when the stop timeout runs out. */
+	fake_box_timeout(old);
 	reload_update(&t->st);
+	assert_true(old->killed);
 	assert_true(old->freed);
 	assert_int_equal(t->st.app.state, APP_RUNNING);
 	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
 	assert_true(newest(t, "run")->new_seq > old->empty_seq);
 	assert_true(newest(t, "run")->new_seq > old->free_seq);
 	assert_int_equal(logged(t, "\"event\":\"run_stop\""), 1);
+	assert_int_equal(logged(t, "\"killed\":true"), 1);
+	t_free(t);
+}
+
+static void test_stop_scope_main_kills_the_rest_when_the_main_process_exits(void **state)
+{
+	struct t *t = t_running("[box]\nstop_scope = 'main'\n", NULL);
+	struct box *old = newest(t, "run");
+	(void)state;
+
+	fake_box_leave(old);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(old->stop_sig, SIGTERM);
+	assert_false(old->stop_all);
+	fake_box_exit(old, SIGTERM);
+	reload_update(&t->st);
+	assert_true(old->killed);
+	assert_false(old->empty);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 1);
+	reload_update(&t->st);
+	assert_true(old->freed);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
 	assert_int_equal(logged(t, "\"killed\":false"), 1);
 	t_free(t);
 }
@@ -735,6 +764,225 @@ static void test_quit_with_nothing_running_is_done_at_once(void **state)
 	t_free(t);
 }
 
+/* ---- [[build.rules]] (rulejob.h) ---- */
+
+/* Two rules, no debounce: css (index 0) and sql (index 1). */
+#define TWO_RULES                                                                                            \
+	"[[build.rules]]\nname = 'css'\ncmd = 'make css'\ninclude_ext = ['css']\ndelay = 0\n"                \
+	"[[build.rules]]\ncmd = 'make sql'\ninclude_ext = ['sql']\ndelay = 0\n"
+
+/*
+ * t_running with TWO_RULES, read as an .nsreload.toml: "t.toml" reads as an
+ * .air.toml, where a rule's delay 0 is air's 1000 ms.
+ */
+static struct t *t_rules(const char *top)
+{
+	struct t *t = t_running(top, TWO_RULES);
+	t->c.from_air = false;
+	return t;
+}
+
+/* A change rule i takes, whose debounce (0) runs out. */
+static void rule_settles(struct t *t, size_t i, const char *path)
+{
+	reload_rule_change(&t->st, i, path);
+	reload_rules_timer(&t->st);
+}
+
+/* The current rule command ends with status. */
+static void rule_ends(struct t *t, int status)
+{
+	struct box *b = newest(t, "rule");
+	assert_false(b->freed);
+	fake_box_exit(b, status);
+	update(t);
+}
+
+/* Builds and rule commands whose box is live: never more than one. */
+static size_t jobs_live(struct t *t)
+{
+	size_t n = 0;
+
+	for (struct box *b = t->ctx->boxes; b; b = b->next)
+		if (!b->freed && (strcmp(b->kind, "build") == 0 || strcmp(b->kind, "rule") == 0))
+			n++;
+	assert_true(n <= 1);
+	return n;
+}
+
+static void test_a_rule_runs_its_cmd_in_a_box_and_no_build(void **state)
+{
+	struct t *t = t_rules(NULL);
+	struct box *run = newest(t, "run"), *r;
+	(void)state;
+
+	rule_settles(t, 0, "web/a.css");
+	assert_int_equal(t->st.rules.state, RULEJOB_RUNNING);
+	r = newest(t, "rule");
+	assert_string_equal(fake_box_cmd(r), "make css");
+	/* The build's environment contract, for the rule too. */
+	assert_string_equal(fake_box_env(r, "NSRELOAD_CHANGED_PATHS"), "web/a.css");
+	fake_box_write(r, "css built\n");
+	rule_ends(t, 0);
+	assert_true(r->freed);
+	assert_int_equal(t->st.rules.state, RULEJOB_IDLE);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 1); /* the first build's only */
+	assert_ptr_equal(newest(t, "run"), run);              /* the app was left alone */
+	assert_int_equal(run->nsignals, 0);
+	assert_int_equal(logged(t, "\"event\":\"rule_start\",\"rule\":\"css\",\"paths\":[\"web/a.css\"]"), 1);
+	assert_int_equal(logged(t, "\"line\":\"css built\""), 1);
+	assert_int_equal(logged(t, "\"event\":\"rule_end\",\"rule\":\"css\""), 1);
+	/* A rule without a name is rule-N, N from 0, as air names it. */
+	rule_settles(t, 1, "q.sql");
+	assert_int_equal(logged(t, "\"rule\":\"rule-1\""), 1);
+	t_free(t);
+}
+
+static void test_rules_and_builds_never_overlap_and_wait_in_order(void **state)
+{
+	struct t *t = t_rules(NULL);
+	(void)state;
+
+	change_settles(t, "main.go"); /* build 2 runs */
+	rule_settles(t, 1, "q.sql");  /* waits */
+	rule_settles(t, 0, "a.css");  /* waits, after sql */
+	change_settles(t, "b.go");    /* on_busy queue: build 3, after both */
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 0);
+	assert_int_equal(jobs_live(t), 1);
+	step_ends(t, 0);
+	assert_int_equal(jobs_live(t), 1);
+	assert_string_equal(fake_box_cmd(newest(t, "rule")), "make sql");
+	rule_settles(t, 1, "r.sql"); /* its own rule runs: it waits, after the build */
+	rule_ends(t, 0);
+	assert_int_equal(jobs_live(t), 1);
+	assert_string_equal(fake_box_cmd(newest(t, "rule")), "make css");
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	rule_ends(t, EXIT(1)); /* a failed rule: logged, the queue goes on, the app is not touched */
+	assert_int_equal(logged(t, "\"event\":\"rule_end\",\"rule\":\"css\",\"duration_ms\":"), 1);
+	assert_int_equal(jobs_live(t), 1);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go");
+	step_ends(t, 0);
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "r.sql");
+	rule_ends(t, 0);
+	assert_int_equal(jobs_live(t), 0);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 3);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
+	t_free(t);
+}
+
+static void test_rule_on_busy_restart_restarts_its_own_command_only(void **state)
+{
+	struct t *t = t_rules("on_busy = 'restart'");
+	struct box *r1;
+	(void)state;
+
+	rule_settles(t, 0, "a.css");
+	r1 = newest(t, "rule");
+	rule_settles(t, 0, "b.css"); /* its own command: killed, started again once its box is empty */
+	assert_int_equal(t->st.rules.state, RULEJOB_CANCELLING);
+	assert_true(r1->killed);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 1);
+	update(t);
+	assert_true(r1->freed);
+	assert_int_equal(logged(t, "rule css cancelled"), 1);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 2);
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "b.css");
+	/* A build's change does not kill a rule's command, nor another rule's: they wait. */
+	change_settles(t, "main.go");
+	rule_settles(t, 1, "q.sql");
+	assert_false(newest(t, "rule")->killed);
+	assert_int_equal(jobs_live(t), 1);
+	rule_ends(t, 0);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
+	/* And a rule's change does not kill the build. */
+	rule_settles(t, 0, "c.css");
+	assert_false(newest(t, "build")->killed);
+	step_ends(t, 0);
+	assert_string_equal(fake_box_cmd(newest(t, "rule")), "make sql");
+	rule_ends(t, 0);
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "c.css");
+	t_free(t);
+}
+
+static void test_rule_on_busy_do_nothing_and_signal_drop_the_change(void **state)
+{
+	struct t *t = t_rules("on_busy = 'do-nothing'");
+	struct box *run;
+	(void)state;
+
+	rule_settles(t, 0, "a.css");
+	rule_settles(t, 0, "b.css");
+	change_settles(t, "main.go");
+	rule_ends(t, 0);
+	assert_int_equal(jobs_live(t), 0);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 1);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 1);
+	t_free(t);
+
+	t = t_rules("on_busy = 'signal'");
+	run = newest(t, "run");
+	change_settles(t, "main.go");
+	rule_settles(t, 0, "a.css");
+	assert_int_equal(run->nsignals, 1);
+	step_ends(t, 0);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 0);
+	t_free(t);
+}
+
+static void test_quit_cancels_a_rule_and_what_waits(void **state)
+{
+	struct t *t = t_rules(NULL);
+	struct box *r;
+	(void)state;
+
+	rule_settles(t, 0, "a.css");
+	rule_settles(t, 1, "q.sql");
+	r = newest(t, "rule");
+	reload_rule_change(&t->st, 1, "later.sql"); /* its debounce still runs */
+	reload_quit(&t->st);
+	assert_true(r->killed);
+	assert_false(timer_armed(t->st.rules.timer_fd));
+	update(t);
+	assert_true(r->freed);
+	assert_int_equal(logged(t, "rule css cancelled"), 1);
+	assert_false(reload_done(&t->st)); /* the app stops next */
+	fake_box_exit(newest(t, "run"), SIGTERM);
+	update(t);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_live(t->ctx), 0);
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 1); /* the sql rule never ran */
+	t_free(t);
+}
+
+static void test_rule_debounce_is_per_rule_and_trailing(void **state)
+{
+	struct t *t = t_running(NULL, "[[build.rules]]\ncmd = 'a'\ninclude_ext = ['css']\ndelay = 5000\n"
+				      "[[build.rules]]\ncmd = 'b'\ninclude_ext = ['sql']\ndelay = 200\n");
+	long long left;
+	(void)state;
+
+	reload_rule_change(&t->st, 0, "a.css");
+	left = timer_left_ms(t->st.rules.timer_fd);
+	assert_true(left > 4000 && left <= 5000);
+	reload_rule_change(&t->st, 1, "q.sql"); /* the earliest deadline wins */
+	left = timer_left_ms(t->st.rules.timer_fd);
+	assert_true(left > 0 && left <= 200);
+	reload_rules_timer(&t->st); /* too early for both: nothing */
+	assert_int_equal(fake_box_count(t->ctx, "rule"), 0);
+	assert_true(timer_armed(t->st.rules.timer_fd));
+	t_free(t);
+
+	/* In an .air.toml, delay 0 is air's default, 1000 ms: Go cannot tell 0 from unset (rule_test.go:25).
+	 */
+	t = t_running(NULL, TWO_RULES);
+	assert_true(t->c.from_air);
+	reload_rule_change(&t->st, 0, "a.css");
+	left = timer_left_ms(t->st.rules.timer_fd);
+	assert_true(left > 500 && left <= 1000);
+	t_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -752,6 +1000,7 @@ int main(void)
 		cmocka_unit_test(test_on_busy_do_nothing_drops_the_paths),
 		cmocka_unit_test(test_on_busy_signal_signals_the_app_and_queues_nothing),
 		cmocka_unit_test(test_restart_waits_until_the_old_box_is_empty),
+		cmocka_unit_test(test_stop_scope_main_kills_the_rest_when_the_main_process_exits),
 		cmocka_unit_test(test_restart_kills_the_box_after_the_stop_timeout),
 		cmocka_unit_test(test_a_build_that_succeeds_while_the_app_stops_confirms_the_start),
 		cmocka_unit_test(test_a_failed_build_keeps_the_app_and_writes_the_build_log),
@@ -765,6 +1014,12 @@ int main(void)
 		cmocka_unit_test(test_quit_while_the_app_restarts_does_not_start_it),
 		cmocka_unit_test(test_a_second_quit_kills_every_box),
 		cmocka_unit_test(test_quit_with_nothing_running_is_done_at_once),
+		cmocka_unit_test(test_a_rule_runs_its_cmd_in_a_box_and_no_build),
+		cmocka_unit_test(test_rules_and_builds_never_overlap_and_wait_in_order),
+		cmocka_unit_test(test_rule_on_busy_restart_restarts_its_own_command_only),
+		cmocka_unit_test(test_rule_on_busy_do_nothing_and_signal_drop_the_change),
+		cmocka_unit_test(test_quit_cancels_a_rule_and_what_waits),
+		cmocka_unit_test(test_rule_debounce_is_per_rule_and_trailing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
