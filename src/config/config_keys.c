@@ -34,7 +34,8 @@ static const struct config_key keys[] = {
 	  "and build.exclude_dir." },
 	{ "testdata_dir", CONFIG_T_STRING, 0, AT(testdata_dir), "testdata", NULL, SAME, "Never watched." },
 	{ "env_files", CONFIG_T_LIST, 0, AT(env_files), "", NULL, "same (air's example file has [\".env\"])",
-	  "dotenv files loaded before each build and run; variables already in the environment win." },
+	  "dotenv files loaded before each build and run ($VAR expanded as godotenv does); variables already "
+	  "in the environment win." },
 	{ "on_busy", CONFIG_T_CHOICE, 0, AT(on_busy), "queue", on_busy_choices, NULL,
 	  "What a change does while a build is running: queue (build again once it is done), restart "
 	  "(kill the build and start over), do-nothing, or signal (send box.stop_signal to the app)." },
@@ -77,7 +78,7 @@ static const struct config_key keys[] = {
 	{ "build.exclude_file", CONFIG_T_LIST, 0, AT(build.exclude_file), "", NULL, SAME,
 	  "Globs on the relative path of files not to watch." },
 	{ "build.exclude_regex", CONFIG_T_LIST, 0, AT(build.exclude_regex), "_test.go", NULL, SAME,
-	  "Regular expressions matched against the path of files not to watch." },
+	  "Regular expressions (Go RE2 syntax) matched against the absolute path of files not to watch." },
 	{ "build.exclude_unchanged", CONFIG_T_BOOL, 0, AT(build.exclude_unchanged), "false", NULL,
 	  "same (air's example file has true)", "Skip the rebuild when a file's content has not changed." },
 	{ "build.follow_symlink", CONFIG_T_BOOL, 0, AT(build.follow_symlink), "false", NULL,

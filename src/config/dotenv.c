@@ -189,11 +189,93 @@ static int set_var(struct dotenv *d, const char *key, size_t keylen, char *value
 	return 0;
 }
 
-static int parse_line(struct cursor *c, struct dotenv *d)
+/* The value of the environment entry name[0..len) in env, or NULL. */
+static const char *env_lookup(char *const *env, const char *name, size_t len)
+{
+	for (; env && *env; env++)
+		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+			return *env + len + 1;
+	return NULL;
+}
+
+static bool is_expand_name(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+static int text_append(struct text *t, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = text_add(t, s[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * godotenv's (v1.5) expansion of one value, in *out (malloc'd). It looks
+ * for '$', or '\' right before one, then takes an optional '(', an optional
+ * '{', an optional name of [A-Z0-9_] and an optional '}', each on its own
+ * (so "${A" and "$A}" count as "${A}", and "$(A)" leaves its ')'). With the
+ * '\' the match is kept as written without it ("\$A" is "$A"); with a name
+ * it is replaced by the name's value: from this file's earlier lines (this),
+ * else the environment (this->env), else an earlier file (godotenv's Load
+ * has put those in the process's environment when it lacked them), else
+ * ""; without a name ("$", "${", "$x": names are upper case) it stays.
+ */
+static int expand(const char *v, const struct dotenv *this, const struct dotenv *earlier, char **out)
+{
+	struct text t = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; v[i] && r == 0;) {
+		bool escaped = v[i] == '\\' && v[i + 1] == '$';
+		size_t start = i, name, nlen;
+		const char *val;
+
+		if (v[i] != '$' && !escaped) {
+			r = text_add(&t, v[i++]);
+			continue;
+		}
+		i += escaped ? 2 : 1;
+		i += v[i] == '(';
+		i += v[i] == '{';
+		for (name = i; is_expand_name(v[i]); i++)
+			;
+		nlen = i - name;
+		i += v[i] == '}';
+		if (escaped || nlen == 0) {
+			r = text_append(&t, v + start + escaped, i - start - escaped);
+		} else {
+			const struct dotenv_var *var = find_var(this, v + name, nlen);
+
+			val = var ? var->value : env_lookup(this->env, v + name, nlen);
+			if (!val && earlier && (var = find_var(earlier, v + name, nlen)))
+				val = var->value;
+			if (val)
+				r = text_append(&t, val, strlen(val));
+		}
+		if (r == 0 && t.n > DOTENV_MAX_VALUE)
+			r = -E2BIG;
+	}
+	if (r == 0 && !t.s && !(t.s = strdup("")))
+		r = -ENOMEM;
+	if (r < 0) {
+		free(t.s);
+		return r;
+	}
+	*out = t.s;
+	return 0;
+}
+
+static int parse_line(struct cursor *c, struct dotenv *d, const struct dotenv *earlier)
 {
 	struct text t = { 0 };
 	size_t key_start, key_len;
 	int line = c->line, r;
+	char quote;
 
 	if (c->len - c->pos > 7 && strncmp(c->buf + c->pos, "export", 6) == 0 &&
 	    (c->buf[c->pos + 6] == ' ' || c->buf[c->pos + 6] == '\t')) {
@@ -212,12 +294,27 @@ static int parse_line(struct cursor *c, struct dotenv *d)
 		return fail(c, line, "expected '=' after the variable name");
 	c->pos++;
 	skip_blanks(c);
-	if (peek(c) == '"' || peek(c) == '\'')
+	quote = peek(c);
+	if (quote == '"' || quote == '\'')
 		r = quoted_value(c, &t);
 	else
 		r = unquoted_value(c, &t);
 	if (r == 0 && !t.s && !(t.s = strdup("")))
 		r = -ENOMEM;
+	/* As godotenv: unquoted and double-quoted values are expanded, single-quoted ones are not. */
+	if (r == 0 && quote != '\'') {
+		char *expanded = NULL;
+
+		r = expand(t.s, d, earlier, &expanded);
+		if (r == -E2BIG)
+			r = fail(c, line,
+				 "the value expands to more than 128 KiB (the kernel's limit for one "
+				 "environment string)");
+		if (r == 0) {
+			free(t.s);
+			t.s = expanded;
+		}
+	}
 	if (r == 0)
 		r = set_var(d, c->buf + key_start, key_len, t.s, line);
 	if (r < 0)
@@ -231,7 +328,7 @@ int dotenv_parse(const char *buf, size_t len, const char *name, struct dotenv *o
 	struct cursor c = {
 		.buf = buf, .len = len, .line = 1, .name = name, .err = err, .err_size = err_size
 	};
-	struct dotenv parsed = { 0 };
+	struct dotenv parsed = { .env = out->env };
 	const char *nul = memchr(buf, '\0', len);
 	int r = 0;
 
@@ -249,7 +346,7 @@ int dotenv_parse(const char *buf, size_t len, const char *name, struct dotenv *o
 		if (at_end(&c) || peek(&c) == '\n' || peek(&c) == '#' || crlf)
 			skip_line(&c);
 		else
-			r = parse_line(&c, &parsed);
+			r = parse_line(&c, &parsed, out);
 	}
 	/* An earlier file (or an earlier call) keeps its value: godotenv's Load does not override. */
 	for (size_t i = 0; i < parsed.n && r == 0; i++) {

@@ -8,7 +8,12 @@
  *   KEY="a\nb \"q\" \\"   double quotes: \n \r \t \" \\ escapes, may span lines
  *   KEY=v # comment       '#' after a space ends an unquoted value
  *   # comment             full-line comments and blank lines are skipped
- * KEY is [A-Za-z_][A-Za-z0-9_.]*. No variable expansion. Within one file the
+ * KEY is [A-Za-z_][A-Za-z0-9_.]*. Unquoted and double-quoted values expand
+ * $NAME and ${NAME} as godotenv (air's library, v1.5) does: NAME is
+ * [A-Z0-9_]+, looked up among the file's earlier lines, then in
+ * dotenv.env (the environment), then in earlier files; unknown is "";
+ * "\$NAME" is a literal "$NAME"; single-quoted values are never expanded
+ * (dotenv.c, expand(), has the details). Within one file the
  * last definition of a key wins; across files, the first file that defines
  * it (as godotenv's Load, which air uses); and a variable already in the
  * environment wins over every file.
@@ -35,7 +40,13 @@ struct dotenv_var {
 struct dotenv {
 	struct dotenv_var *v;
 	size_t n, cap;
+	/* in: the environment that $VAR expansion consults after the file's own lines (the one the
+	 * variables will be added to); NULL: none. Not freed by dotenv_free(). */
+	char *const *env;
 };
+
+/* An expanded value longer than this is an error: execve() refuses a longer environment string. */
+#define DOTENV_MAX_VALUE (128u * 1024 - 1)
 
 /*
  * Parses len bytes of buf and adds the variables to out (a key already in out

@@ -51,7 +51,8 @@ static bool replaced_by(const char *entry, char *const *extra, size_t nextra)
 
 int envp_make(const struct config *c, struct log *log, char *const *extra, size_t nextra, char ***out)
 {
-	struct dotenv d = { 0 };
+	/* $VAR in a file looks in nsreload's environment, which the files' variables join. */
+	struct dotenv d = { .env = environ };
 	char **base = NULL, **envp;
 	size_t nbase = 0, n = 0;
 	int r;

@@ -269,24 +269,41 @@ static int open_box_ctx(struct loop *lp)
 	return 0;
 }
 
-static int open_watcher(struct loop *lp)
+static void filter_warning(void *data, const char *msg)
 {
-	const struct config *c = lp->st.c;
-	char err[1024] = "";
+	log_msg(data, LOG_MAIN, "warning: %s", msg);
+}
+
+/*
+ * The rules and the filter, before any box: 0, -EINVAL for a configuration
+ * error (a bad exclude_regex, the build's or a rule's), or another -errno.
+ */
+static int open_filter(struct loop *lp, const struct config *c, struct log *log)
+{
+	char err[PATH_MAX + 1024] = "";
 	int r;
 
 	r = rules_new(&lp->rules, c, err, sizeof(err));
 	if (r < 0) {
-		log_msg(lp->st.log, LOG_MAIN, "%s", err[0] ? err : strerror(-r));
+		log_msg(log, LOG_MAIN, "%s", err[0] ? err : strerror(-r));
 		return r;
 	}
 	r = filter_new(&lp->filter, c,
-		       &(struct filter_opts){ .vcs_ignore = lp->o->vcs_ignore, .rules = lp->rules }, err,
-		       sizeof(err));
-	if (r < 0) {
-		log_msg(lp->st.log, LOG_MAIN, "filter: %s", err[0] ? err : strerror(-r));
-		return r;
-	}
+		       &(struct filter_opts){ .vcs_ignore = lp->o->vcs_ignore,
+					      .rules = lp->rules,
+					      .warn = filter_warning,
+					      .warn_data = log },
+		       err, sizeof(err));
+	if (r < 0)
+		log_msg(log, LOG_MAIN, "%s%s", err[0] ? "" : "filter: ", err[0] ? err : strerror(-r));
+	return r;
+}
+
+static int open_watcher(struct loop *lp)
+{
+	const struct config *c = lp->st.c;
+	int r;
+
 	r = watch_new(&lp->watch, &(struct watch_opts){ .root = c->root,
 							.follow_symlink = c->build.follow_symlink,
 							.filter = lp->filter,
@@ -348,6 +365,10 @@ static int loop_setup(struct loop *lp, const struct config *c, struct log *log, 
 		log_msg(log, LOG_MAIN, "cannot become a child subreaper: %s", strerror(-r));
 		return 1;
 	}
+	r = open_filter(lp, c, log);
+	if (r < 0)
+		/* As for every other configuration error: exit 2. */
+		return r == -EINVAL ? 2 : 1;
 	r = open_box_ctx(lp);
 	if (r != 0)
 		return r;

@@ -4,12 +4,13 @@
 #include "config.h"
 #include "glob.h"
 #include "ignore.h"
+#include "regex.h"
 #include "rules.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
+#include <limits.h>
 #include <search.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,8 +40,10 @@ struct filter {
 	struct pathlist include_file; /* cleaned */
 	struct pathlist exclude_file; /* globs, leading "./" dropped */
 	struct pathlist binary;       /* the built binary, cleaned */
-	regex_t *regex;
-	size_t nregex;
+	struct regex_set *regex;      /* exclude_regex, matched against root_abs + "/" + rel */
+	char *root_abs;               /* root, absolute and cleaned */
+	char *abs_buf;                /* room for root_abs + "/" + a relative path */
+	size_t abs_cap;
 	bool exclude_unchanged;
 	void *seen; /* tsearch root of struct seen */
 	struct ignore *ignore;
@@ -204,25 +207,88 @@ static int add_globs(struct pathlist *l, const struct config_strlist *src)
 	return 0;
 }
 
-static int add_regexes(struct filter *f, const struct config_strlist *src, char *err, size_t errsize)
+/* Where c's exclude_regex was set, for messages: ".air.toml:7:1", "flag --build.exclude_regex". */
+static void regex_origin(const struct config *c, char *buf, size_t size)
 {
+	size_t i = config_key_index(config_key_find("build.exclude_regex"));
+	const struct config_origin *o = &c->origin[i];
+
+	if (o->kind == CONFIG_FROM_FILE)
+		snprintf(buf, size, "%s:%d:%d", c->file ? c->file : "?", o->line, o->col);
+	else if (o->kind == CONFIG_FROM_FLAG)
+		snprintf(buf, size, "flag %s",
+			 o->flag && o->flag[0] == '-' ? o->flag : "--build.exclude_regex");
+	else
+		snprintf(buf, size, "default");
+}
+
+int filter_root_abs(const char *root, char **out)
+{
+	char cwd[PATH_MAX], *joined = NULL, *clean;
+	int r;
+
+	if (!root || !*root)
+		root = ".";
+	if (root[0] == '/') {
+		joined = strdup(root);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if (asprintf(&joined, "%s/%s", cwd, root) < 0)
+			joined = NULL;
+	}
+	if (!joined)
+		return -ENOMEM;
+	/* Below "/" every path is relative: clean it as one, then put the slash back. */
+	r = path_clean(joined + strspn(joined, "/"), &clean);
+	if (r == -EINVAL) {
+		/* ".." above "/": rare enough to keep as written. */
+		*out = joined;
+		return 0;
+	}
+	free(joined);
+	if (r < 0)
+		return r;
+	r = asprintf(out, "/%s", clean);
+	free(clean);
+	if (r < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int add_regexes(struct filter *f, const struct config *c, const struct filter_opts *o, char *err,
+		       size_t errsize)
+{
+	const struct config_strlist *src = &c->build.exclude_regex;
+	struct regex_error e = { 0 };
+	char where[PATH_MAX + 64], msg[PATH_MAX + 512];
+	int r, i;
+
 	if (!src->n)
 		return 0;
-	f->regex = calloc(src->n, sizeof(*f->regex));
-	if (!f->regex)
-		return -ENOMEM;
-	for (size_t i = 0; i < src->n; i++) {
-		int r = regcomp(&f->regex[i], src->v[i], REG_EXTENDED | REG_NOSUB);
-
-		if (r != 0) {
-			char msg[256];
-
-			regerror(r, &f->regex[i], msg, sizeof(msg));
-			if (err && errsize)
-				snprintf(err, errsize, "build.exclude_regex: \"%s\": %s", src->v[i], msg);
-			return r == REG_ESPACE ? -ENOMEM : -EINVAL;
-		}
-		f->nregex++;
+	r = filter_root_abs(c->root, &f->root_abs);
+	if (r < 0)
+		return r;
+	r = regex_set_compile(&f->regex, (const char *const *)src->v, src->n, &e);
+	if (r == -EINVAL) {
+		regex_origin(c, where, sizeof(where));
+		if (err && errsize)
+			snprintf(err, errsize, "%s: build.exclude_regex: \"%s\": %s at offset %zu", where,
+				 src->v[e.index], e.msg, e.offset);
+	}
+	if (r < 0 || !f->root_abs || !o || !o->warn)
+		return r;
+	i = regex_set_match(f->regex, f->root_abs, strlen(f->root_abs));
+	if (i >= 0) {
+		regex_origin(c, where, sizeof(where));
+		snprintf(msg, sizeof(msg),
+			 "%s: build.exclude_regex: \"%s\" matches the project's own path %s, so it excludes "
+			 "every "
+			 "file under it (air matches these regexes against absolute paths)",
+			 where, src->v[i], f->root_abs);
+		o->warn(o->warn_data, msg);
 	}
 	return 0;
 }
@@ -258,7 +324,7 @@ int filter_new(struct filter **out, const struct config *c, const struct filter_
 	    (r = add_all(&f->include_dir, &c->build.include_dir)) < 0 ||
 	    (r = add_all(&f->include_file, &c->build.include_file)) < 0 ||
 	    (r = add_globs(&f->exclude_file, &c->build.exclude_file)) < 0 || (r = add_binary(f, c)) < 0 ||
-	    (r = add_regexes(f, &c->build.exclude_regex, err, errsize)) < 0)
+	    (r = add_regexes(f, c, o, err, errsize)) < 0)
 		goto fail;
 	if (!o || o->vcs_ignore) {
 		r = ignore_new(&f->ignore, c->root && *c->root ? c->root : ".",
@@ -294,9 +360,9 @@ void filter_free(struct filter *f)
 	pathlist_free(&f->include_file);
 	pathlist_free(&f->exclude_file);
 	pathlist_free(&f->binary);
-	for (size_t i = 0; i < f->nregex; i++)
-		regfree(&f->regex[i]);
-	free(f->regex);
+	regex_set_free(f->regex);
+	free(f->root_abs);
+	free(f->abs_buf);
 	tdestroy(f->seen, seen_free);
 	ignore_free(f->ignore);
 	free(f);
@@ -396,6 +462,29 @@ static bool ext_included(const struct filter *f, const char *base)
 	return pathlist_has(&f->ext, dot + 1);
 }
 
+/* exclude_regex, on the absolute path as air does; running out of memory means "not excluded". */
+static bool regex_excluded(struct filter *f, const char *rel)
+{
+	size_t rlen = strlen(f->root_abs ? f->root_abs : ""), len = strlen(rel);
+
+	if (!regex_set_count(f->regex) || !f->root_abs)
+		return false;
+	if (rlen + len + 2 > f->abs_cap) {
+		char *grown = realloc(f->abs_buf, rlen + len + 2);
+
+		if (!grown)
+			return false;
+		f->abs_buf = grown;
+		f->abs_cap = rlen + len + 2;
+	}
+	/* The root "/" is already a separator. */
+	memcpy(f->abs_buf, f->root_abs, rlen);
+	if (rlen > 1)
+		f->abs_buf[rlen++] = '/';
+	memcpy(f->abs_buf + rlen, rel, len + 1);
+	return regex_set_match(f->regex, f->abs_buf, rlen + len) >= 0;
+}
+
 /*
  * [[build.rules]] come before the build's filters (air runner/rule.go,
  * matchRuleIndex): a file a rule matches counts whatever include_ext and
@@ -432,9 +521,8 @@ bool filter_match_file(struct filter *f, const char *rel)
 	for (size_t i = 0; i < f->exclude_file.n; i++)
 		if (glob_match(f->exclude_file.v[i], rel, GLOB_PATHNAME))
 			return false;
-	for (size_t i = 0; i < f->nregex; i++)
-		if (regexec(&f->regex[i], rel, 0, NULL, 0) == 0)
-			return false;
+	if (regex_excluded(f, rel))
+		return false;
 	/* Naming a file is stronger than a .gitignore: ".env" is listed in most of them. */
 	if (pathlist_has(&f->include_file, rel))
 		return true;

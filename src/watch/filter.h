@@ -5,7 +5,9 @@
  * to it should trigger a build, with air's meaning for every key:
  * include_ext ("*" for all), include_dir, include_file, exclude_dir (exact
  * relative paths; hidden directories always skipped), exclude_file (globs
- * with **), exclude_regex (POSIX ERE), plus tmp_dir, testdata_dir and the
+ * with **), exclude_regex (Go RE2 syntax, on PCRE2: regex.h; matched as in
+ * air against the file's absolute path, root made absolute against the cwd),
+ * plus tmp_dir, testdata_dir and the
  * built binary, which never trigger. On top of air, .gitignore and .ignore
  * files (nested, negation, anchoring, directory-only patterns) are honoured
  * unless disabled, with exactly git check-ignore's result (ignore.h).
@@ -32,9 +34,18 @@ struct rules;
 struct filter_opts {
 	bool vcs_ignore;           /* honour .gitignore/.ignore (default true; --no-vcs-ignore) */
 	const struct rules *rules; /* [[build.rules]] (rules.h): their files and directories count too */
+	/* Optional: told once, at filter_new(), of an exclude_regex that matches root's own absolute path
+	 * (it then excludes every file). msg names the regex and where it was set. */
+	void (*warn)(void *data, const char *msg);
+	void *warn_data;
 };
 
-/* Compiles the filter from c (after config_finalize). Bad regexes are reported in err. */
+/*
+ * Compiles the filter from c (after config_finalize). A bad exclude_regex is
+ * -EINVAL, reported in err as "FILE:LINE:COL: build.exclude_regex: "RE":
+ * REASON at offset N" (the key's position; "flag --build.exclude_regex" for
+ * a flag), which the caller treats as a configuration error.
+ */
 int filter_new(struct filter **out, const struct config *c, const struct filter_opts *o, char *err,
 	       size_t errsize);
 void filter_free(struct filter *f);
@@ -64,5 +75,13 @@ bool filter_is_ignore_file(const struct filter *f, const char *rel);
  * absolute or climbs out of root.
  */
 int filter_path_clean(const char *path, char **out);
+
+/*
+ * root as air sees it (its expandPath): made absolute against the cwd and
+ * lexically cleaned ("/src/app" for "app" in /src, "/" for "/"), in *out.
+ * The exclude_regex of the build and of the rules are matched against
+ * *out + "/" + the relative path. Returns 0 or -errno.
+ */
+int filter_root_abs(const char *root, char **out);
 
 #endif

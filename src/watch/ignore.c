@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "ignore.h"
 
+#include "gitexcl.h"
 #include "glob.h"
 #include "util.h"
 
@@ -177,7 +178,10 @@ struct dir_node {
 struct ignore {
 	char *root;
 	unsigned which;
-	void *dirs; /* tsearch root of struct dir_node */
+	void *dirs;              /* tsearch root of struct dir_node */
+	struct git_excludes git; /* info/exclude and core.excludesFile, with IGNORE_GITIGNORE */
+	char *gbuf;              /* room for git.prefix + a relative path */
+	size_t gcap;
 };
 
 static const char *const rules_files[] = { ".gitignore", ".ignore" };
@@ -208,6 +212,14 @@ int ignore_new(struct ignore **out, const char *root, unsigned which)
 		return -ENOMEM;
 	}
 	ig->which = which;
+	if (which & IGNORE_GITIGNORE) {
+		int r = git_excludes_load(&ig->git, root);
+
+		if (r < 0) {
+			ignore_free(ig);
+			return r;
+		}
+	}
 	*out = ig;
 	return 0;
 }
@@ -217,6 +229,8 @@ void ignore_free(struct ignore *ig)
 	if (!ig)
 		return;
 	tdestroy(ig->dirs, dir_free);
+	git_excludes_free(&ig->git);
+	free(ig->gbuf);
 	free(ig->root);
 	free(ig);
 }
@@ -268,12 +282,40 @@ static struct dir_node *dir_get(struct ignore *ig, const char *rel)
 }
 
 /*
- * The verdict for rel from the lists of its ancestors chain[0..n) (root
- * first): the deepest list with a matching rule decides. off[i] is where
- * rel's part below chain[i] starts.
+ * After every .gitignore, in git's order: info/exclude, then
+ * core.excludesFile, on the path from the work tree's top.
  */
-static enum ignore_verdict chain_match(struct dir_node **chain, const size_t *off, size_t n, const char *rel,
-				       bool is_dir)
+static enum ignore_verdict git_match(struct ignore *ig, const char *rel, bool is_dir)
+{
+	size_t plen, len;
+	enum ignore_verdict v;
+
+	if (!ig->git.info && !ig->git.excludes)
+		return IGNORE_NONE;
+	plen = strlen(ig->git.prefix);
+	len = strlen(rel);
+	if (plen + len + 1 > ig->gcap) {
+		char *grown = realloc(ig->gbuf, plen + len + 1);
+
+		/* Out of memory: as everywhere here, "not ignored". */
+		if (!grown)
+			return IGNORE_NONE;
+		ig->gbuf = grown;
+		ig->gcap = plen + len + 1;
+	}
+	memcpy(ig->gbuf, ig->git.prefix, plen);
+	memcpy(ig->gbuf + plen, rel, len + 1);
+	v = ignore_list_match(ig->git.info, ig->gbuf, is_dir);
+	return v != IGNORE_NONE ? v : ignore_list_match(ig->git.excludes, ig->gbuf, is_dir);
+}
+
+/*
+ * The verdict for rel from the lists of its ancestors chain[0..n) (root
+ * first): the deepest list with a matching rule decides, then git's
+ * repository-wide lists. off[i] is where rel's part below chain[i] starts.
+ */
+static enum ignore_verdict chain_match(struct ignore *ig, struct dir_node **chain, const size_t *off,
+				       size_t n, const char *rel, bool is_dir)
 {
 	for (size_t i = n; i-- > 0;) {
 		enum ignore_verdict v = ignore_list_match(chain[i]->rules, rel + off[i], is_dir);
@@ -281,7 +323,7 @@ static enum ignore_verdict chain_match(struct dir_node **chain, const size_t *of
 		if (v != IGNORE_NONE)
 			return v;
 	}
-	return IGNORE_NONE;
+	return git_match(ig, rel, is_dir);
 }
 
 /* The node of directory rel, with its state settled against its ancestors chain[0..n). */
@@ -297,7 +339,7 @@ static struct dir_node *dir_settle(struct ignore *ig, const char *rel, struct di
 	if (d->state != DIR_UNKNOWN)
 		return d;
 	/* A directory is tested before its own files are read: they cannot re-include it. */
-	if (n && chain_match(chain, off, n, rel, true) == IGNORE_EXCLUDE) {
+	if (n && chain_match(ig, chain, off, n, rel, true) == IGNORE_EXCLUDE) {
 		d->state = DIR_EXCLUDED;
 		return d;
 	}
@@ -349,7 +391,7 @@ int ignore_check(struct ignore *ig, const char *rel, bool is_dir, bool *ignored)
 		chain[n] = d;
 		off[n++] = i + 1;
 	}
-	*ignored = chain_match(chain, off, n, rel, is_dir) == IGNORE_EXCLUDE;
+	*ignored = chain_match(ig, chain, off, n, rel, is_dir) == IGNORE_EXCLUDE;
 out:
 	free(buf);
 	free(chain);

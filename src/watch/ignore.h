@@ -14,7 +14,10 @@
  * files on first use: the deepest list that has a matching rule decides,
  * and a path below an ignored directory is ignored whatever its own rules
  * say (git neither reads ignore files there nor lets "!" re-include). In a
- * directory, .ignore's rules come after .gitignore's, so they win.
+ * directory, .ignore's rules come after .gitignore's, so they win. With
+ * IGNORE_GITIGNORE, inside a git work tree, $GIT_DIR/info/exclude and then
+ * core.excludesFile come after every directory's files, as in git
+ * (gitexcl.h); they are read once, by ignore_new().
  *
  * Paths are relative to the root, without "./", doubled or trailing '/'
  * ("" is the root). Functions return 0 or -errno.

@@ -4,9 +4,9 @@
 
 #include "config.h"
 #include "filter.h"
+#include "regex.h"
 
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,7 @@ struct rule_match {
 	bool all_ext; /* "*" */
 	char **file;  /* include_file, cleaned */
 	size_t nfile;
-	regex_t *regex;
-	size_t nregex;
+	struct regex_set *regex; /* exclude_regex (regex.h: RE2 syntax, as the build's); NULL: none */
 };
 
 struct rules {
@@ -31,25 +30,6 @@ struct rules {
 	struct rule_match *v;
 	size_t n;
 };
-
-/* ---- the regexes: the one place that knows their dialect ---- */
-
-/* Compiles one exclude_regex entry; -EINVAL with the library's message in err. */
-static int rule_regex_compile(regex_t *re, const char *src, char *err, size_t errsize)
-{
-	int r = regcomp(re, src, REG_EXTENDED | REG_NOSUB);
-
-	if (r == 0)
-		return 0;
-	regerror(r, re, err, errsize);
-	return r == REG_ESPACE ? -ENOMEM : -EINVAL;
-}
-
-/* Whether the regex matches anywhere in abs (air: MatchString, unanchored). */
-static bool rule_regex_match(const regex_t *re, const char *abs)
-{
-	return regexec(re, abs, 0, NULL, 0) == 0;
-}
 
 /* ---- set-up ---- */
 
@@ -108,28 +88,26 @@ static int add_exts(struct rule_match *m, const struct config_strlist *src)
 	return 0;
 }
 
-static int add_regexes(struct rule_match *m, const struct config_rule *cr, size_t index, char *err,
-		       size_t errsize)
+/* RE2 syntax through regex.h, as build.exclude_regex: a bad one names its rule, its place and PCRE2's reason.
+ */
+static int add_regexes(struct rule_match *m, const struct config *c, const struct config_rule *cr,
+		       size_t index, char *err, size_t errsize)
 {
+	struct regex_error e = { 0 };
+	char where[64] = "";
+	int r;
+
 	if (!cr->exclude_regex.n)
 		return 0;
-	m->regex = calloc(cr->exclude_regex.n, sizeof(*m->regex));
-	if (!m->regex)
-		return -ENOMEM;
-	for (size_t i = 0; i < cr->exclude_regex.n; i++) {
-		char why[256];
-		int r = rule_regex_compile(&m->regex[i], cr->exclude_regex.v[i], why, sizeof(why));
-
-		if (r < 0) {
-			if (err && errsize)
-				snprintf(err, errsize, "build.rules[%zu]%s%s%s: exclude_regex: \"%s\": %s",
-					 index, cr->name[0] ? " (" : "", cr->name, cr->name[0] ? ")" : "",
-					 cr->exclude_regex.v[i], why);
-			return r;
-		}
-		m->nregex++;
+	r = regex_set_compile(&m->regex, (const char *const *)cr->exclude_regex.v, cr->exclude_regex.n, &e);
+	if (r == -EINVAL && err && errsize) {
+		if (c->file && cr->line > 0)
+			snprintf(where, sizeof(where), ":%d:%d: ", cr->line, cr->col);
+		snprintf(err, errsize, "%s%sbuild.rules[%zu]%s%s%s: exclude_regex: \"%s\": %s at offset %zu",
+			 where[0] ? c->file : "", where, index, cr->name[0] ? " (" : "", cr->name,
+			 cr->name[0] ? ")" : "", cr->exclude_regex.v[e.index], e.msg, e.offset);
 	}
-	return 0;
+	return r;
 }
 
 static void strs_free(char **v, size_t n)
@@ -144,35 +122,7 @@ static void match_free(struct rule_match *m)
 	strs_free(m->dir, m->ndir);
 	strs_free(m->ext, m->next);
 	strs_free(m->file, m->nfile);
-	for (size_t i = 0; i < m->nregex; i++)
-		regfree(&m->regex[i]);
-	free(m->regex);
-}
-
-/* root against the cwd, cleaned ("/src/app" for "app" in /src, "/" for "/"). */
-static int root_absolute(const char *root, char **out)
-{
-	char *joined = NULL, *clean = NULL, *cwd = NULL;
-	int r;
-
-	if (!root || !*root)
-		root = ".";
-	if (root[0] != '/' && !(cwd = getcwd(NULL, 0)))
-		return -errno;
-	if (asprintf(&joined, "%s/%s", cwd ? cwd : "", root) < 0) {
-		free(cwd);
-		return -ENOMEM;
-	}
-	free(cwd);
-	/* Below "/" every path is relative: clean it as one, then put the slash back. */
-	r = filter_path_clean(joined + strspn(joined, "/"), &clean);
-	free(joined);
-	if (r < 0)
-		return r;
-	if (asprintf(out, "/%s", clean) < 0)
-		r = -ENOMEM;
-	free(clean);
-	return r;
+	regex_set_free(m->regex);
 }
 
 int rules_new(struct rules **out, const struct config *c, char *err, size_t errsize)
@@ -191,7 +141,7 @@ int rules_new(struct rules **out, const struct config *c, char *err, size_t errs
 		return -ENOMEM;
 	}
 	rs->n = c->build.nrules;
-	r = root_absolute(c->root, &rs->root_abs);
+	r = filter_root_abs(c->root, &rs->root_abs);
 	for (size_t i = 0; i < rs->n && r == 0; i++) {
 		const struct config_rule *cr = &c->build.rules[i];
 		struct rule_match *m = &rs->v[i];
@@ -201,7 +151,7 @@ int rules_new(struct rules **out, const struct config *c, char *err, size_t errs
 		    (r = add_paths(&m->file, &m->nfile, &cr->include_file)) < 0 ||
 		    (r = add_exts(m, &cr->include_ext)) < 0)
 			break;
-		r = add_regexes(m, cr, i, err, errsize);
+		r = add_regexes(m, c, cr, i, err, errsize);
 	}
 	if (r < 0) {
 		rules_free(rs);
@@ -247,12 +197,12 @@ static bool excluded(const struct rules *rs, const struct rule_match *m, const c
 	char *abs;
 	bool hit = false;
 
-	if (!m->nregex)
+	if (!regex_set_count(m->regex))
 		return false;
 	if (asprintf(&abs, "%s%s%s", rs->root_abs, strcmp(rs->root_abs, "/") ? "/" : "", rel) < 0)
 		return true; /* out of memory: no rule claims it, the build's filters decide */
-	for (size_t i = 0; i < m->nregex && !hit; i++)
-		hit = rule_regex_match(&m->regex[i], abs);
+	/* air: re.MatchString on the absolute path, unanchored. */
+	hit = regex_set_match(m->regex, abs, strlen(abs)) >= 0;
 	free(abs);
 	return hit;
 }

@@ -21,9 +21,7 @@
  * (filter.c asks rules_dir_span()); what runs, and when, the state machine's
  * (src/reload/rulejob.c).
  *
- * Regexes: POSIX ERE today, behind rule_regex_compile() and
- * rule_regex_match() alone, so that they follow build.exclude_regex when
- * that one moves to PCRE2.
+ * Regexes: RE2 syntax on PCRE2 through regex.h, as build.exclude_regex's.
  */
 #ifndef NSRELOAD_RULES_H
 #define NSRELOAD_RULES_H

@@ -25,7 +25,7 @@ static int is_key(const char *k)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *base[] = { "PATH=/bin", "HOME=/", NULL };
-	struct dotenv d = { 0 };
+	struct dotenv d = { .env = base }; /* $VAR expansion consults it */
 	char err[256] = "", **envp;
 	size_t n;
 	int r;

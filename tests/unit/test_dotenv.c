@@ -69,7 +69,8 @@ static void test_forms(void **state)
 	assert_var(&d, "EMPTY", "");
 	assert_var(&d, "EMPTY_QUOTED", "");
 	assert_var(&d, "DOUBLE", "line1\nline2 \"q\" back\\slash tab\tend");
-	assert_var(&d, "UNKNOWN_ESCAPE", "a\\$b");
+	/* godotenv keeps "\$" through its unescaping, then its expansion makes it a literal '$'. */
+	assert_var(&d, "UNKNOWN_ESCAPE", "a$b");
 	assert_var(&d, "HASH", "a#b");
 	assert_var(&d, "COMMENTED", "value");
 	assert_var(&d, "TAB_COMMENTED", "value");
@@ -224,6 +225,116 @@ static void test_load_file(void **state)
 	assert_int_equal(d.n, 0);
 }
 
+/*
+ * $VAR expansion as godotenv v1.5 (air's library) does it: parser.go,
+ * expandVariables() with expandVarRegex `(\\)?(\$)(\()?\{?([A-Z0-9_]+)?\}?`,
+ * applied to unquoted values and to double-quoted ones (after their
+ * escapes), never to single-quoted ones (extractVarValue()). A name is
+ * looked up in the map of the file parsed so far, then with os.LookupEnv,
+ * which after godotenv.Load's earlier files holds theirs too; else "".
+ */
+static void test_expansion(void **state)
+{
+	static const char text[] = "A=1\n"
+				   "B=$A\n"
+				   "C=${A}x\n"
+				   "D=\"$A-${A}\\n\"\n"
+				   "E='$A ${A}'\n"
+				   "ESC=\\$A\n"
+				   "ESC_BRACED=\"\\${A}\"\n"
+				   "UNKNOWN=x${NOPE}y$NOPE\n"
+				   "LOWER=$a ${a} $home\n"
+				   "OPEN=${A\n"
+				   "CLOSE=$A}\n"
+				   "PAREN=$(A)\n"
+				   "CMD=$(echo hi)\n"
+				   "DOLLAR=$ and ${} and $\n"
+				   "DEFAULT=${A:-d}\n"
+				   "DIGIT=$1\n"
+				   "BEFORE=$LATE\n"
+				   "LATE=late\n"
+				   "A=2\n"
+				   "AFTER=$A$LATE\n"
+				   "SELF=$SELF.x\n"
+				   "FROM_ENV=$HOME:$PATH\n"
+				   "COMMENTED=$A # $A\n";
+	char *env[] = { "HOME=/root", "PATH=/bin", "LATE=env", NULL };
+	struct dotenv d = { .env = env };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse(text, &d, err, sizeof(err)), 0);
+	assert_var(&d, "B", "1");
+	assert_var(&d, "C", "1x");
+	assert_var(&d, "D", "1-1\n");
+	assert_var(&d, "E", "$A ${A}");
+	assert_var(&d, "ESC", "$A");
+	assert_var(&d, "ESC_BRACED", "${A}");
+	assert_var(&d, "UNKNOWN", "xy");
+	/* Names are [A-Z0-9_]: the rest stays as written. */
+	assert_var(&d, "LOWER", "$a ${a} $home");
+	/* Each of '(', '{', '}' is optional on its own. */
+	assert_var(&d, "OPEN", "1");
+	assert_var(&d, "CLOSE", "1");
+	assert_var(&d, "PAREN", "1)");
+	assert_var(&d, "CMD", "$(echo hi)");
+	assert_var(&d, "DOLLAR", "$ and ${} and $");
+	assert_var(&d, "DEFAULT", "1:-d}");
+	assert_var(&d, "DIGIT", "");
+	/* Not yet in the file: the environment's. */
+	assert_var(&d, "BEFORE", "env");
+	/* The latest earlier definition in the file wins over the environment. */
+	assert_var(&d, "AFTER", "2late");
+	assert_var(&d, "SELF", ".x");
+	assert_var(&d, "FROM_ENV", "/root:/bin");
+	assert_var(&d, "COMMENTED", "2");
+	dotenv_free(&d);
+}
+
+/* A later file sees an earlier one's variables (godotenv.Load has set them), unless the environment has them.
+ */
+static void test_expansion_across_files(void **state)
+{
+	char *env[] = { "SHADOW=env", NULL };
+	struct dotenv d = { .env = env };
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(parse("FIRST=one\nSHADOW=file\n", &d, err, sizeof(err)), 0);
+	assert_int_equal(parse("SECOND=$FIRST-$SHADOW\nPATH_LIKE=\"${FIRST}/bin\"\n", &d, err, sizeof(err)),
+			 0);
+	assert_var(&d, "SECOND", "one-env");
+	assert_var(&d, "PATH_LIKE", "one/bin");
+	dotenv_free(&d);
+	/* Without an environment (dotenv.env NULL) only the files count. */
+	assert_int_equal(parse("X=1\n", &d, err, sizeof(err)), 0);
+	assert_int_equal(parse("Y=$X$HOME\n", &d, err, sizeof(err)), 0);
+	assert_var(&d, "Y", "1");
+	dotenv_free(&d);
+}
+
+/* Doubling a value line by line would exhaust memory: past execve()'s limit for one string, it is an error.
+ */
+static void test_expansion_bound(void **state)
+{
+	size_t n = 40;
+	char *text = malloc(64 * n + 64), *p = text;
+	struct dotenv d = { 0 };
+	char err[256] = "";
+
+	(void)state;
+	assert_non_null(text);
+	p += sprintf(p, "V0=xxxxxxxxxxxxxxxx\n");
+	for (size_t i = 1; i < n; i++)
+		p += sprintf(p, "V%zu=$V%zu$V%zu\n", i, i - 1, i - 1);
+	assert_int_equal(parse(text, &d, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err,
+			    ".env:14: the value expands to more than 128 KiB (the kernel's limit for one "
+			    "environment string)");
+	assert_int_equal(d.n, 0);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -235,6 +346,9 @@ int main(void)
 		cmocka_unit_test(test_merge_rules),
 		cmocka_unit_test(test_envp),
 		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_expansion),
+		cmocka_unit_test(test_expansion_across_files),
+		cmocka_unit_test(test_expansion_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,28 +240,68 @@ static void test_exclude_file(void **state)
 	      NULL, files);
 }
 
+static void count_warning(void *data, const char *msg)
+{
+	char *last = data;
+
+	/* The first one is kept: there must be exactly one. */
+	if (!last[0])
+		snprintf(last, 512, "%s", msg);
+	else
+		snprintf(last, 512, "TWICE");
+}
+
+/*
+ * air matches exclude_regex, with Go's RE2, against the event's absolute path
+ * (runner/util.go, isExcludeRegex; runner/config.go compiles them at start).
+ * The fixture's root is /tmp/nsreload-filter-XXXXXX.
+ */
 static void test_exclude_regex(void **state)
 {
 	static const char *const files[] = { "-x_test.go", "+x_test_go.go", "-gen/a.go", "+pkg/gen/a.go",
-					     "-mocks.go",  "-a/MOCK.go",    "+main.go",  NULL };
+					     "-mocks.go",  "-a/MOCK.go",    "+main.go",  "-A_TEST.go",
+					     "-v2.go",     "+v.go",         "+d/x.go",   NULL };
+	static const char *const slash_gen[] = { "-gen/a.go", "-pkg/gen/a.go", "+gen.go", "+agen/a.go",
+						 NULL };
+	static const char *const bad[] = { "(unclosed", "(?=x)", "(?<!x)y", "(a)\\1", "(?x) a", "\\C", NULL };
 	struct fx x;
 	struct filter_opts o = { .vcs_ignore = true };
 	struct filter *f = NULL;
-	char err[256];
+	char err[512], toml[256];
 
 	(void)state;
-	check("[build]\nexclude_regex = [\"_test\\\\.go$\", \"^gen/\", \"(mock|MOCK)\"]\n", NULL, files);
+	check("[build]\nexclude_regex = [\"_test\\\\.go$\", \"nsreload-filter-[^/]*/gen/\", \"(mock|MOCK)\", "
+	      "\"(?i)_TEST\\\\.go$\", \"\\\\d+\\\\.go$\"]\n",
+	      NULL, files);
+	/* "/gen/" excludes a top-level gen/ (and any other), as in air; POSIX on the relative path did not.
+	 */
+	check("[build]\nexclude_regex = [\"/gen/\"]\n", NULL, slash_gen);
 
+	for (const char *const *b = bad; *b; b++) {
+		fx_start(&x);
+		snprintf(toml, sizeof(toml), "[build]\nexclude_regex = [\"ok\", '%s']\n", *b);
+		assert_int_equal(config_load_buffer(&x.c, "t.toml", toml, strlen(toml), NULL), 0);
+		assert_int_equal(config_finalize(&x.c), 0);
+		assert_int_equal(filter_new(&f, &x.c, &o, err, sizeof(err)), -EINVAL);
+		assert_null(f);
+		assert_non_null(strstr(err, *b));
+		assert_non_null(strstr(err, "t.toml:2:1: build.exclude_regex: "));
+		assert_non_null(strstr(err, " at offset "));
+		fx_end(&x);
+	}
+
+	/* A regex that matches root itself excludes everything: one warning, naming it and its place. */
 	fx_start(&x);
-	assert_int_equal(
-		config_load_buffer(&x.c, "t.toml", "[build]\nexclude_regex = [\"ok\", \"(unclosed\"]\n",
-				   strlen("[build]\nexclude_regex = [\"ok\", \"(unclosed\"]\n"), NULL),
-		0);
+	err[0] = '\0';
+	o.warn = count_warning;
+	o.warn_data = err;
+	snprintf(toml, sizeof(toml), "[build]\nexclude_regex = [\"_test\", \"nsreload-filter\"]\n");
+	assert_int_equal(config_load_buffer(&x.c, "t.toml", toml, strlen(toml), NULL), 0);
 	assert_int_equal(config_finalize(&x.c), 0);
-	assert_int_equal(filter_new(&f, &x.c, &o, err, sizeof(err)), -EINVAL);
-	assert_null(f);
-	assert_non_null(strstr(err, "(unclosed"));
-	assert_non_null(strstr(err, "exclude_regex"));
+	assert_int_equal(filter_new(&x.f, &x.c, &o, NULL, 0), 0);
+	assert_non_null(
+		strstr(err, "t.toml:2:1: build.exclude_regex: \"nsreload-filter\" matches the project"));
+	assert_false(filter_match_file(x.f, "main.go"));
 	fx_end(&x);
 }
 

@@ -2,7 +2,12 @@
  * The differential test of ignore.c against the real git: a tree with a
  * corpus of .gitignore files, and for every file and directory in it our
  * answer must equal `git check-ignore`'s. A second corpus puts one generated
- * pattern in each of many directories to stress the glob matcher.
+ * pattern in each of many directories to stress the glob matcher. The last
+ * ones add git's repository-wide lists: .git/info/exclude and
+ * core.excludesFile (its default under $XDG_CONFIG_HOME, ~/.gitconfig,
+ * ~/.config/git/config and the repository's config, "~/" expansion), also
+ * seen from a subdirectory root. HOME and XDG_CONFIG_HOME point into a
+ * temporary directory for git and for us: the real ones are never read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "gitexcl.h"
 #include "ignore.h"
 
 struct tree {
@@ -143,10 +149,9 @@ static void git_verdicts(struct tree *t, bool *ignored)
 	for (size_t k = 0; k < t->n; k++)
 		fwrite(t->paths[k], 1, strlen(t->paths[k]) + 1, f);
 	assert_int_equal(fclose(f), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "cd %s && HOME=%s XDG_CONFIG_HOME=%s GIT_CONFIG_NOSYSTEM=1 "
-		 "git check-ignore --no-index -v -n -z --stdin <%s >%s",
-		 t->dir, t->dir, t->dir, list, out);
+	/* HOME, XDG_CONFIG_HOME and GIT_CONFIG_NOSYSTEM come from main(), the same for git as for us. */
+	snprintf(cmd, sizeof(cmd), "cd %s && git check-ignore --no-index -v -n -z --stdin <%s >%s", t->dir,
+		 list, out);
 	assert_int_equal(system(cmd), 0);
 	f = fopen(out, "rb");
 	assert_non_null(f);
@@ -170,25 +175,44 @@ static void git_verdicts(struct tree *t, bool *ignored)
 	unlink(out);
 }
 
-/* Walks t, asks git and ignore.c about every path; returns the mismatches (each printed). */
-static size_t compare(struct tree *t, const char *name)
+/*
+ * Walks t, asks git and ignore.c about every path; returns the mismatches
+ * (each printed). With sub, ignore.c's root is t's directory sub, and only
+ * the paths below it are compared.
+ */
+static size_t compare_in(struct tree *t, const char *name, const char *sub)
 {
 	struct ignore *ig;
 	bool *want;
-	size_t bad = 0, nign = 0;
+	size_t bad = 0, nign = 0, ncmp = 0, slen = sub ? strlen(sub) : 0;
+	char root[256];
 
+	/* A tree may be compared more than once: walk it afresh. */
+	for (size_t i = 0; i < t->n; i++)
+		free(t->paths[i]);
+	free(t->paths);
+	free(t->is_dir);
+	t->paths = NULL;
+	t->is_dir = NULL;
+	t->n = 0;
 	walking = t;
 	assert_int_equal(nftw(t->dir, collect, 32, FTW_PHYS), 0);
 	walking = NULL;
 	want = calloc(t->n, sizeof(bool));
 	assert_non_null(want);
 	git_verdicts(t, want);
-	assert_int_equal(ignore_new(&ig, t->dir, IGNORE_GITIGNORE), 0);
+	snprintf(root, sizeof(root), "%s%s%s", t->dir, sub ? "/" : "", sub ? sub : "");
+	assert_int_equal(ignore_new(&ig, root, IGNORE_GITIGNORE), 0);
 	for (size_t i = 0; i < t->n; i++) {
+		const char *rel = t->paths[i];
 		bool got;
 
-		assert_int_equal(ignore_check(ig, t->paths[i], t->is_dir[i], &got), 0);
+		if (sub && (strncmp(rel, sub, slen) != 0 || rel[slen] != '/'))
+			continue;
+		rel += slen + (sub ? 1 : 0);
+		assert_int_equal(ignore_check(ig, rel, t->is_dir[i], &got), 0);
 		nign += want[i];
+		ncmp++;
 		if (got != want[i]) {
 			fprintf(stderr, "MISMATCH %s%s: git says %s, we say %s\n", t->paths[i],
 				t->is_dir[i] ? "/" : "", want[i] ? "ignored" : "kept",
@@ -196,11 +220,16 @@ static size_t compare(struct tree *t, const char *name)
 			bad++;
 		}
 	}
-	printf("%s: %zu paths compared with git check-ignore (%zu ignored), %zu mismatches\n", name, t->n,
+	printf("%s: %zu paths compared with git check-ignore (%zu ignored), %zu mismatches\n", name, ncmp,
 	       nign, bad);
 	ignore_free(ig);
 	free(want);
 	return bad;
+}
+
+static size_t compare(struct tree *t, const char *name)
+{
+	return compare_in(t, name, NULL);
 }
 
 static const struct {
@@ -533,13 +562,190 @@ static void test_nul_ends_rule(void **state)
 	tree_free(&t);
 }
 
+/* The temporary home of main(): HOME for git and for us. */
+static char home[64];
+
+static void write_home(const char *rel, const char *text)
+{
+	char parent[256], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", rel);
+	slash = strrchr(parent, '/');
+	if (slash) {
+		*slash = '\0';
+		make_dirs(home, parent);
+	}
+	write_file(home, rel, text, strlen(text));
+}
+
+static void clear_home(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/.config %s/.gitconfig %s/xdg %s/global-ignore", home, home,
+		 home, home);
+	assert_int_equal(system(cmd), 0);
+	unsetenv("XDG_CONFIG_HOME");
+}
+
+/* A tree for the repository-wide lists: the names below in the root, in sub/ and in sub/deep/. */
+static void git_lists_tree(struct tree *t)
+{
+	static const char *const dirs2[] = { "sub/deep", "sub/only", "d1", "sub/d1" };
+	static const char *const files[] = { "a.info",   "b.global",   "keep.global", "both.x",   "top.anch",
+					     "sub.anch", "reinc.info", "x.txt",       "d1/f.txt", "only/f" };
+	static const char *const where[] = { "", "sub/", "sub/deep/" };
+	const char *info;
+
+	tree_init(t);
+	for (size_t i = 0; i < sizeof(dirs2) / sizeof(dirs2[0]); i++)
+		make_dirs(t->dir, dirs2[i]);
+	make_dirs(t->dir, "sub/deep/d1");
+	make_dirs(t->dir, "only");
+	make_dirs(t->dir, "sub/deep/only");
+	for (size_t w = 0; w < 3; w++)
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			char rel[256];
+
+			snprintf(rel, sizeof(rel), "%s%s", where[w], files[i]);
+			touch(t->dir, rel);
+		}
+	info = "# info/exclude\n*.info\n!reinc.info\nboth.x\n/top.anch\nsub/sub.anch\nd1/\n";
+	write_file(t->dir, ".git/info/exclude", info, strlen(info));
+	/* A .gitignore below the root wins over both lists: it re-includes what info/exclude ignores. */
+	write_file(t->dir, "sub/deep/.gitignore", "!a.info\n", 8);
+}
+
+/* The default core.excludesFile: $XDG_CONFIG_HOME/git/ignore, then ~/.config/git/ignore. */
+static void test_info_exclude_and_default_excludes(void **state)
+{
+	static const char global[] = "*.global\n!keep.global\n!both.x\nreinc.info\nonly\n";
+	struct tree t;
+	char xdg[128];
+
+	(void)state;
+	clear_home();
+	git_lists_tree(&t);
+	/* ~/.config/git/ignore, XDG_CONFIG_HOME unset. */
+	write_home(".config/git/ignore", global);
+	assert_int_equal(compare(&t, "info/exclude + ~/.config/git/ignore"), 0);
+	assert_int_equal(compare_in(&t, "the same from root sub/", "sub"), 0);
+	/* $XDG_CONFIG_HOME/git/ignore instead (~/.config's is then not read). */
+	snprintf(xdg, sizeof(xdg), "%s/xdg", home);
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	write_home("xdg/git/ignore", "x.txt\n");
+	assert_int_equal(compare(&t, "info/exclude + $XDG_CONFIG_HOME/git/ignore"), 0);
+	tree_free(&t);
+	clear_home();
+}
+
+/* core.excludesFile set: in ~/.gitconfig with "~/", overridden by the repository's config. */
+static void test_core_excludes_file(void **state)
+{
+	struct tree t;
+
+	(void)state;
+	clear_home();
+	git_lists_tree(&t);
+	/* Present but not used: the setting wins over the default. */
+	write_home(".config/git/ignore", "x.txt\n");
+	write_home("global-ignore", "*.global\n!keep.global\n");
+	write_home(".gitconfig", "# user\n[user]\n\tname = x\n[core \"sub\"]\n\texcludesFile = nothing\n"
+				 "[Core]\n\tExcludesFile = \"~/global-ignore\" ; a comment\n");
+	assert_int_equal(compare(&t, "core.excludesFile in ~/.gitconfig"), 0);
+	assert_int_equal(compare_in(&t, "the same from root sub/", "sub"), 0);
+	/* The repository's config comes last: a path relative to the top of the work tree. */
+	write_file(t.dir, "repo-ignore", "x.txt\nkeep.*\n", strlen("x.txt\nkeep.*\n"));
+	{
+		char cmd[512];
+
+		/* A header with its variable on the same line, as git allows. */
+		snprintf(cmd, sizeof(cmd), "printf '[core] excludesfile = repo-ignore\\n' >>%s/.git/config",
+			 t.dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(compare(&t, "core.excludesFile in .git/config"), 0);
+	/* Set to "" there: no excludes file at all, not even the default. */
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "git -C %s config core.excludesFile ''", t.dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(compare(&t, "core.excludesFile = \"\""), 0);
+	tree_free(&t);
+	clear_home();
+}
+
+/* git-config(1)'s syntax, as far as core.excludesFile needs it; each value is what `git config -f` read
+ * (git 2.39); the -EINVAL ones git refuses ("bad config line", "missing value"), and so does every git
+ * command there. */
+static void test_gitconfig_parser(void **state)
+{
+	static const struct {
+		const char *text;
+		int r;
+		const char *value;
+	} cases[] = {
+		{ "[core]\n\texcludesFile = ~/.gitignore\n", 1, "~/.gitignore" },
+		{ "[CORE]\nEXCLUDESFILE=a\n", 1, "a" },
+		{ "[core] excludesfile = a\n", 1, "a" },
+		{ "[core]\nexcludesfile = a\nexcludesfile = b\n", 1, "b" },
+		{ "[core]\nexcludesfile = \"a b\" ; comment\n", 1, "a b" },
+		{ "[core]\nexcludesfile = a   b  # comment\n", 1, "a   b" },
+		{ "[core]\nexcludesfile = \"a#b;c\"\n", 1, "a#b;c" },
+		{ "[core]\nexcludesfile = a\\\n  b\n", 1, "a  b" },
+		{ "[core]\nexcludesfile = \"a\\\\b\\\"c\\td\"\n", 1, "a\\b\"c\td" },
+		{ "[core \"x\"]\nexcludesfile = a\n", 0, NULL },
+		{ "[core.x]\nexcludesfile = a\n", 0, NULL },
+		{ "[user]\nexcludesfile = a\n[core]\nbare\n", 0, NULL },
+		{ "[core]\nexcludesfile =\n", 1, "" },
+		{ "\xef\xbb\xbf[core]\r\nexcludesfile = a\r\n", 1, "a" },
+		/* git refuses these files outright. */
+		{ "[core]\nexcludesfile = a\\qb\n", -EINVAL, NULL },
+		{ "[core]\nexcludesfile\n", -EINVAL, NULL },
+		{ "[core]\nexcludesfile = \"a\n", -EINVAL, NULL },
+		{ "[core\nexcludesfile = a\n", -EINVAL, NULL },
+		{ "[core]\n=a\n", -EINVAL, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *v = (char *)"unset";
+		int r = gitconfig_excludes_file(cases[i].text, strlen(cases[i].text), &v);
+
+		if (r != cases[i].r || (cases[i].value ? !v || strcmp(v, cases[i].value) != 0 : v != NULL))
+			fail_msg("case %zu: %d \"%s\", want %d \"%s\"", i, r, v ? v : "(null)", cases[i].r,
+				 cases[i].value ? cases[i].value : "(null)");
+		free(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_git_corpus),
 		cmocka_unit_test(test_generated_patterns),
 		cmocka_unit_test(test_nul_ends_rule),
+		cmocka_unit_test(test_info_exclude_and_default_excludes),
+		cmocka_unit_test(test_core_excludes_file),
+		cmocka_unit_test(test_gitconfig_parser),
 	};
+	char cmd[128];
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* git and ignore.c read the same home, a temporary one: never the real one, nor /etc/gitconfig. */
+	snprintf(home, sizeof(home), "/tmp/nsreload-ignore-home-XXXXXX");
+	if (!mkdtemp(home))
+		return 1;
+	setenv("HOME", home, 1);
+	unsetenv("XDG_CONFIG_HOME");
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	unsetenv("GIT_CONFIG_GLOBAL");
+	unsetenv("GIT_CONFIG_SYSTEM");
+	unsetenv("GIT_DIR");
+	unsetenv("GIT_WORK_TREE");
+	failed = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+	return system(cmd) == 0 ? failed : 1;
 }

@@ -156,6 +156,15 @@ static void test_exclude_regex_sees_the_absolute_path(void **state)
 	assert_int_equal(rules_match(x.rules, "db/q.sql", NULL), -1);
 	assert_int_equal(rules_match(x.rules, "q.sql", NULL), 1);
 	fx_end(&x);
+
+	/* RE2 syntax, as build.exclude_regex (regex.h): (?i) and \d, which POSIX ERE refused or misread. */
+	fx_start(&x,
+		 "[[build.rules]]\ncmd = 'a'\ninclude_ext = ['css']\nexclude_regex = ['(?i)\\.MIN\\.css$', "
+		 "'\\d+\\.css$']\n");
+	assert_int_equal(rules_match(x.rules, "a.min.css", NULL), -1);
+	assert_int_equal(rules_match(x.rules, "v2.css", NULL), -1);
+	assert_int_equal(rules_match(x.rules, "a.css", NULL), 0);
+	fx_end(&x);
 }
 
 /*
@@ -260,6 +269,9 @@ static void test_bad_rules_are_refused(void **state)
 	assert_int_equal(rules_new(&r, &c, err, sizeof(err)), -EINVAL);
 	assert_null(r);
 	assert_non_null(strstr(err, "build.rules[0] (css): exclude_regex: \"(\": "));
+	/* Where the rule is, and PCRE2's reason with the offset, as for build.exclude_regex. */
+	assert_non_null(strstr(err, "t.toml:1:1: build.rules[0]"));
+	assert_non_null(strstr(err, "missing closing parenthesis at offset 1"));
 	config_free(&c);
 }
 
