@@ -42,6 +42,26 @@ struct t {
 };
 
 /*
+ * The list as NSRELOAD_CHANGED_PATHS gives it: builds run where nsreload started, so each path of the
+ * newline-separated list gets the (absolute) root in front. The result is static.
+ */
+static const char *in_root(const struct t *t, const char *list)
+{
+	static char buf[4096];
+	size_t n = 0;
+
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, "\n");
+
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s/%.*s%s", t->root, (int)len, p,
+				      p[len] ? "\n" : "");
+		assert_true(n < sizeof(buf));
+		p += len + (p[len] ? 1 : 0);
+	}
+	return buf;
+}
+
+/*
  * A machine on a fresh root with build.cmd 'make' and the app './app', and the
  * TOML lines top (before [build]) and build (in it).
  */
@@ -258,7 +278,8 @@ static void test_debounce_is_trailing_and_collects_each_path_once(void **state)
 	reload_debounce_expired(&t->st);
 	assert_int_equal(t->st.debounce, DEBOUNCE_IDLE);
 	assert_int_equal(t->st.build.state, BUILD_RUNNING);
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\na.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"),
+			    in_root(t, "b.go\na.go"));
 	assert_int_equal(logged(t, "\"event\":\"change\",\"paths\":[\"b.go\",\"a.go\"],\"count\":2"), 1);
 	/* A stale expiry after the build began does nothing. */
 	reload_debounce_expired(&t->st);
@@ -302,7 +323,7 @@ static void test_root_gone_holds_the_changes_until_it_is_back(void **state)
 	assert_int_equal(t->st.build.state, BUILD_IDLE);
 	reload_root_gone(&t->st, false);
 	change_settles(t, NULL);
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "a.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "a.go"));
 	t_free(t);
 }
 
@@ -323,7 +344,7 @@ static void test_a_long_list_of_changes_goes_through_a_file(void **state)
 	file = fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_FILE");
 	assert_non_null(file);
 	assert_int_equal(stat(file, &sb), 0);
-	assert_int_equal(sb.st_size, 8000 * 18); /* "dir/file-NNNNN.go\n" */
+	assert_int_equal(sb.st_size, 8000 * (strlen(t->root) + 1 + 18)); /* "ROOT/dir/file-NNNNN.go\n" */
 	{
 		char *path = strdup(file);
 		step_ends(t, 0);
@@ -348,7 +369,8 @@ static void test_on_busy_queue_builds_once_more_with_every_path(void **state)
 	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
 	step_ends(t, 0);
 	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\nc.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"),
+			    in_root(t, "b.go\nc.go"));
 	step_ends(t, 0);
 	assert_int_equal(t->st.build.state, BUILD_IDLE);
 	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
@@ -373,7 +395,8 @@ static void test_on_busy_restart_cancels_and_starts_once_the_box_is_empty(void *
 	assert_int_equal(logged(t, "build cancelled"), 1);
 	assert_int_equal(t->st.build.state, BUILD_RUNNING);
 	assert_true(newest(t, "build")->new_seq > b1->empty_seq);
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go\nc.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"),
+			    in_root(t, "b.go\nc.go"));
 	/* The cancelled build neither restarted nor signalled the app. */
 	assert_ptr_equal(newest(t, "run"), run);
 	assert_int_equal(run->nsignals, 0);
@@ -394,7 +417,7 @@ static void test_on_busy_do_nothing_drops_the_paths(void **state)
 	assert_int_equal(t->st.build.state, BUILD_IDLE);
 	assert_int_equal(fake_box_count(t->ctx, "build"), 2);
 	change_settles(t, "c.go");
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "c.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "c.go"));
 	t_free(t);
 }
 
@@ -821,7 +844,7 @@ static void test_a_rule_runs_its_cmd_in_a_box_and_no_build(void **state)
 	r = newest(t, "rule");
 	assert_string_equal(fake_box_cmd(r), "make css");
 	/* The build's environment contract, for the rule too. */
-	assert_string_equal(fake_box_env(r, "NSRELOAD_CHANGED_PATHS"), "web/a.css");
+	assert_string_equal(fake_box_env(r, "NSRELOAD_CHANGED_PATHS"), in_root(t, "web/a.css"));
 	fake_box_write(r, "css built\n");
 	rule_ends(t, 0);
 	assert_true(r->freed);
@@ -861,9 +884,9 @@ static void test_rules_and_builds_never_overlap_and_wait_in_order(void **state)
 	assert_int_equal(logged(t, "\"event\":\"rule_end\",\"rule\":\"css\",\"duration_ms\":"), 1);
 	assert_int_equal(jobs_live(t), 1);
 	assert_int_equal(fake_box_count(t->ctx, "build"), 3);
-	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), "b.go");
+	assert_string_equal(fake_box_env(newest(t, "build"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "b.go"));
 	step_ends(t, 0);
-	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "r.sql");
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "r.sql"));
 	rule_ends(t, 0);
 	assert_int_equal(jobs_live(t), 0);
 	assert_int_equal(fake_box_count(t->ctx, "rule"), 3);
@@ -887,7 +910,7 @@ static void test_rule_on_busy_restart_restarts_its_own_command_only(void **state
 	assert_true(r1->freed);
 	assert_int_equal(logged(t, "rule css cancelled"), 1);
 	assert_int_equal(fake_box_count(t->ctx, "rule"), 2);
-	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "b.css");
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "b.css"));
 	/* A build's change does not kill a rule's command, nor another rule's: they wait. */
 	change_settles(t, "main.go");
 	rule_settles(t, 1, "q.sql");
@@ -901,7 +924,7 @@ static void test_rule_on_busy_restart_restarts_its_own_command_only(void **state
 	step_ends(t, 0);
 	assert_string_equal(fake_box_cmd(newest(t, "rule")), "make sql");
 	rule_ends(t, 0);
-	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), "c.css");
+	assert_string_equal(fake_box_env(newest(t, "rule"), "NSRELOAD_CHANGED_PATHS"), in_root(t, "c.css"));
 	t_free(t);
 }
 
