@@ -21,9 +21,6 @@ int pin_install(void)
 	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(setsid), 0);
 	if (r < 0)
 		goto out;
-	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), SCMP_SYS(setpgid), 0);
-	if (r < 0)
-		goto out;
 	r = seccomp_load(ctx);
 out:
 	seccomp_release(ctx);

@@ -114,10 +114,10 @@ int proctree_children(pid_t pid, proctree_fn fn, void *data)
 	return r;
 }
 
-int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
+int proc_read_stat(pid_t pid, pid_t *ppid, pid_t *pgid, char *state)
 {
 	char path[64], buf[1024], *p;
-	int ppid, pg;
+	int pp, pg;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -126,8 +126,10 @@ int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
 		return (int)n;
 	/* comm may hold spaces and parentheses: the state follows the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %d", state, &ppid, &pg) != 3)
+	if (!p || sscanf(p + 1, " %c %d %d", state, &pp, &pg) != 3)
 		return -EINVAL;
+	if (ppid)
+		*ppid = pp;
 	*pgid = pg;
 	return 0;
 }

@@ -25,8 +25,8 @@ int proctree_walk(pid_t root, proctree_fn fn, void *data);
  */
 int proctree_children(pid_t pid, proctree_fn fn, void *data);
 
-/* Reads the process group and state letter of pid from /proc/pid/stat. */
-int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
+/* Reads the parent (when ppid is not NULL), process group and state letter of pid from /proc/pid/stat. */
+int proc_read_stat(pid_t pid, pid_t *ppid, pid_t *pgid, char *state);
 
 /*
  * Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"): 1 or
