@@ -62,7 +62,7 @@ static const struct opt exec_opts_table[] = {
 	{ "--timeout", 0, NULL, OPT_VALUE, "DUR", "stop the command after DUR; exit 124", EXEC_TIMEOUT },
 	{ "--wait-all", 0, NULL, OPT_NONE, NULL,
 	  "wait for the box to empty instead of killing it\nwhen the main process exits", EXEC_WAIT_ALL },
-	{ "--no-pin", 0, NULL, OPT_NONE, NULL, "pgroup rung: allow setsid/setpgid (weaker guarantee)",
+	{ "--no-pin", 0, NULL, OPT_NONE, NULL, "pgroup rung: allow setsid (weaker guarantee)",
 	  EXEC_NO_PIN },
 	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
 	  "create the boxes under this cgroup v2 directory\n(default $NSRELOAD_CGROUP_PARENT)",
