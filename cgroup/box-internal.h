@@ -120,6 +120,7 @@ struct box_ctx {
 	int dirfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
+	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
 };
 
 struct box {
@@ -136,6 +137,8 @@ struct box {
 	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
 	int status_fd; /* an init of ours reports the main process's wait status here, or -1 */
 	int timer_fd;  /* the stop timeout, then the pause between kill passes */
+	int pin_fd;    /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
+	char pin_note[160]; /* what the pin stopped, told once per context (BOX_EV_PIN_BLOCKED) */
 	bool spawned;
 	bool main_exited;
 	bool hold_main;   /* pgroup: the leader stays a zombie until the box is empty (its pid is the pgid) */
@@ -165,6 +168,7 @@ struct box_child {
 	int stdio[3];
 	int tty_fd;
 	bool pin;
+	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
 };

@@ -7,6 +7,7 @@
 #include "box.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include <unistd.h>
 
 #include "box-internal.h"
+#include "cgfs.h"
+#include "pin.h"
 
 /* box_free() and a failed box_spawn() wait this long for the box to empty. */
 #define BOX_DRAIN_NS (10ull * 1000000000ull)
@@ -142,7 +145,7 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->ctx = ctx;
 	b->rung = ctx->rung;
 	b->def = ctx->def;
-	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = -1;
+	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
@@ -347,10 +350,9 @@ int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	const struct pollfd all[] = {
-		{ .fd = b->pidfd, .events = POLLIN },
-		{ .fd = b->events_fd, .events = POLLPRI },
-		{ .fd = b->status_fd, .events = POLLIN },
-		{ .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pidfd, .events = POLLIN },     { .fd = b->events_fd, .events = POLLPRI },
+		{ .fd = b->status_fd, .events = POLLIN }, { .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pin_fd, .events = POLLIN },
 	};
 	int n = 0;
 
@@ -398,6 +400,38 @@ static int update(struct box *b)
 	return 0;
 }
 
+/*
+ * Answers every setsid the pin's listener holds (each returns 0, as without a
+ * listener), and the first of the context becomes BOX_EV_PIN_BLOCKED with a
+ * note naming the call, the process and --no-pin.
+ */
+static void answer_pin(struct box *b)
+{
+	pid_t pid = 0;
+
+	/* Bounded: the calls pending now, and a box that keeps calling cannot hold us here. */
+	for (int i = 0; b->pin_fd >= 0 && i < 64; i++) {
+		int r = pin_answer(b->pin_fd, &pid);
+		if (r <= 0)
+			break;
+		if (b->ctx->pin_told)
+			continue;
+		char comm[64] = "?";
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+		ssize_t n = cg_read_file_at(AT_FDCWD, path, comm, sizeof(comm));
+		if (n > 0 && comm[n - 1] == '\n')
+			comm[n - 1] = '\0';
+		snprintf(b->pin_note, sizeof(b->pin_note),
+			 "setsid() of pid %d (%.20s) did nothing: the pgroup rung pins the box to its "
+			 "session; "
+			 "--no-pin allows it",
+			 (int)pid, comm);
+		b->ctx->pin_told = true;
+		b->pending |= BOX_EV_PIN_BLOCKED;
+	}
+}
+
 /* The timer ran out: the pause before another kill pass, or the stop timeout. */
 static int on_timer(struct box *b)
 {
@@ -421,6 +455,7 @@ int box_process(struct box *b)
 
 	if (!b->spawned)
 		return 0;
+	answer_pin(b);
 	(void)box_ctx_reap(b->ctx);
 	if (!b->empty &&
 	    read(b->timer_fd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations)) {
@@ -482,6 +517,11 @@ const char *box_cgroup_path(const struct box *b)
 	return b->cg_fd >= 0 ? b->path : NULL;
 }
 
+const char *box_pin_note(const struct box *b)
+{
+	return b->pin_note;
+}
+
 static void unlink_box(struct box *b)
 {
 	struct box **pp;
@@ -512,7 +552,7 @@ int box_free(struct box *b)
 	rr = destroy_ops(b, n);
 	if (rr < 0 && r == 0)
 		r = rr;
-	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd };
+	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd, b->pin_fd };
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -4,7 +4,8 @@
 # pty from python3's pty module). Its jobs must get process groups of their
 # own that really exist, the terminal's foreground must be the job's group,
 # Ctrl-C must reach the job and the shell must answer afterwards; a pipeline
-# must share one group; nothing of the box may survive. Usage:
+# must share one group; nothing of the box may survive. And a setsid, which
+# the pin still turns into a no-op, is told once with --no-pin. Usage:
 # pgroup_jobctl.sh NSRELOAD FIXTURE_DIR
 set -u
 NSR=$1
@@ -18,7 +19,37 @@ if ! "$NSR" doctor --json | python3 -c 'import json,sys; d=json.load(sys.stdin);
 	exit 77
 fi
 
-exec python3 - "$NSR" "jobctl$$" <<'PY'
+# The pin still makes setsid a no-op: the user hears of it once, with the way out.
+fail=0
+err=$(NSRELOAD_TEST_TOKEN="jobctl$$" "$NSR" exec --box=pgroup -- python3 -c 'import os
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        os._exit(0)
+    os.waitpid(pid, 0)
+print("forked")' 2>&1)
+rc=$?
+n=$(printf '%s\n' "$err" | grep -c 'setsid().*--no-pin')
+if [ "$rc" = 0 ] && [ "$n" = 1 ] && printf '%s\n' "$err" | grep -q forked; then
+	echo "ok   a setsid the pin stopped is told once (rc $rc)"
+else
+	echo "FAIL a setsid the pin stopped is told once: rc $rc, $n notices; output:"
+	printf '%s\n' "$err"
+	fail=1
+fi
+err=$("$NSR" exec --box=pgroup --no-pin -- python3 -c 'import os
+if os.fork() == 0:
+    os.setsid(); os._exit(0)
+os.wait()' 2>&1)
+if printf '%s\n' "$err" | grep -q 'setsid()'; then
+	echo "FAIL --no-pin: no notice expected; output: $err"
+	fail=1
+else
+	echo "ok   --no-pin: no notice"
+fi
+
+python3 - "$NSR" "jobctl$$" <<'PY' || fail=1
 import os, pty, select, sys, time
 
 nsr, token = sys.argv[1], sys.argv[2]
@@ -157,3 +188,4 @@ if fails:
 print("%d failed" % len(fails))
 sys.exit(1 if fails else 0)
 PY
+exit $fail
