@@ -131,13 +131,14 @@ struct box {
 	char name[BOX_NAME_SIZE];
 	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
 	char path[PATH_MAX + 64];
-	int cg_fd;     /* cgroup directory, -1 */
-	int events_fd; /* cgroup.events, -1 */
-	pid_t pid;     /* main process; on pidns rungs our init. Signalled only while unreaped. */
-	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
-	int status_fd; /* an init of ours reports the main process's wait status here, or -1 */
-	int timer_fd;  /* the stop timeout, then the pause between kill passes */
-	int pin_fd;    /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
+	int cg_fd;      /* cgroup directory, -1 */
+	int events_fd;  /* cgroup.events, -1 */
+	pid_t pid;      /* main process; on pidns rungs our init. Signalled only while unreaped. */
+	pid_t proc_pid; /* pgroup: pid as /proc numbers it (proctree.h), for the sweep's comparisons */
+	int pidfd;      /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
+	int status_fd;  /* an init of ours reports the main process's wait status here, or -1 */
+	int timer_fd;   /* the stop timeout, then the pause between kill passes */
+	int pin_fd;     /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
 	char pin_note[160]; /* what the pin stopped, told once per context (BOX_EV_PIN_BLOCKED) */
 	bool spawned;
 	bool main_exited;

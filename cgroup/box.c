@@ -7,7 +7,6 @@
 #include "box.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include <unistd.h>
 
 #include "box-internal.h"
-#include "cgfs.h"
 #include "pin.h"
 
 /* box_free() and a failed box_spawn() wait this long for the box to empty. */
@@ -411,20 +409,14 @@ static void answer_pin(struct box *b)
 
 	/* Bounded: the calls pending now, and a box that keeps calling cannot hold us here. */
 	for (int i = 0; b->pin_fd >= 0 && i < 64; i++) {
-		int r = pin_answer(b->pin_fd, &pid);
+		char comm[32];
+		int r = pin_answer(b->pin_fd, &pid, comm, sizeof(comm));
 		if (r <= 0)
 			break;
 		if (b->ctx->pin_told)
 			continue;
-		char comm[64] = "?";
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-		ssize_t n = cg_read_file_at(AT_FDCWD, path, comm, sizeof(comm));
-		if (n > 0 && comm[n - 1] == '\n')
-			comm[n - 1] = '\0';
 		snprintf(b->pin_note, sizeof(b->pin_note),
-			 "setsid() of pid %d (%.20s) did nothing: the pgroup rung pins the box to its "
-			 "session; "
+			 "setsid() of pid %d (%s) did nothing: the pgroup rung pins the box to its session; "
 			 "--no-pin allows it",
 			 (int)pid, comm);
 		b->ctx->pin_told = true;

@@ -14,6 +14,7 @@
 #include "box-internal.h"
 #include "clone.h"
 #include "pin.h"
+#include "proctree.h"
 
 extern char **environ;
 
@@ -188,6 +189,9 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 	}
 	b->pid = pid;
 	b->pidfd = pidfd;
+	b->proc_pid = pidfd >= 0 ? proc_pidfd_pid(pidfd) : -ENOENT;
+	if (b->proc_pid <= 0)
+		b->proc_pid = pid;
 	if (b->cg_fd < 0) {
 		/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
 		(void)setpgid(pid, pid);

@@ -2,12 +2,17 @@
 #include "pin.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cgfs.h"
+#include "proctree.h"
 
 /* Loads the filter: setsid answered by a listener (action SCMP_ACT_NOTIFY) or returning 0 at once. */
 static int load(uint32_t action, int *listener)
@@ -97,7 +102,24 @@ int pin_recv_listener(int sock)
 	return fd;
 }
 
-int pin_answer(int listener, pid_t *pid)
+/* The caller's name while it waits in the call (so its pid is still its own), where /proc is ours. */
+static void read_comm(int listener, const struct seccomp_notif *req, char *comm, size_t size)
+{
+	char path[64];
+	ssize_t n = -1;
+
+	snprintf(comm, size, "?");
+	if (proc_self() != getpid())
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/comm", (unsigned)req->pid);
+	n = cg_read_file_at(AT_FDCWD, path, comm, size);
+	if (n > 0 && comm[n - 1] == '\n')
+		comm[n - 1] = '\0';
+	if (n <= 0 || seccomp_notify_id_valid(listener, req->id) < 0)
+		snprintf(comm, size, "?");
+}
+
+int pin_answer(int listener, pid_t *pid, char *comm, size_t size)
 {
 	struct seccomp_notif *req = NULL;
 	struct seccomp_notif_resp *resp = NULL;
@@ -118,6 +140,7 @@ int pin_answer(int listener, pid_t *pid)
 		resp->error = 0;
 		resp->flags = 0;
 		*pid = (pid_t)req->pid;
+		read_comm(listener, req, comm, size);
 		r = seccomp_notify_respond(listener, resp);
 		/* -ENOENT: the caller was killed while it waited; it was still a call. */
 		r = r == 0 || r == -ENOENT ? 1 : r;

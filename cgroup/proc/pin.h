@@ -18,6 +18,7 @@
 #ifndef NSRELOAD_PIN_H
 #define NSRELOAD_PIN_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -33,9 +34,10 @@ int pin_recv_listener(int sock);
 
 /*
  * Answers one pending setsid of the listener with 0 (nothing done), without
- * blocking. Returns 1 with the caller's pid in *pid, 0 when none was
- * pending, or -errno.
+ * blocking. Returns 1 with the caller's pid in *pid and its name in comm
+ * ("?" where /proc is not our PID namespace's), 0 when none was pending, or
+ * -errno.
  */
-int pin_answer(int listener, pid_t *pid);
+int pin_answer(int listener, pid_t *pid, char *comm, size_t size);
 
 #endif

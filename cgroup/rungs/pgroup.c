@@ -45,19 +45,20 @@ struct sweep {
 };
 
 /*
- * Whether pid carries box b's token. An environment that reads empty is
- * most likely an execve under way (the new one is not set up yet): read
- * again for up to about 20 ms before taking it for a process without one,
- * or an escapee in mid-exec would be missed.
+ * Whether the process pinned by procfd (its /proc directory) carries box b's
+ * token. An environment that reads empty is most likely an execve under way
+ * (the new one is not set up yet): read again for up to about 20 ms before
+ * taking it for a process without one, or an escapee in mid-exec would be
+ * missed.
  */
-static bool has_token(const struct box *b, pid_t pid)
+static bool has_token(const struct box *b, int procfd)
 {
 	char entry[128];
 	unsigned pause_us = 50;
 
 	snprintf(entry, sizeof(entry), "NSRELOAD_BOX=%s", b->token);
 	for (int tries = 0; tries < 10; tries++) {
-		int r = proc_environ_has(pid, entry);
+		int r = proc_environ_has_at(procfd, "environ", entry);
 		if (r >= 0)
 			return r == 1;
 		struct timespec ts = { 0, (long)pause_us * 1000L };
@@ -68,25 +69,29 @@ static bool has_token(const struct box *b, pid_t pid)
 	return false;
 }
 
-/* The group of number b->pid is b's while its leader is our unreaped child (alive or a held zombie). */
+/*
+ * The group of the leader's number is b's while the leader is our unreaped
+ * child (alive or a held zombie). pgid as /proc numbers it.
+ */
 static bool holds_group(const struct box *b, pid_t pgid)
 {
-	return b->pid > 0 && !b->pid_reaped && pgid == b->pid;
+	return b->proc_pid > 0 && !b->pid_reaped && pgid == b->proc_pid;
 }
 
 /*
  * Which box a child of ours (the supervisor) belongs to: the box whose main
  * process it is, whose held group it is in, or whose token it carries. NULL
  * when none claims it: an orphan that left its group and lost its token
- * (setpgid, then an exec with a new environment). Every process of ours is
- * some box's, so such an orphan counts, and is killed, with every box.
+ * (setpgid, then an exec with a new environment, or a setproctitle). Every
+ * process of ours is some box's, so such an orphan counts, and is killed,
+ * with every box.
  */
-static struct box *claim(struct box_ctx *ctx, pid_t pid, pid_t pgid, char state)
+static struct box *claim(struct box_ctx *ctx, pid_t pid, int procfd, pid_t pgid, char state)
 {
 	struct box *b;
 
 	for (b = ctx->boxes; b; b = b->next) {
-		if (b->pid == pid && !b->pid_reaped)
+		if (b->proc_pid == pid && !b->pid_reaped)
 			return b;
 	}
 	for (b = ctx->boxes; b; b = b->next) {
@@ -95,36 +100,32 @@ static struct box *claim(struct box_ctx *ctx, pid_t pid, pid_t pgid, char state)
 	}
 	/* A zombie has no environment left to read. */
 	for (b = ctx->boxes; b && state != 'Z'; b = b->next) {
-		if (has_token(b, pid))
+		if (has_token(b, procfd))
 			return b;
 	}
 	return NULL;
 }
 
 /*
- * Signals a process of the box the walk found. Its parent (a box process)
- * may have reaped it since the walk read /proc, and its pid be a
- * stranger's now: so it is pinned with a pidfd, proven ours again and
- * signalled through the pidfd, which fails with ESRCH if the process it pins
- * has gone. Proof is what a stranger cannot have: our child (only we can
- * reap it, so its pid cannot change hands), the held group, or the box's
- * token. A process with none of them (deep in the tree, in a group of its
- * own, without the token) is left for a later pass: once its ancestors are
- * killed it is our child.
+ * Signals a process of the box the walk found, pinned by procfd (its /proc
+ * directory, opened after the walk read its pid). Its parent (a box process)
+ * may have reaped it since the walk read /proc, and its pid be a stranger's
+ * now: so it is proven ours again through procfd and signalled through it,
+ * which fails with ESRCH if the process it pins has gone. Proof is what a
+ * stranger cannot have: our child (only we can reap it, so its pid cannot
+ * change hands), the held group, or the box's token. A process with none of
+ * them (deep in the tree, in a group of its own, without the token) is left
+ * for a later pass: once its ancestors are killed it is our child.
  */
-static void signal_member(struct sweep *s, pid_t pid)
+static void signal_member(struct sweep *s, int procfd)
 {
 	pid_t ppid, pgid;
 	char state = '?';
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 
-	if (fd < 0)
-		return;
-	if (proc_read_stat(pid, &ppid, &pgid, &state) == 0 && state != 'Z' &&
+	if (proc_read_stat_at(procfd, "stat", &ppid, &pgid, &state) == 0 && state != 'Z' &&
 	    !(s->skip_group && holds_group(s->b, pgid)) &&
-	    (ppid == s->self || holds_group(s->b, pgid) || has_token(s->b, pid)))
-		(void)syscall(SYS_pidfd_send_signal, fd, s->sig, NULL, 0);
-	close(fd);
+	    (ppid == s->self || holds_group(s->b, pgid) || has_token(s->b, procfd)))
+		(void)syscall(SYS_pidfd_send_signal, procfd, s->sig, NULL, 0);
 }
 
 /* Below a process of the box everything is the box's: a child is forked in its parent's box. */
@@ -133,8 +134,13 @@ static int sweep_one(pid_t pid, void *data)
 	struct sweep *s = data;
 
 	s->found++;
-	if (s->sig)
-		signal_member(s, pid);
+	if (s->sig) {
+		int fd = proc_open(pid);
+		if (fd >= 0) {
+			signal_member(s, fd);
+			close(fd);
+		}
+	}
 	return 0;
 }
 
@@ -145,21 +151,29 @@ static int sweep_root(pid_t pid, void *data)
 	struct box *owner;
 	pid_t pgid;
 	char state = '?';
-	int r;
+	int fd, r;
 
-	if (proc_read_stat(pid, NULL, &pgid, &state) < 0)
+	fd = proc_open(pid);
+	if (fd < 0)
 		return 0; /* gone */
-	owner = claim(s->b->ctx, pid, pgid, state);
-	if (owner && owner != s->b)
+	if (proc_read_stat_at(fd, "stat", NULL, &pgid, &state) < 0) {
+		close(fd);
 		return 0;
-	if (pid != s->b->pid) {
+	}
+	owner = claim(s->b->ctx, pid, fd, pgid, state);
+	if (owner && owner != s->b) {
+		close(fd);
+		return 0;
+	}
+	if (pid != s->b->proc_pid) {
 		s->found++;
 		if (s->sig && state != 'Z')
-			signal_member(s, pid);
+			signal_member(s, fd);
 	} else if (s->sig && state != 'Z' && !(s->skip_group && holds_group(s->b, pgid))) {
 		/* The leader has left its own group (setpgid): reach it through its pidfd. */
 		(void)box_pidfd_signal(s->b, s->sig, NULL);
 	}
+	close(fd);
 	if (state == 'Z')
 		return 0;
 	r = proctree_walk(pid, sweep_one, s);
@@ -170,10 +184,11 @@ static int sweep_root(pid_t pid, void *data)
  * Counts (and signals with sig != 0) the living and zombie processes of the
  * box but its leader: the trees of the children of ours that the box claims
  * or no box does. skip_group: the held group has just been signalled whole.
+ * Pids are /proc's throughout (proctree.h), ours only for kill(-pgid).
  */
 static int sweep_box(struct box *b, int sig, bool skip_group)
 {
-	struct sweep s = { .b = b, .sig = sig, .skip_group = skip_group, .self = getpid() };
+	struct sweep s = { .b = b, .sig = sig, .skip_group = skip_group, .self = proc_self() };
 	int r;
 
 	r = proctree_children(s.self, sweep_root, &s);
