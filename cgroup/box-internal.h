@@ -105,6 +105,7 @@ struct box_ctx {
 	enum box_rung rung;
 	const struct box_rung_def *def;
 	bool no_pin;
+	bool pin_notice; /* pgroup: setsid goes to a listener the box answers (box_ctx_opts) */
 	/* The host, probed once by box_ctx_new(): the rungs read it, never the host again. */
 	struct box_probe probe;
 	char why[2048];

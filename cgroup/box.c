@@ -64,6 +64,7 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 		return -ENOMEM;
 	ctx->dirfd = ctx->parentfd = -1;
 	ctx->no_pin = opts->no_pin;
+	ctx->pin_notice = opts->pin_notice;
 	r = box_rung_choose(ctx, opts);
 	if (r < 0) {
 		/* Keep the reason for the caller's message. */

@@ -100,7 +100,14 @@ struct box_ctx;
 struct box_ctx_opts {
 	enum box_rung rung;        /* AUTO: the whole probe and box_pick_rung() decide; else only its probe */
 	const char *cgroup_parent; /* NULL: our own cgroup (cgroup rungs only) */
-	bool no_pin;               /* pgroup: leave setsid/setpgid alone */
+	bool no_pin;               /* pgroup: leave setsid alone */
+	/*
+	 * pgroup: hand each setsid the pin stops to us (BOX_EV_PIN_BLOCKED), for
+	 * a caller that calls box_process() on every readiness of box_fds() at
+	 * all times: until then such a setsid waits, and it waits while the
+	 * caller is stopped. Without it setsid returns 0 unheard.
+	 */
+	bool pin_notice;
 	/* Called once per stale box swept at start-up; may be NULL. */
 	void (*on_stale)(const char *path, void *data);
 	void *data;

@@ -160,7 +160,7 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 		return r;
 	}
 	/* Without the socket the pin still works; only its notice is lost. */
-	if (pin && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pin_sock) < 0)
+	if (pin && b->ctx->pin_notice && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pin_sock) < 0)
 		pin_sock[0] = pin_sock[1] = -1;
 	pid = box_clone_into(b, 0, &pidfd, &procs_fd);
 	if (pid == 0) {

@@ -327,6 +327,8 @@ int cmd_exec(int argc, char **argv)
 	r = box_ctx_new(&ctx, &(struct box_ctx_opts){ .rung = o.rung,
 						      .cgroup_parent = o.cgroup_parent,
 						      .no_pin = o.no_pin,
+						      /* run_loop() serves the box at all times. */
+						      .pin_notice = true,
 						      .on_stale = print_stale,
 						      .errbuf = why,
 						      .errbuf_size = sizeof(why) });
