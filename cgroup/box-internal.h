@@ -105,6 +105,7 @@ struct box_ctx {
 	enum box_rung rung;
 	const struct box_rung_def *def;
 	bool no_pin;
+	bool pin_notice; /* pgroup: setsid goes to a listener the box answers (box_ctx_opts) */
 	/* The host, probed once by box_ctx_new(): the rungs read it, never the host again. */
 	struct box_probe probe;
 	char why[2048];
@@ -120,6 +121,7 @@ struct box_ctx {
 	int dirfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
+	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
 };
 
 struct box {
@@ -130,12 +132,15 @@ struct box {
 	char name[BOX_NAME_SIZE];
 	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
 	char path[PATH_MAX + 64];
-	int cg_fd;     /* cgroup directory, -1 */
-	int events_fd; /* cgroup.events, -1 */
-	pid_t pid;     /* main process; on pidns rungs our init. Signalled only while unreaped. */
-	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
-	int status_fd; /* an init of ours reports the main process's wait status here, or -1 */
-	int timer_fd;  /* the stop timeout, then the pause between kill passes */
+	int cg_fd;      /* cgroup directory, -1 */
+	int events_fd;  /* cgroup.events, -1 */
+	pid_t pid;      /* main process; on pidns rungs our init. Signalled only while unreaped. */
+	pid_t proc_pid; /* pgroup: pid as /proc numbers it (proctree.h), for the sweep's comparisons */
+	int pidfd;      /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
+	int status_fd;  /* an init of ours reports the main process's wait status here, or -1 */
+	int timer_fd;   /* the stop timeout, then the pause between kill passes */
+	int pin_fd;     /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
+	char pin_note[160]; /* what the pin stopped, told once per context (BOX_EV_PIN_BLOCKED) */
 	bool spawned;
 	bool main_exited;
 	bool hold_main;   /* pgroup: the leader stays a zombie until the box is empty (its pid is the pgid) */
@@ -165,6 +170,7 @@ struct box_child {
 	int stdio[3];
 	int tty_fd;
 	bool pin;
+	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
 };

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "box-internal.h"
+#include "pin.h"
 
 /* box_free() and a failed box_spawn() wait this long for the box to empty. */
 #define BOX_DRAIN_NS (10ull * 1000000000ull)
@@ -63,6 +64,7 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 		return -ENOMEM;
 	ctx->dirfd = ctx->parentfd = -1;
 	ctx->no_pin = opts->no_pin;
+	ctx->pin_notice = opts->pin_notice;
 	r = box_rung_choose(ctx, opts);
 	if (r < 0) {
 		/* Keep the reason for the caller's message. */
@@ -142,7 +144,7 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->ctx = ctx;
 	b->rung = ctx->rung;
 	b->def = ctx->def;
-	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = -1;
+	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
@@ -347,10 +349,9 @@ int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	const struct pollfd all[] = {
-		{ .fd = b->pidfd, .events = POLLIN },
-		{ .fd = b->events_fd, .events = POLLPRI },
-		{ .fd = b->status_fd, .events = POLLIN },
-		{ .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pidfd, .events = POLLIN },     { .fd = b->events_fd, .events = POLLPRI },
+		{ .fd = b->status_fd, .events = POLLIN }, { .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pin_fd, .events = POLLIN },
 	};
 	int n = 0;
 
@@ -398,6 +399,32 @@ static int update(struct box *b)
 	return 0;
 }
 
+/*
+ * Answers every setsid the pin's listener holds (each returns 0, as without a
+ * listener), and the first of the context becomes BOX_EV_PIN_BLOCKED with a
+ * note naming the call, the process and --no-pin.
+ */
+static void answer_pin(struct box *b)
+{
+	pid_t pid = 0;
+
+	/* Bounded: the calls pending now, and a box that keeps calling cannot hold us here. */
+	for (int i = 0; b->pin_fd >= 0 && i < 64; i++) {
+		char comm[32];
+		int r = pin_answer(b->pin_fd, &pid, comm, sizeof(comm));
+		if (r <= 0)
+			break;
+		if (b->ctx->pin_told)
+			continue;
+		snprintf(b->pin_note, sizeof(b->pin_note),
+			 "setsid() of pid %d (%s) did nothing: the pgroup rung pins the box to its session; "
+			 "--no-pin allows it",
+			 (int)pid, comm);
+		b->ctx->pin_told = true;
+		b->pending |= BOX_EV_PIN_BLOCKED;
+	}
+}
+
 /* The timer ran out: the pause before another kill pass, or the stop timeout. */
 static int on_timer(struct box *b)
 {
@@ -421,6 +448,7 @@ int box_process(struct box *b)
 
 	if (!b->spawned)
 		return 0;
+	answer_pin(b);
 	(void)box_ctx_reap(b->ctx);
 	if (!b->empty &&
 	    read(b->timer_fd, &expirations, sizeof(expirations)) == (ssize_t)sizeof(expirations)) {
@@ -482,6 +510,11 @@ const char *box_cgroup_path(const struct box *b)
 	return b->cg_fd >= 0 ? b->path : NULL;
 }
 
+const char *box_pin_note(const struct box *b)
+{
+	return b->pin_note;
+}
+
 static void unlink_box(struct box *b)
 {
 	struct box **pp;
@@ -512,7 +545,7 @@ int box_free(struct box *b)
 	rr = destroy_ops(b, n);
 	if (rr < 0 && r == 0)
 		r = rr;
-	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd };
+	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd, b->pin_fd };
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -100,7 +100,14 @@ struct box_ctx;
 struct box_ctx_opts {
 	enum box_rung rung;        /* AUTO: the whole probe and box_pick_rung() decide; else only its probe */
 	const char *cgroup_parent; /* NULL: our own cgroup (cgroup rungs only) */
-	bool no_pin;               /* pgroup: leave setsid/setpgid alone */
+	bool no_pin;               /* pgroup: leave setsid alone */
+	/*
+	 * pgroup: hand each setsid the pin stops to us (BOX_EV_PIN_BLOCKED), for
+	 * a caller that calls box_process() on every readiness of box_fds() at
+	 * all times: until then such a setsid waits, and it waits while the
+	 * caller is stopped. Without it setsid returns 0 unheard.
+	 */
+	bool pin_notice;
 	/* Called once per stale box swept at start-up; may be NULL. */
 	void (*on_stale)(const char *path, void *data);
 	void *data;
@@ -212,7 +219,7 @@ int box_kill(struct box *b);
  * count. An fd the box closes leaves the caller's epoll set by itself; new
  * fds can appear after box_spawn() only.
  */
-#define BOX_MAX_FDS 4
+#define BOX_MAX_FDS 5
 
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 
@@ -227,6 +234,8 @@ enum {
 	BOX_EV_MAIN_EXITED = 1 << 0, /* the main process has ended (once) */
 	BOX_EV_EMPTY = 1 << 1,       /* the box is empty (once) */
 	BOX_EV_KILLED = 1 << 2,      /* the stop timeout ran out and the box was killed (once) */
+	/* pgroup: the pin made a call do nothing (setsid): box_pin_note() says which; once per context */
+	BOX_EV_PIN_BLOCKED = 1 << 3,
 };
 
 /*
@@ -248,6 +257,8 @@ uint64_t box_stop_duration_ns(const struct box *b);
 enum box_rung box_rung_of(const struct box *b);
 /* The cgroup directory of the box, or NULL on the pgroup and pidns rungs. */
 const char *box_cgroup_path(const struct box *b);
+/* After BOX_EV_PIN_BLOCKED: one line for the user naming the call, its process and --no-pin ("" before). */
+const char *box_pin_note(const struct box *b);
 
 /*
  * Reaps every exited child of the caller. A box's main process is reaped into

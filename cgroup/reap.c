@@ -179,7 +179,7 @@ int box_ctx_reap(struct box_ctx *ctx)
 			 * go through our children one by one instead.
 			 */
 			struct reap_walk w = { .ctx = ctx };
-			int r = proctree_children(getpid(), reap_listed_child, &w);
+			int r = proctree_own_children(reap_listed_child, &w);
 			return r < 0 ? r : n + w.n;
 		}
 		n++;

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "box-internal.h"
 #include "clone.h"
 #include "pin.h"
+#include "proctree.h"
 
 extern char **environ;
 
@@ -88,10 +90,16 @@ void box_child_exec(const struct box_child *c)
 	for (int sig = 1; sig < NSIG; sig++)
 		(void)signal(sig, SIG_DFL);
 	if (c->pin) {
-		int r = pin_install();
+		int listener = -1;
+		int r = pin_install(c->pin_sock >= 0 ? &listener : NULL);
 		if (r < 0) {
 			errno = -r;
 			goto fail;
+		}
+		/* Not sent: the supervisor just never hears of a setsid. The program must not keep it. */
+		if (listener >= 0) {
+			(void)pin_send_listener(c->pin_sock, listener);
+			close(listener);
 		}
 	}
 	sigemptyset(&all);
@@ -139,7 +147,7 @@ pid_t box_clone_into(const struct box *b, uint64_t flags, int *pidfd, int *procs
 int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 {
 	struct box_child c;
-	int errp[2], procs_fd = -1, pidfd = -1, r;
+	int errp[2], pin_sock[2] = { -1, -1 }, procs_fd = -1, pidfd = -1, r;
 	char **env;
 	pid_t pid;
 
@@ -151,6 +159,9 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 		free(env);
 		return r;
 	}
+	/* Without the socket the pin still works; only its notice is lost. */
+	if (pin && b->ctx->pin_notice && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pin_sock) < 0)
+		pin_sock[0] = pin_sock[1] = -1;
 	pid = box_clone_into(b, 0, &pidfd, &procs_fd);
 	if (pid == 0) {
 		c = (struct box_child){ .argv = sp->argv,
@@ -159,6 +170,7 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 					.stdio = { sp->stdin_fd, sp->stdout_fd, sp->stderr_fd },
 					.tty_fd = sp->tty_fd,
 					.pin = pin,
+					.pin_sock = pin_sock[1],
 					.err_fd = errp[1],
 					.procs_fd = procs_fd };
 		box_child_exec(&c);
@@ -166,16 +178,30 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 	if (procs_fd >= 0)
 		close(procs_fd);
 	close(errp[1]);
+	if (pin_sock[1] >= 0)
+		close(pin_sock[1]);
 	free(env);
 	if (pid < 0) {
 		close(errp[0]);
+		if (pin_sock[0] >= 0)
+			close(pin_sock[0]);
 		return pid;
 	}
 	b->pid = pid;
 	b->pidfd = pidfd;
+	b->proc_pid = pidfd >= 0 ? proc_pidfd_pid(pidfd) : -ENOENT;
+	if (b->proc_pid <= 0)
+		b->proc_pid = pid;
 	if (b->cg_fd < 0) {
 		/* Set it from both sides, so that a kill right after spawn cannot miss the group. */
 		(void)setpgid(pid, pid);
 	}
-	return box_read_child_err(errp[0], &b->spawn_stage);
+	r = box_read_child_err(errp[0], &b->spawn_stage);
+	/* The child sent the listener before it exec'd, so it is there now (or never comes). */
+	if (pin_sock[0] >= 0) {
+		int fd = r == 0 ? pin_recv_listener(pin_sock[0]) : -1;
+		b->pin_fd = fd >= 0 ? fd : -1;
+		close(pin_sock[0]);
+	}
+	return r;
 }

@@ -114,33 +114,146 @@ int proctree_children(pid_t pid, proctree_fn fn, void *data)
 	return r;
 }
 
-int proc_read_stat(pid_t pid, pid_t *pgid, char *state)
+pid_t proc_self(void)
 {
-	char path[64], buf[1024], *p;
-	int ppid, pg;
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
+}
+
+pid_t proc_pidfd_pid(int pidfd)
+{
+	char path[64], buf[2048], *p;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
 	n = cg_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (pid_t)n;
+	p = strstr(buf, "\nPid:");
+	/* 0: none in this /proc's namespace; -1: the process is gone. */
+	return p ? (pid_t)atoi(p + 5) : -ENOENT;
+}
+
+int proc_open(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The NSpid fields of /proc/<pid>/status (pid 0: self), outermost first: how many, and the one at level. */
+static int read_nspid(pid_t pid, int level, pid_t *at)
+{
+	char path[64], buf[4096], *p;
+	ssize_t n;
+	int count = 0;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	n = cg_read_file_at(AT_FDCWD, path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -ENOENT;
+	for (p += 7; *p && *p != '\n';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (count++ == level && at)
+			*at = (pid_t)v;
+		p = end;
+	}
+	return count;
+}
+
+struct own_children {
+	proctree_fn fn;
+	void *data;
+	int level;
+};
+
+static int own_child(pid_t pid, void *data)
+{
+	struct own_children *oc = data;
+	pid_t own = 0;
+
+	/* A child gone since the list was read has no number to give: skip it. */
+	if (read_nspid(pid, oc->level, &own) <= oc->level || own <= 0)
+		return 0;
+	return oc->fn(own, oc->data);
+}
+
+int proctree_own_children(proctree_fn fn, void *data)
+{
+	pid_t self = proc_self();
+	struct own_children oc = { .fn = fn, .data = data };
+	int n;
+
+	if (self == getpid())
+		return proctree_children(self, fn, data);
+	/* Our level in /proc's namespace tree: our children are numbered at the same one. */
+	n = read_nspid(0, 0, NULL);
+	if (n <= 0)
+		return n < 0 ? n : -ENOENT;
+	oc.level = n - 1;
+	return proctree_children(self, own_child, &oc);
+}
+
+int proc_read_stat(pid_t pid, pid_t *ppid, pid_t *pgid, char *state)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return proc_read_stat_at(AT_FDCWD, path, ppid, pgid, state);
+}
+
+int proc_read_stat_at(int dirfd, const char *name, pid_t *ppid, pid_t *pgid, char *state)
+{
+	char buf[1024], *p;
+	int pp, pg;
+	ssize_t n;
+
+	n = cg_read_file_at(dirfd, name, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	/* comm may hold spaces and parentheses: the state follows the last ')'. */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %d", state, &ppid, &pg) != 3)
+	if (!p || sscanf(p + 1, " %c %d %d", state, &pp, &pg) != 3)
 		return -EINVAL;
+	if (ppid)
+		*ppid = pp;
 	*pgid = pg;
 	return 0;
 }
 
 int proc_environ_has(pid_t pid, const char *entry)
 {
-	char path[64], *buf, *p;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	return proc_environ_has_at(AT_FDCWD, path, entry);
+}
+
+int proc_environ_has_at(int dirfd, const char *name, const char *entry)
+{
+	char *buf, *p;
 	size_t elen = strlen(entry);
 	ssize_t len;
 	int found = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	len = cg_read_alloc_at(AT_FDCWD, path, &buf, PROC_FILE_MAX);
+	len = cg_read_alloc_at(dirfd, name, &buf, PROC_FILE_MAX);
 	if (len < 0)
 		return 0;
 	for (p = buf; p < buf + len; p += strlen(p) + 1) {

@@ -25,8 +25,33 @@ int proctree_walk(pid_t root, proctree_fn fn, void *data);
  */
 int proctree_children(pid_t pid, proctree_fn fn, void *data);
 
-/* Reads the process group and state letter of pid from /proc/pid/stat. */
-int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
+/*
+ * /proc numbers processes in the PID namespace it was mounted in, which is
+ * not ours when we run as PID 1 of a namespace whose /proc is the parent's
+ * (unshare --pid --fork without --mount-proc). Pids read from /proc are
+ * compared with proc_self() and proc_pidfd_pid(), never with getpid() or a
+ * clone's return value, and a process found there is pinned by proc_open():
+ * its /proc/<pid> directory fd is a pidfd for pidfd_send_signal(2), and the
+ * _at reads through it see that process or fail with ESRCH once it is gone.
+ */
+pid_t proc_self(void);
+/* The pid the pidfd pins as /proc numbers it (0: none there, -1: gone), or -errno. */
+pid_t proc_pidfd_pid(int pidfd);
+/* Opens /proc/pid as a directory: a pin on that process. Returns the fd or -errno. */
+int proc_open(pid_t pid);
+
+/*
+ * proctree_children() of ourselves, each child given by the number our PID
+ * namespace has for it (for waitid), even where /proc is not ours.
+ */
+int proctree_own_children(proctree_fn fn, void *data);
+
+/*
+ * Reads the parent (when ppid is not NULL), process group and state letter
+ * from /proc/pid/stat, or from name (e.g. "stat") under dirfd.
+ */
+int proc_read_stat(pid_t pid, pid_t *ppid, pid_t *pgid, char *state);
+int proc_read_stat_at(int dirfd, const char *name, pid_t *ppid, pid_t *pgid, char *state);
 
 /*
  * Whether /proc/pid/environ holds the exact entry "entry" (e.g. "K=V"): 1 or
@@ -34,5 +59,6 @@ int proc_read_stat(pid_t pid, pid_t *pgid, char *state);
  * reads empty until its new stack is set up: ask again a moment later.
  */
 int proc_environ_has(pid_t pid, const char *entry);
+int proc_environ_has_at(int dirfd, const char *name, const char *entry);
 
 #endif

@@ -62,8 +62,7 @@ static const struct opt exec_opts_table[] = {
 	{ "--timeout", 0, NULL, OPT_VALUE, "DUR", "stop the command after DUR; exit 124", EXEC_TIMEOUT },
 	{ "--wait-all", 0, NULL, OPT_NONE, NULL,
 	  "wait for the box to empty instead of killing it\nwhen the main process exits", EXEC_WAIT_ALL },
-	{ "--no-pin", 0, NULL, OPT_NONE, NULL, "pgroup rung: allow setsid/setpgid (weaker guarantee)",
-	  EXEC_NO_PIN },
+	{ "--no-pin", 0, NULL, OPT_NONE, NULL, "pgroup rung: allow setsid (weaker guarantee)", EXEC_NO_PIN },
 	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
 	  "create the boxes under this cgroup v2 directory\n(default $NSRELOAD_CGROUP_PARENT)",
 	  EXEC_CGROUP_PARENT, .complete = OPT_COMPLETE_DIR },
@@ -220,6 +219,8 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 		r = box_process(st->box);
 		if (r < 0)
 			return r;
+		if (r & BOX_EV_PIN_BLOCKED)
+			fprintf(stderr, "nsreload exec: %s\n", box_pin_note(st->box));
 		if ((r & BOX_EV_MAIN_EXITED) && !o->wait_all)
 			(void)box_kill(st->box);
 		if (box_is_empty(st->box) && box_main_exited(st->box))
@@ -326,6 +327,8 @@ int cmd_exec(int argc, char **argv)
 	r = box_ctx_new(&ctx, &(struct box_ctx_opts){ .rung = o.rung,
 						      .cgroup_parent = o.cgroup_parent,
 						      .no_pin = o.no_pin,
+						      /* run_loop() serves the box at all times. */
+						      .pin_notice = true,
 						      .on_stale = print_stale,
 						      .errbuf = why,
 						      .errbuf_size = sizeof(why) });

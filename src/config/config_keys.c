@@ -184,8 +184,8 @@ static const struct config_key keys[] = {
 	  "Process limit of each box on the cgroup rungs, or \"max\".",
 	  .unimplemented = "no box gets a process limit of its own" },
 	{ "box.pin_sessions", CONFIG_T_BOOL, 0, AT(box.pin_sessions), "true", NULL, NULL,
-	  "pgroup rung: make setsid and setpgid no-ops so that nothing leaves the group (false is exec's "
-	  "--no-pin)." },
+	  "pgroup rung: make setsid a no-op so that nothing leaves the session; setpgid stays allowed "
+	  "for job control (false is exec's --no-pin)." },
 	{ "box.cgroup_parent", CONFIG_T_STRING, 0, AT(box.cgroup_parent), "", NULL, NULL,
 	  "Cgroup v2 directory under which the cgroup rungs make their boxes (a delegated subtree, say). "
 	  "Empty: $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup." },

@@ -83,8 +83,8 @@ static struct rung rungs[] = {
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
 
 static const char *const fixtures[] = {
-	"double_fork", "setsid_f", "ignorer",     "stopped",
-	"fork_storm",  "zombies",  "thread_fork", "userns_pidns",
+	"double_fork", "setsid_f",    "ignorer",      "stopped",   "fork_storm",
+	"zombies",     "thread_fork", "userns_pidns", "setpgid_f",
 };
 #define NFIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 static bool fixture_selected[NFIXTURES];
