@@ -381,7 +381,9 @@ static int update(struct box *b)
 	int r;
 
 	box_read_main_status(b);
-	r = box_try_reap_main(b);
+	r = box_poll_main_stop(b);
+	if (r == 0)
+		r = box_try_reap_main(b);
 	if (r < 0)
 		return r;
 	for (int i = 0; (op = op_at(b->def, i)); i++) {
@@ -450,6 +452,16 @@ int box_process(struct box *b)
 bool box_main_exited(const struct box *b)
 {
 	return b->main_exited;
+}
+
+bool box_main_stopped(const struct box *b)
+{
+	return b->main_stop_sig != 0;
+}
+
+int box_main_stop_signal(const struct box *b)
+{
+	return b->main_stop_sig;
 }
 
 int box_main_status(const struct box *b)

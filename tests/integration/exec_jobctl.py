@@ -341,7 +341,7 @@ def scenario_bash(sh):
     check(s.wait_for(b"PROMPT$ "), "bash prompts again")
     check(proc_state(sh.pid) != "T", "nsreload is not stopped: the stop was bash's job's, not bash's")
     s.mark()
-    s.type(b"kill -9 %1; echo still-$((6*7))\n")
+    s.type(b"kill -9 %1; wait %1; echo still-$((6*7))\n")
     check(s.wait_for(b"still-42"), "bash answers")
     s.type(b"exit\n")
     st = wait_status(sh.pid)
