@@ -40,7 +40,9 @@ for rung in cgroup2 pidns cgroup2+pidns pgroup; do
 	[ "$rung" = pgroup ] && scenarios="cat vi modes"
 	for sc in $scenarios; do
 		out=$(python3 "$here/exec_jobctl.py" "$NSR" "$rung" "$sc" "nsrjob$$-$sc-${rung%%+*}" 2>&1)
+		rc=$?
 		echo "$out"
+		[ "$rc" != 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL ' && { out="FAIL $rung $sc: the driver exited $rc"; echo "$out"; }
 		pass=$((pass + $(printf '%s\n' "$out" | grep -c '^ok ')))
 		fail=$((fail + $(printf '%s\n' "$out" | grep -c '^FAIL ')))
 	done
