@@ -309,6 +309,9 @@ int box_kill(struct box *b)
 		b->empty = true;
 		return 0;
 	}
+	/* Ending a graceful stop early (a second request) is a kill of that stop, as the timeout's is. */
+	if (b->stopping && !b->main_exited)
+		b->stop_killed = true;
 	mark_stopping(b);
 	b->kill_passes = 0;
 	b->kill_start_ns = box_now_ns();

@@ -257,7 +257,10 @@ int box_main_stop_signal(const struct box *b);
 /* The main process's wait status (as from waitpid), valid once it exited. */
 int box_main_status(const struct box *b);
 bool box_is_empty(const struct box *b);
-/* Whether the last stop needed a kill, and how long stop -> empty took. */
+/*
+ * Whether the last stop needed a kill (its timeout ran out, or box_kill() came
+ * while the main process still ran), and how long stop -> empty took.
+ */
 bool box_stop_needed_kill(const struct box *b);
 uint64_t box_stop_duration_ns(const struct box *b);
 enum box_rung box_rung_of(const struct box *b);
