@@ -467,12 +467,13 @@ int cmd_exec(int argc, char **argv)
 				 .stderr_fd = -1,
 				 .tty_fd = st.tty.fd,
 				 .wait_all = o.wait_all };
+	/* The child takes the terminal before its exec: even one that then fails had it. */
+	termjob_given(&st.tty);
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
 		code = spawn_error_exit(st.box, o.argv[0], r);
 		goto out;
 	}
-	termjob_given(&st.tty);
 	r = box_epoll_add(st.box, ep, TAG_BOX);
 	if (r < 0) {
 		fprintf(stderr, "nsreload exec: epoll: %s\n", strerror(-r));
