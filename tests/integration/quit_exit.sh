@@ -51,9 +51,9 @@ for rung in cgroup2 pidns; do
 				--build.cmd=true --stop-timeout=20s sh -c "$APP" </dev/null >"$work/out" 2>"$work/err"
 		) &
 		nsr_pid=$!
-		wait_for 20000 grep_err "running (pid" || bad "run $rung: the app did not start"
+		wait_for 30000 grep_err "running (pid" || bad "run $rung: the app did not start"
 		kill -INT "$nsr_pid"
-		wait_for 10000 grep_err "cleaning up" || bad "run $rung: no exit sequence after INT"
+		wait_for 30000 grep_err "cleaning up" || bad "run $rung: no exit sequence after INT"
 		burst "$nsr_pid"
 		if wait_for 20000 pid_gone "$nsr_pid"; then
 			wait "$nsr_pid"
