@@ -291,11 +291,6 @@ static int on_signal(struct exec_state *st, const struct exec_opts *o, const str
 		else if (box_main_stopped(st->box))
 			(void)box_signal_all(st->box, SIGCONT);
 		return 0;
-	case SIGTSTP:
-		/* A stop asked of us (we are in front, the box is not): the box's job, as a shell's kill
-		 * -TSTP %1. */
-		(void)box_signal_all(st->box, SIGTSTP);
-		return 0;
 	default:
 		(void)box_signal_main(st->box, sig);
 		return 0;
@@ -394,7 +389,7 @@ int cmd_exec(int argc, char **argv)
 {
 	/* TTOU blocked also lets us take the terminal back from the background (termjob.h). */
 	static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
-					 SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN, SIGCONT, SIGTSTP };
+					 SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN, SIGCONT };
 	struct exec_opts o;
 	struct exec_state st = { .sigfd = -1, .timerfd = -1 };
 	struct box_ctx *ctx = NULL;
