@@ -137,12 +137,13 @@ struct box {
 	pid_t pid;      /* main process; on pidns rungs our init. Signalled only while unreaped. */
 	pid_t proc_pid; /* pgroup: pid as /proc numbers it (proctree.h), for the sweep's comparisons */
 	int pidfd;      /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
-	int status_fd;  /* an init of ours reports the main process's wait status here, or -1 */
+	int status_fd;  /* an init of ours reports the main process's wait statuses here (stops too), or -1 */
 	int timer_fd;   /* the stop timeout, then the pause between kill passes */
 	int pin_fd;     /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
 	char pin_note[160]; /* what the pin stopped, told once per context (BOX_EV_PIN_BLOCKED) */
 	bool spawned;
 	bool main_exited;
+	int main_stop_sig; /* the signal that stopped the main process, 0 while it runs */
 	bool hold_main;   /* pgroup: the leader stays a zombie until the box is empty (its pid is the pgid) */
 	bool main_zombie; /* hold_main and the leader has exited: its status is known, it is not reaped */
 	bool pid_reaped;
@@ -210,8 +211,18 @@ char **box_make_env(const struct box *b, char *const *envp);
 
 /* reap.c: the main process. */
 
-/* Takes the main status an init of ours sent through status_fd, if it did; closes the pipe at EOF. */
+/*
+ * Takes what an init of ours sent through status_fd: the command's stops and
+ * continues, then its end. Closes the pipe at EOF.
+ */
 void box_read_main_status(struct box *b);
+
+/*
+ * Where the main process is our own child (no init of ours in between):
+ * takes its stops and continues, with waitid(WSTOPPED | WCONTINUED), never
+ * its exit. Returns 0 or -errno.
+ */
+int box_poll_main_stop(struct box *b);
 
 /*
  * Reaps the main process if it exited, recording its status. 1 if reaped, 0

@@ -311,6 +311,9 @@ int box_kill(struct box *b)
 		b->empty = true;
 		return 0;
 	}
+	/* Ending a graceful stop early (a second request) is a kill of that stop, as the timeout's is. */
+	if (b->stopping && !b->main_exited)
+		b->stop_killed = true;
 	mark_stopping(b);
 	b->kill_passes = 0;
 	b->kill_start_ns = box_now_ns();
@@ -382,7 +385,9 @@ static int update(struct box *b)
 	int r;
 
 	box_read_main_status(b);
-	r = box_try_reap_main(b);
+	r = box_poll_main_stop(b);
+	if (r == 0)
+		r = box_try_reap_main(b);
 	if (r < 0)
 		return r;
 	for (int i = 0; (op = op_at(b->def, i)); i++) {
@@ -478,6 +483,16 @@ int box_process(struct box *b)
 bool box_main_exited(const struct box *b)
 {
 	return b->main_exited;
+}
+
+bool box_main_stopped(const struct box *b)
+{
+	return b->main_stop_sig != 0;
+}
+
+int box_main_stop_signal(const struct box *b)
+{
+	return b->main_stop_sig;
 }
 
 int box_main_status(const struct box *b)

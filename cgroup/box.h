@@ -231,11 +231,13 @@ int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 int box_epoll_add(const struct box *b, int ep, uint64_t tag);
 
 enum {
-	BOX_EV_MAIN_EXITED = 1 << 0, /* the main process has ended (once) */
-	BOX_EV_EMPTY = 1 << 1,       /* the box is empty (once) */
-	BOX_EV_KILLED = 1 << 2,      /* the stop timeout ran out and the box was killed (once) */
+	BOX_EV_MAIN_EXITED = 1 << 0,    /* the main process has ended (once) */
+	BOX_EV_EMPTY = 1 << 1,          /* the box is empty (once) */
+	BOX_EV_KILLED = 1 << 2,         /* the stop timeout ran out and the box was killed (once) */
+	BOX_EV_MAIN_STOPPED = 1 << 3,   /* the main process was stopped (SIGTSTP, SIGTTIN, ...) */
+	BOX_EV_MAIN_CONTINUED = 1 << 4, /* ... and continued (SIGCONT) */
 	/* pgroup: the pin made a call do nothing (setsid): box_pin_note() says which; once per context */
-	BOX_EV_PIN_BLOCKED = 1 << 3,
+	BOX_EV_PIN_BLOCKED = 1 << 5,
 };
 
 /*
@@ -248,10 +250,26 @@ enum {
 int box_process(struct box *b);
 
 bool box_main_exited(const struct box *b);
+/*
+ * Job control: whether the main process is stopped now, and by which signal
+ * (0 when it is not). The main process is the command: on the pidns rungs
+ * our init reports its child's stops and continues (init itself is never
+ * stopped); elsewhere it is our own child, seen with waitid(WSTOPPED |
+ * WCONTINUED), which reaping (WEXITED only) never consumes. The events
+ * BOX_EV_MAIN_STOPPED (each new stop, even by the same signal: a continue
+ * between two stops may go unseen) and BOX_EV_MAIN_CONTINUED say that it
+ * changed since the last box_process(); both may come at once: these say
+ * where it is now.
+ */
+bool box_main_stopped(const struct box *b);
+int box_main_stop_signal(const struct box *b);
 /* The main process's wait status (as from waitpid), valid once it exited. */
 int box_main_status(const struct box *b);
 bool box_is_empty(const struct box *b);
-/* Whether the last stop needed a kill, and how long stop -> empty took. */
+/*
+ * Whether the last stop needed a kill (its timeout ran out, or box_kill() came
+ * while the main process still ran), and how long stop -> empty took.
+ */
 bool box_stop_needed_kill(const struct box *b);
 uint64_t box_stop_duration_ns(const struct box *b);
 enum box_rung box_rung_of(const struct box *b);

@@ -14,12 +14,27 @@
 #include "box-internal.h"
 #include "proctree.h"
 
+/*
+ * A stop (sig > 0) or a continue (0) of the main process, as a job-control
+ * shell would see it. Every stop reported is a new one, even by the same
+ * signal: wait(2) reports each once, and keeps no continue that a new stop
+ * came after.
+ */
+static void note_main_stop(struct box *b, int sig)
+{
+	if (b->main_exited || (sig == 0 && b->main_stop_sig == 0))
+		return;
+	b->main_stop_sig = sig;
+	b->pending |= sig ? BOX_EV_MAIN_STOPPED : BOX_EV_MAIN_CONTINUED;
+}
+
 /* Records the main process's end, once: the status init reported wins over init's own. */
 static void note_main_exit(struct box *b, const siginfo_t *si)
 {
 	if (b->main_exited)
 		return;
 	b->main_exited = true;
+	b->main_stop_sig = 0;
 	b->pending |= BOX_EV_MAIN_EXITED;
 	if (si->si_code == CLD_EXITED)
 		b->main_status = W_EXITCODE(si->si_status, 0);
@@ -32,18 +47,51 @@ void box_read_main_status(struct box *b)
 	ssize_t n;
 	int st;
 
-	if (b->status_fd < 0)
-		return;
-	n = read(b->status_fd, &st, sizeof(st));
-	if (n == (ssize_t)sizeof(st) && !b->main_exited) {
-		b->main_exited = true;
-		b->main_status = st;
-		b->pending |= BOX_EV_MAIN_EXITED;
+	while (b->status_fd >= 0) {
+		n = read(b->status_fd, &st, sizeof(st));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(st)) {
+			/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
+			if (n == 0 || (n < 0 && errno != EAGAIN)) {
+				close(b->status_fd);
+				b->status_fd = -1;
+			}
+			return;
+		}
+		/* init's writes are whole ints (PIPE_BUF): stops and continues first, the end last. */
+		if (WIFSTOPPED(st))
+			note_main_stop(b, WSTOPSIG(st));
+		else if (WIFCONTINUED(st))
+			note_main_stop(b, 0);
+		else if (!b->main_exited) {
+			b->main_exited = true;
+			b->main_stop_sig = 0;
+			b->main_status = st;
+			b->pending |= BOX_EV_MAIN_EXITED;
+		}
 	}
-	/* At EOF init is gone; the pipe would stay readable and spin the caller's loop. */
-	if (n == 0 || (n < 0 && errno != EAGAIN)) {
-		close(b->status_fd);
-		b->status_fd = -1;
+}
+
+int box_poll_main_stop(struct box *b)
+{
+	siginfo_t si;
+
+	/* On the pidns rungs init is the child and never stops: its pipe says how the command is. */
+	if (b->status_fd >= 0 || b->pidfd < 0 || b->main_exited || b->pid_reaped)
+		return 0;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		/* Without WEXITED an exit stays for box_try_reap_main(); each stop or continue is taken once.
+		 */
+		if (waitid(P_PIDFD, (id_t)b->pidfd, &si, WSTOPPED | WCONTINUED | WNOHANG) < 0)
+			return errno == ECHILD ? 0 : -errno;
+		if (si.si_pid == 0)
+			return 0;
+		if (si.si_code == CLD_STOPPED)
+			note_main_stop(b, si.si_status);
+		else if (si.si_code == CLD_CONTINUED)
+			note_main_stop(b, 0);
 	}
 }
 

@@ -99,6 +99,15 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 		close(a->child.procs_fd);
 	}
 	mount_own_proc();
+	/*
+	 * A process group of our own: a job-control shell signals nsreload's
+	 * group (fg's SIGCONT, a hangup), and what reaches the command must be
+	 * what nsreload decides, sent through our pidfd, not a copy forwarded
+	 * from the shell's (fg would continue the command before nsreload has
+	 * given it the terminal).
+	 */
+	if (setpgid(0, 0) < 0)
+		init_fail(a, BOX_SPAWN_SETUP, errno);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);
@@ -122,11 +131,18 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 		if (sig == SIGCHLD) {
 			for (;;) {
 				int st;
-				pid_t p = waitpid(-1, &st, WNOHANG);
+				/* The target's stops and continues go to nsreload too: it does the job
+				 * control. */
+				pid_t p = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED);
 				if (p < 0 && errno == ECHILD && target_done)
 					_exit(0);
 				if (p <= 0)
 					break;
+				if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+					if (p == target && !target_done)
+						write_int(a->status_fd, st);
+					continue;
+				}
 				if (p == target) {
 					target_done = true;
 					write_int(a->status_fd, st);

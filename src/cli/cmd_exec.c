@@ -21,6 +21,7 @@
 
 #include "box.h"
 #include "cmds.h"
+#include "termjob.h"
 #include "util.h"
 
 /* box_stop() takes unsigned milliseconds: every duration the parser lets through must fit. */
@@ -76,7 +77,9 @@ const struct opts_cmd cmd_exec_spec = {
 	.summary = "run one command in a box, in the foreground",
 	.about = "Runs command in a box and returns its exit status. Whatever the command\n"
 		 "started is killed when it ends, or when nsreload gets INT, TERM or HUP\n"
-		 "(forwarded as they are; the box is killed --stop-timeout later).",
+		 "(forwarded as they are; the box is killed --stop-timeout later, or at a\n"
+		 "second one). On a terminal the command gets it, and Ctrl-C goes to the\n"
+		 "command only; Ctrl-Z, fg and bg work as for a job of the shell.",
 	.tables = { exec_opts_table },
 	.epilogue = "DUR is a number and a unit (500ms, 2s, 1m30s) or bare milliseconds.\n"
 		    "Exit status: the command's, or 128+N if killed by signal N; 124 timeout,\n"
@@ -184,9 +187,89 @@ struct exec_state {
 	struct box *box;
 	int sigfd;
 	int timerfd;
+	int stop_sig; /* the signal of the stop under way */
 	bool stopping;
 	bool timed_out;
+	bool suspended;     /* we stopped ourselves because the command stopped: SIGCONT resumes */
+	bool continuing;    /* we continued the stopped command: its stop is old news until it says so */
+	struct termjob tty; /* the terminal, when we were its foreground at start */
 };
+
+/*
+ * Stops this process with sig, as the command stopped: a shell waiting for
+ * us reports the job stopped the way it would report the command. sig may be
+ * one of those we keep blocked (TTIN, TTOU): it is let through for this.
+ */
+static void stop_self(int sig)
+{
+	sigset_t one, old;
+
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	(void)raise(sig);
+	if (sigprocmask(SIG_UNBLOCK, &one, &old) == 0)
+		(void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Where the box's main process is its process group's leader (not behind our init), that group. */
+static pid_t main_pgrp(const struct box *b)
+{
+	enum box_rung r = box_rung_of(b);
+
+	return r == BOX_RUNG_PIDNS || r == BOX_RUNG_CGROUP2_PIDNS ? 0 : box_main_pid(b);
+}
+
+/* fg or bg: in the foreground the command gets the terminal back first; then the whole box goes on. */
+static void resume(struct exec_state *st)
+{
+	st->suspended = false;
+	if (!st->stopping)
+		(void)termjob_give_back(&st->tty, main_pgrp(st->box));
+	/* On the pidns rungs the continue is known when init says so: until then the box still looks stopped.
+	 */
+	st->continuing = box_main_stopped(st->box);
+	(void)box_signal_all(st->box, SIGCONT);
+}
+
+/*
+ * The command stopped (Ctrl-Z, or SIGTTIN in the background): the terminal
+ * comes back with the modes we started with, and we stop the same way. The
+ * kernel discards TSTP, TTIN and TTOU in an orphaned process group (nobody
+ * could continue us): then we go on at once, the command too.
+ */
+static void suspend(struct exec_state *st)
+{
+	sigset_t pending;
+
+	termjob_take(&st->tty);
+	st->suspended = true;
+	stop_self(box_main_stop_signal(st->box));
+	if (sigpending(&pending) == 0 && !sigismember(&pending, SIGCONT)) {
+		fputs("nsreload exec: the command stopped, but no job-control shell can continue nsreload "
+		      "(orphaned process group): continuing the command\n",
+		      stderr);
+		resume(st);
+	}
+}
+
+/* INT, TERM or HUP: the stop, or at a second one the kill. */
+static int on_stop_request(struct exec_state *st, const struct exec_opts *o, int sig)
+{
+	int r;
+
+	if (st->stopping) {
+		fprintf(stderr, "nsreload exec: killed pid %d and its box after a second signal (SIG%s)\n",
+			(int)box_main_pid(st->box), sig_name(sig));
+		return box_kill(st->box);
+	}
+	st->stopping = true;
+	st->stop_sig = sig;
+	r = box_stop(st->box, sig, (unsigned)o->stop_timeout_ms);
+	/* A stopped command would not see the signal until continued: so that it can act on it. */
+	if (r == 0 && box_main_stopped(st->box))
+		(void)box_signal_all(st->box, SIGCONT);
+	return r;
+}
 
 /* Handles one signal from the signalfd. Returns 0 or -errno. */
 static int on_signal(struct exec_state *st, const struct exec_opts *o, const struct signalfd_siginfo *si)
@@ -199,11 +282,14 @@ static int on_signal(struct exec_state *st, const struct exec_opts *o, const str
 	case SIGINT:
 	case SIGTERM:
 	case SIGHUP:
-		/* A second request means now. */
-		if (st->stopping)
-			return box_kill(st->box);
-		st->stopping = true;
-		return box_stop(st->box, sig, (unsigned)o->stop_timeout_ms);
+		return on_stop_request(st, o, sig);
+	case SIGCONT:
+		/* fg or bg of our stopped job; else someone continues us, and the box with us. */
+		if (st->suspended)
+			resume(st);
+		else if (box_main_stopped(st->box))
+			(void)box_signal_all(st->box, SIGCONT);
+		return 0;
 	default:
 		(void)box_signal_main(st->box, sig);
 		return 0;
@@ -221,8 +307,20 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 			return r;
 		if (r & BOX_EV_PIN_BLOCKED)
 			fprintf(stderr, "nsreload exec: %s\n", box_pin_note(st->box));
+		if (r & BOX_EV_KILLED)
+			fprintf(stderr,
+				"nsreload exec: killed pid %d and its box: still there %llu ms after SIG%s "
+				"(the stop timeout)\n",
+				(int)box_main_pid(st->box), o->stop_timeout_ms, sig_name(st->stop_sig));
 		if ((r & BOX_EV_MAIN_EXITED) && !o->wait_all)
 			(void)box_kill(st->box);
+		/* Continued, or stopped anew (a continue between two stops may go unseen). */
+		if (r & (BOX_EV_MAIN_CONTINUED | BOX_EV_MAIN_STOPPED))
+			st->continuing = false;
+		/* Job control, with a terminal only: without one nobody could fg us. */
+		if (box_main_stopped(st->box) && !st->suspended && !st->continuing && !st->stopping &&
+		    st->tty.fd >= 0)
+			suspend(st);
 		if (box_is_empty(st->box) && box_main_exited(st->box))
 			return 0;
 
@@ -242,8 +340,7 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 				uint64_t x;
 				if (read(st->timerfd, &x, sizeof(x)) == (ssize_t)sizeof(x) && !st->stopping) {
 					st->timed_out = true;
-					st->stopping = true;
-					(void)box_stop(st->box, o->stop_signal, (unsigned)o->stop_timeout_ms);
+					(void)on_stop_request(st, o, o->stop_signal);
 				}
 			}
 		}
@@ -291,15 +388,16 @@ static void print_stale(const char *path, void *data)
 
 int cmd_exec(int argc, char **argv)
 {
-	static const int forwarded[] = { SIGINT,  SIGTERM,  SIGHUP,  SIGQUIT, SIGUSR1,
-					 SIGUSR2, SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN };
+	/* TTOU blocked also lets us take the terminal back from the background (termjob.h). */
+	static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+					 SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN, SIGCONT };
 	struct exec_opts o;
 	struct exec_state st = { .sigfd = -1, .timerfd = -1 };
 	struct box_ctx *ctx = NULL;
 	struct box_spawn sp;
 	char why[2048] = "";
-	sigset_t mask, oldmask;
-	int ep = -1, tty_fd = -1, r, code = EXIT_OWN_FAILURE;
+	sigset_t mask;
+	int ep = -1, r, code = EXIT_OWN_FAILURE;
 
 	r = parse_exec_opts(argc, argv, &o);
 	if (r)
@@ -309,7 +407,7 @@ int cmd_exec(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&mask, forwarded[i]);
 	/* Signals come through the signalfd only; the child unblocks them before exec. */
-	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		perror("nsreload exec: sigprocmask");
 		return EXIT_OWN_FAILURE;
 	}
@@ -353,8 +451,7 @@ int cmd_exec(int argc, char **argv)
 		}
 	}
 	/* Interactive programs need the terminal: hand it to the box's group while we hold it. */
-	if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp())
-		tty_fd = STDIN_FILENO;
+	termjob_init(&st.tty, STDIN_FILENO);
 
 	r = box_new(ctx, "exec", &st.box);
 	if (r < 0) {
@@ -366,8 +463,10 @@ int cmd_exec(int argc, char **argv)
 				 .stdin_fd = -1,
 				 .stdout_fd = -1,
 				 .stderr_fd = -1,
-				 .tty_fd = tty_fd,
+				 .tty_fd = st.tty.fd,
 				 .wait_all = o.wait_all };
+	/* The child takes the terminal before its exec: even one that then fails had it. */
+	termjob_given(&st.tty);
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
 		code = spawn_error_exit(st.box, o.argv[0], r);
@@ -385,8 +484,10 @@ int cmd_exec(int argc, char **argv)
 	}
 	code = st.timed_out ? EXIT_TIMEOUT : exit_code_of(box_main_status(st.box));
 out:
-	if (tty_fd >= 0)
-		(void)tcsetpgrp(tty_fd, getpgrp());
+	/* Our modes back after a command that was stopped or killed, as a shell does; not after a normal
+	 * exit (exec -- stty sane keeps its effect). */
+	termjob_end(&st.tty, r < 0 || st.stopping || !st.box || !box_main_exited(st.box) ||
+				     !WIFEXITED(box_main_status(st.box)));
 	if (st.box && (r = box_free(st.box)) < 0) {
 		fprintf(stderr, "nsreload exec: the box could not be removed: %s\n", strerror(-r));
 		code = EXIT_OWN_FAILURE;
@@ -401,6 +502,9 @@ out:
 		close(st.sigfd);
 	if (ep >= 0)
 		close(ep);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	/*
+	 * The signals stay blocked: the process ends now, and one that comes
+	 * meanwhile (a third Ctrl-C) must not replace our status with 128+N.
+	 */
 	return code;
 }

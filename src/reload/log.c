@@ -361,5 +361,6 @@ void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, 
 		return;
 	}
 	log_msg(l, LOG_RUNNER, "stopped pid %d in %llu ms%s; its box is empty", (int)pid,
-		(unsigned long long)stop_ms, killed ? " (killed after the stop timeout)" : "");
+		(unsigned long long)stop_ms,
+		killed ? " (killed: the stop timeout ran out, or a second quit request came)" : "");
 }

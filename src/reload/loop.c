@@ -382,7 +382,7 @@ static int loop_setup(struct loop *lp, const struct config *c, struct log *log, 
 int reload_run(const struct config *c, struct log *log, const struct reload_opts *o)
 {
 	struct loop lp = { .o = o, .sigfd = -1 };
-	sigset_t mask, oldmask;
+	sigset_t mask;
 	int r, code;
 
 	sigemptyset(&mask);
@@ -391,7 +391,7 @@ int reload_run(const struct config *c, struct log *log, const struct reload_opts
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
 	/* Signals come through the signalfd only; box_spawn() unblocks them in the child. */
-	if (sigprocmask(SIG_BLOCK, &mask, &oldmask) < 0) {
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		perror("nsreload run: sigprocmask");
 		return 1;
 	}
@@ -407,6 +407,9 @@ int reload_run(const struct config *c, struct log *log, const struct reload_opts
 	teardown(&lp);
 	if (code == 0 && c->misc.clean_on_exit)
 		tmp_dir_clean(c, log);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	/*
+	 * INT, TERM and HUP stay blocked: the process ends now, and one that comes meanwhile (a third Ctrl-C)
+	 * must not turn a requested exit's 0 into 128+N.
+	 */
 	return code;
 }

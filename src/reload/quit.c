@@ -9,9 +9,14 @@
 #include "quit.h"
 #include "reload.h"
 
-/* QUIT_POST_CMD: starts the next post_cmd; after the last, QUIT_STOPPING, and the app is stopped. */
+/*
+ * QUIT_POST_CMD: starts the next post_cmd; after the last, QUIT_STOPPING, and the app is stopped. After
+ * quit_force() none is started: the one it killed ending must not start the next.
+ */
 static void post_next(struct reload *st)
 {
+	if (st->quit.forced)
+		st->quit.step = st->c->build.post_cmd.n;
 	while (st->quit.step < st->c->build.post_cmd.n) {
 		const char *cmd = st->c->build.post_cmd.v[st->quit.step++];
 		char **envp = NULL, why[512] = "";
@@ -50,6 +55,16 @@ void quit_begin(struct reload *st)
 
 void quit_force(struct reload *st)
 {
+	/* A third request finds everything being killed already. */
+	if (st->quit.forced)
+		return;
+	st->quit.forced = true;
+	if (st->app.box)
+		log_msg(st->log, LOG_MAIN,
+			"killed pid %d (the app) and every box at once after a second quit request",
+			(int)st->app.pid);
+	else
+		log_msg(st->log, LOG_MAIN, "killed every box at once after a second quit request");
 	if (st->quit.post.box)
 		(void)box_kill(st->quit.post.box);
 	app_kill(st);

@@ -3,7 +3,8 @@
  *
  *   QUIT_NONE --quit_begin--> QUIT_POST_CMD --(each post_cmd over)--> ... --> QUIT_STOPPING
  *   QUIT_STOPPING --(every box empty and freed)--> QUIT_DONE: the loop ends
- *   any state but QUIT_NONE --quit_force--> the same state, every box killed
+ *   any state but QUIT_NONE --quit_force--> the same state, every box killed,
+ *                                           no further post_cmd started
  *
  * Why apart: quitting crosses every other part (no more builds, the running
  * build cancelled, post_cmd while the app still serves, then the app
@@ -13,6 +14,7 @@
 #ifndef NSRELOAD_QUIT_H
 #define NSRELOAD_QUIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "job.h"
@@ -30,6 +32,7 @@ struct quit {
 	enum quit_state state;
 	struct job post;
 	size_t step; /* the next post_cmd to start */
+	bool forced; /* a second request killed everything: nothing more is started */
 };
 
 /*
@@ -37,7 +40,7 @@ struct quit {
  * cancelled, the first post_cmd started (QUIT_STOPPING when there is none).
  */
 void quit_begin(struct reload *st);
-/* A second request: every box is killed now. */
+/* A second request: every box is killed now, and logged; the post_cmds left are skipped. */
 void quit_force(struct reload *st);
 /* On box events: a post_cmd that is over starts the next, and the last one stops the app. */
 void post_update(struct reload *st);

@@ -776,6 +776,25 @@ static void test_a_second_quit_kills_every_box(void **state)
 	t_free(t);
 }
 
+/* A post_cmd killed by the second quit ending must not start the next one: the second quit means now. */
+static void test_a_second_quit_starts_no_further_post_cmd(void **state)
+{
+	struct t *t = t_running(NULL, "post_cmd = ['slow', 'next']\n");
+	(void)state;
+
+	reload_quit(&t->st);
+	assert_string_equal(fake_box_cmd(newest(t, "post")), "slow");
+	reload_quit(&t->st);
+	assert_int_equal(logged(t, "after a second quit request"), 1);
+	reload_quit(&t->st); /* a third: everything is being killed already */
+	assert_int_equal(logged(t, "after a second quit request"), 1);
+	update(t);
+	assert_int_equal(fake_box_count(t->ctx, "post"), 1);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_live(t->ctx), 0);
+	t_free(t);
+}
+
 static void test_quit_with_nothing_running_is_done_at_once(void **state)
 {
 	struct t *t = t_new(NULL, NULL);
@@ -1036,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(test_quit_during_a_build),
 		cmocka_unit_test(test_quit_while_the_app_restarts_does_not_start_it),
 		cmocka_unit_test(test_a_second_quit_kills_every_box),
+		cmocka_unit_test(test_a_second_quit_starts_no_further_post_cmd),
 		cmocka_unit_test(test_quit_with_nothing_running_is_done_at_once),
 		cmocka_unit_test(test_a_rule_runs_its_cmd_in_a_box_and_no_build),
 		cmocka_unit_test(test_rules_and_builds_never_overlap_and_wait_in_order),
