@@ -99,6 +99,12 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 		close(a->child.procs_fd);
 	}
 	mount_own_proc();
+	/*
+	 * A group of our own: in the supervisor's, the terminal's Ctrl-C and Ctrl-Z would reach us too, and
+	 * what we forward of them to the target alone would merge with the supervisor's own signal to the
+	 * whole namespace (a standard signal pending once is not queued twice), which would then be lost.
+	 */
+	(void)setpgid(0, 0);
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);
