@@ -15,18 +15,26 @@
 #include "reload.h"
 #include "tty.h"
 
+/* The signal that ends a sentinel: real-time, so it is taken after every terminal signal already pending. */
+#define SENTINEL_END SIGRTMAX
+
+struct sentinel {
+	pid_t pid;     /* our child, or 0 */
+	int pidfd;     /* its pidfd, or -1 */
+	int report_fd; /* its pipe (in the epoll set until EOF), or -1 */
+};
+
 struct ttyctl {
 	int fd; /* the controlling terminal (stdin) */
 	bool to_app;
 	struct termios start; /* the modes at start: put back after every run and at exit */
 	struct termios job;   /* the modes at a suspend, applied again at resume */
 	bool have_job;
-	pid_t app_pgid; /* the app's foreground group while it runs (held by the sentinel), else 0 */
-	bool lent;      /* the app's group owns the foreground now */
-	bool spawning;  /* ttyctl_spawn_fd() gave the terminal to a spawn */
-	pid_t sentinel; /* our child in app_pgid, or 0 */
-	int pidfd;      /* the sentinel's, or -1 */
-	int report_fd;  /* the sentinel's pipe, or -1 */
+	pid_t app_pgid;      /* the app's foreground group while it runs (held by the sentinel), else 0 */
+	bool lent;           /* the app's group owns the foreground now */
+	bool spawning;       /* ttyctl_spawn_fd() gave the terminal to a spawn */
+	struct sentinel cur; /* in app_pgid while the app runs */
+	struct sentinel old; /* ended, but still reporting what came before its end */
 	int ep;
 	uint64_t tag;
 	struct log *log;
@@ -57,6 +65,8 @@ static __attribute__((noreturn)) void sentinel_main(int wfd, pid_t parent, pid_t
 		int sig = sigwaitinfo(&all, &si);
 		unsigned char b = (unsigned char)sig;
 
+		if (sig == SENTINEL_END && si.si_pid == parent)
+			_exit(0);
 		if (sig != SIGINT && sig != SIGTSTP && sig != SIGHUP)
 			continue;
 		/* kill() or sigqueue() by nsreload: the pgroup rung signalling its group, not the terminal.
@@ -68,22 +78,39 @@ static __attribute__((noreturn)) void sentinel_main(int wfd, pid_t parent, pid_t
 	}
 }
 
-static void sentinel_end(struct ttyctl *t)
+static void sentinel_close(struct sentinel *s)
 {
-	if (t->report_fd >= 0)
-		close(t->report_fd); /* leaves the epoll set with it */
-	t->report_fd = -1;
-	if (t->sentinel > 0) {
-		/* Out of the app's group first: a pgroup box would count it as its own until it is reaped. */
-		(void)setpgid(t->sentinel, t->sentinel);
-		if (t->pidfd >= 0)
-			(void)syscall(SYS_pidfd_send_signal, t->pidfd, SIGKILL, NULL, 0);
-	}
-	if (t->pidfd >= 0)
-		close(t->pidfd);
-	t->pidfd = -1;
+	if (s->report_fd >= 0)
+		close(s->report_fd); /* leaves the epoll set with it */
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	/* The subreaper's reaping (box_ctx_reap) takes its zombie. */
-	t->sentinel = 0;
+	*s = (struct sentinel){ .pidfd = -1, .report_fd = -1 };
+}
+
+static void sentinel_signal(struct sentinel *s, int sig)
+{
+	if (s->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0);
+}
+
+/*
+ * The app's main process ended, maybe of the very Ctrl-C that the sentinel has not reported yet: it
+ * leaves the app's group at once (a pgroup box would count it as its own until it is reaped), reports
+ * what it has pending, then exits (SENTINEL_END comes after every standard signal), and its pipe is read
+ * until EOF. One that was still ending is killed.
+ */
+static void sentinel_retire(struct ttyctl *t)
+{
+	if (t->old.pid > 0)
+		sentinel_signal(&t->old, SIGKILL);
+	sentinel_close(&t->old);
+	if (t->cur.pid <= 0)
+		return;
+	(void)setpgid(t->cur.pid, t->cur.pid);
+	sentinel_signal(&t->cur, SENTINEL_END);
+	t->old = t->cur;
+	t->cur = (struct sentinel){ .pidfd = -1, .report_fd = -1 };
 }
 
 /* A sentinel in t->app_pgid; 0 or -errno (then there is none). */
@@ -105,19 +132,22 @@ static int sentinel_start(struct ttyctl *t)
 		close(p[0]);
 		return r;
 	}
-	t->sentinel = pid;
-	t->report_fd = p[0];
-	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	t->cur = (struct sentinel){ .pid = pid,
+				    .pidfd = (int)syscall(SYS_pidfd_open, pid, 0),
+				    .report_fd = p[0] };
 	/* EACCES cannot happen (it never execs); a group already gone is EPERM: no sentinel then. */
-	if (setpgid(pid, t->app_pgid) < 0 || t->pidfd < 0) {
+	if (setpgid(pid, t->app_pgid) < 0 || t->cur.pidfd < 0) {
 		r = -errno;
-		sentinel_end(t);
+		(void)kill(pid, SIGKILL); /* our unreaped child: the pid is still its own */
+		sentinel_close(&t->cur);
 		return r;
 	}
-	(void)fcntl(t->report_fd, F_SETFL, O_NONBLOCK);
-	r = reload_epoll_add(t->ep, t->report_fd, t->tag);
-	if (r < 0)
-		sentinel_end(t);
+	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
+	r = reload_epoll_add(t->ep, p[0], t->tag);
+	if (r < 0) {
+		sentinel_signal(&t->cur, SIGKILL);
+		sentinel_close(&t->cur);
+	}
 	return r;
 }
 
@@ -162,8 +192,8 @@ int ttyctl_new(struct ttyctl **out, int ep, uint64_t tag, bool to_app, struct lo
 		return -ENOMEM;
 	*t = (struct ttyctl){ .fd = STDIN_FILENO,
 			      .to_app = to_app,
-			      .pidfd = -1,
-			      .report_fd = -1,
+			      .cur = { .pidfd = -1, .report_fd = -1 },
+			      .old = { .pidfd = -1, .report_fd = -1 },
 			      .ep = ep,
 			      .tag = tag,
 			      .log = log };
@@ -180,7 +210,10 @@ void ttyctl_free(struct ttyctl *t)
 	if (!t)
 		return;
 	take_back(t);
-	sentinel_end(t);
+	sentinel_signal(&t->cur, SIGKILL);
+	sentinel_signal(&t->old, SIGKILL);
+	sentinel_close(&t->cur);
+	sentinel_close(&t->old);
 	/* Whatever a run left (raw mode after a kill): as it was when nsreload started. */
 	if (tcgetpgrp(t->fd) == getpgrp())
 		set_modes(t, &t->start);
@@ -229,25 +262,36 @@ void ttyctl_app_ended(struct ttyctl *t)
 	if (!t)
 		return;
 	take_back(t);
-	sentinel_end(t);
+	sentinel_retire(t);
 	t->app_pgid = 0;
 	t->have_job = false;
 }
 
-int ttyctl_read(struct ttyctl *t, int *sigs, int max)
+/* Appends what s reported to sigs; false at its EOF (it ended, or was killed). */
+static bool sentinel_read(struct sentinel *s, int *sigs, int max, int *k)
 {
 	unsigned char buf[16];
 	ssize_t n;
+
+	if (s->report_fd < 0)
+		return true;
+	n = read(s->report_fd, buf, sizeof(buf) < (size_t)(max - *k) ? sizeof(buf) : (size_t)(max - *k));
+	for (ssize_t i = 0; i < n; i++)
+		sigs[(*k)++] = buf[i];
+	return !(n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR));
+}
+
+int ttyctl_read(struct ttyctl *t, int *sigs, int max)
+{
 	int k = 0;
 
-	if (!t || t->report_fd < 0)
+	if (!t)
 		return 0;
-	n = read(t->report_fd, buf, sizeof(buf) < (size_t)max ? sizeof(buf) : (size_t)max);
-	for (ssize_t i = 0; i < n; i++)
-		sigs[k++] = buf[i];
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if (!sentinel_read(&t->old, sigs, max, &k))
+		sentinel_close(&t->old);
+	if (!sentinel_read(&t->cur, sigs, max, &k)) {
 		/* Killed (by the app's own kill(0, SIGKILL), say): another joins while the group lives. */
-		sentinel_end(t);
+		sentinel_close(&t->cur);
 		if (t->app_pgid > 0 && sentinel_start(t) < 0) {
 			t->app_pgid = 0;
 			take_back(t);
@@ -283,7 +327,7 @@ bool ttyctl_resume(struct ttyctl *t)
 	if (t->have_job)
 		set_modes(t, &t->job);
 	t->have_job = false;
-	if (t->to_app && t->app_pgid > 0 && t->sentinel > 0 && tcsetpgrp(t->fd, t->app_pgid) == 0)
+	if (t->to_app && t->app_pgid > 0 && t->cur.pid > 0 && tcsetpgrp(t->fd, t->app_pgid) == 0)
 		t->lent = true;
 	return true;
 }

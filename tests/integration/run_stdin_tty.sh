@@ -49,6 +49,7 @@ project() {
 	p=$1
 	mkdir -p "$p/src"
 	cat >"$p/src/app.sh" <<'EOF'
+[ -n "${APP_STTY:-}" ] && stty $APP_STTY
 echo "app start" >>ctl.starts
 while IFS= read -r line; do
 	echo "$line" >>ctl.lines
@@ -142,6 +143,27 @@ exit 0
 lines @P@/ctl.post 1 post
 EOF
 
+# --stdin, an app that changes the terminal's modes, nsreload ended by SIGTERM: the modes come back.
+cat >"$work/modes.steps" <<'EOF'
+wait [runner] running
+lines @P@/ctl.starts 1 app start
+send x\n
+lines @P@/ctl.lines 1 x
+signal TERM
+exit 0
+lines @P@/ctl.post 1 post
+EOF
+
+# --stdin, the terminal closed (a shell passes the hang-up on, as bash does).
+cat >"$work/hangup.steps" <<'EOF'
+wait [runner] running
+send hello\n
+lines @P@/ctl.lines 1 hello
+hangup
+gone
+lines @P@/ctl.post 1 post
+EOF
+
 for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 	case $rung in
 	cgroup2*)
@@ -153,6 +175,8 @@ for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 	esac
 	scenario "stdin-$rung" "$rung" "$work/stdin.steps" --stdin
 	scenario "keys-$rung" "$rung" "$work/keys.steps"
+	APP_STTY="-echo -icanon min 1" scenario "modes-$rung" "$rung" "$work/modes.steps" --stdin
+	scenario "hangup-$rung" "$rung" "$work/hangup.steps" --stdin
 done
 
 echo "$pass passed, $fail failed"

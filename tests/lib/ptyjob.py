@@ -21,6 +21,9 @@ STEPS is a file with one step a line (TEXT takes Python escapes: \\n, \\x03):
   state ENV=VAL CHARS  every process whose environment holds ENV=VAL is in a state of CHARS (R, S, T...)
   touch FILE TEXT      writes TEXT and a newline to FILE
   exit CODE            the job exited with CODE, with the terminal's modes as before
+  signal SIG           sends SIG (TERM, HUP...) to the job's first process, from outside the terminal
+  hangup               closes the terminal (its master side), as closing its window does
+  gone                 the shell saw the job end (after a hang-up: the modes can no longer be read)
 Each step waits up to 20 s. One line per step: "ok ..." or "FAIL ...";
 after the first failure the job's process group is killed. Exit status: the
 number of failures. The terminal's output goes to $PTYJOB_OUT when set.
@@ -68,10 +71,24 @@ def shell(slave, argv, status_w, cmd_r):
     def say(text):
         os.write(status_w, (text + "\n").encode())
 
+    say("job %d" % job)
+    def hangup(*_):
+        # As bash: a hang-up is passed on to the job, and this shell ends once it has seen the job end.
+        try:
+            os.killpg(job, signal.SIGHUP)
+            os.killpg(job, signal.SIGCONT)
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGHUP, hangup)
+
     while True:
         _, st = os.waitpid(job, os.WUNTRACED)
-        os.tcsetpgrp(0, os.getpgrp())
-        same = "same" if termios.tcgetattr(0) == modes else "changed"
+        try:
+            os.tcsetpgrp(0, os.getpgrp())
+            same = "same" if termios.tcgetattr(0) == modes else "changed"
+        except OSError:
+            same = "hung-up"
         if os.WIFSTOPPED(st):
             say("stopped %s" % same)
             cmd = os.read(cmd_r, 64).decode().strip()
@@ -204,6 +221,18 @@ def step(d, words, raw):
         with open(path, "a") as f:
             f.write(text + "\n")
         return True
+    if kind == "signal":
+        line = d.status_line("job")
+        d.status.insert(0, line)
+        os.kill(int(line.split()[1]), getattr(signal, "SIG" + arg))
+        return True
+    if kind == "hangup":
+        os.close(d.master)
+        d.master = None
+        return True
+    if kind == "gone":
+        line = d.status_line("exit")
+        return (line is not None) or "the job did not end"
     if kind == "exit":
         line = d.status_line("exit")
         return (line == "exit %s same" % arg) or "the shell said %r" % line
