@@ -1,6 +1,7 @@
 /* The app's lifecycle (app.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "app.h"
@@ -89,6 +90,9 @@ static void app_stop_box(struct reload *st, enum app_state then)
 			    : box_stop(st->app.box, sig, timeout_ms);
 	if (r < 0 && r != -ESRCH)
 		(void)box_kill(st->app.box);
+	/* A stopped app (Ctrl-Z, or SIGTTIN after bg) acts on the stop signal only once it goes on. */
+	else
+		(void)box_signal_all(st->app.box, SIGCONT);
 }
 
 void app_restart(struct reload *st)

@@ -38,7 +38,7 @@ struct loop {
 	int sigfd;
 	struct ttyctl *tty; /* the terminal (tty.h), or NULL */
 	bool stdin_keys;
-	bool keys_paused; /* in the background (bg): stdin is left alone until we own the terminal again */
+	bool keys_paused; /* in the background (bg): stdin is watched, not read, until we own the terminal */
 	char keys[64];
 	size_t keys_len;
 	char *cwd; /* where we started: re-entered when the root is back (. was the old inode) */
@@ -90,16 +90,34 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 /* ---- signals and keys ---------------------------------------------------------------------------- */
 
 /*
- * After a SIGCONT (fg, or bg): every box goes on, and when nsreload owns the terminal again the app gets
- * it back and the keys are read again.
+ * In the background (after bg) the terminal's input is the shell's: stdin is then watched edge-triggered
+ * and not read, so that nsreload wakes once per new input to see whether it owns the terminal again (fg
+ * sends no SIGCONT to a job that runs), instead of spinning on input left for the shell. With the keys,
+ * stdin is watched level-triggered in the foreground; with --stdin, only in the background.
+ */
+static void stdin_watch(struct loop *lp, bool bg)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (bg ? EPOLLET : 0), .data.u64 = TAG_STDIN };
+
+	if (lp->stdin_keys) {
+		if (lp->keys_paused != bg && epoll_ctl(lp->st.ep, EPOLL_CTL_MOD, STDIN_FILENO, &ev) == 0)
+			lp->keys_paused = bg;
+	} else if (lp->tty && lp->o->stdin_to_app && lp->keys_paused != bg) {
+		if (epoll_ctl(lp->st.ep, bg ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, STDIN_FILENO, &ev) == 0)
+			lp->keys_paused = bg;
+	}
+}
+
+/*
+ * After a SIGCONT (fg, or bg), or input while in the background: every box goes on, and when nsreload
+ * owns the terminal again the app gets it back and the keys are read again.
  */
 static void on_continued(struct loop *lp)
 {
 	bool fg = ttyctl_resume(lp->tty);
 
 	reload_signal_boxes(&lp->st, SIGCONT);
-	if (fg && lp->keys_paused && reload_epoll_add(lp->st.ep, STDIN_FILENO, TAG_STDIN) == 0)
-		lp->keys_paused = false;
+	stdin_watch(lp, !fg);
 }
 
 /*
@@ -167,14 +185,20 @@ static void on_sentinel(struct loop *lp)
 static void on_stdin(struct loop *lp)
 {
 	char buf[256];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	ssize_t n;
 
-	if (n < 0 && errno == EIO && lp->tty && !ttyctl_resume(lp->tty)) {
-		/* In the background (SIGTTIN is blocked, so EIO): the keys are the shell's until fg. */
-		(void)epoll_ctl(lp->st.ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
-		lp->keys_paused = true;
+	if (lp->keys_paused || !lp->stdin_keys) {
+		/* Input while in the background: still there, or fg since (the app stopped by SIGTTIN goes
+		 * on). */
+		if (tcgetpgrp(STDIN_FILENO) == getpgrp())
+			on_continued(lp);
 		return;
 	}
+	if (tcgetpgrp(STDIN_FILENO) != getpgrp()) {
+		stdin_watch(lp, true);
+		return;
+	}
+	n = read(STDIN_FILENO, buf, sizeof(buf));
 	if (n <= 0) {
 		/* A closed terminal is not a quit request; it just has no more keys. */
 		(void)epoll_ctl(lp->st.ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
