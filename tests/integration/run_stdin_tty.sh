@@ -164,6 +164,24 @@ gone
 lines @P@/ctl.post 1 post
 EOF
 
+# --stdin, Ctrl-Z, bg (the reading app is stopped by SIGTTIN, as any background job), fg without SIGCONT
+# (bash sends none to a job that runs): the next line reaches the app.
+cat >"$work/bg.steps" <<'EOF'
+wait [runner] running
+send one\n
+lines @P@/ctl.lines 1 one
+send \x1a
+stopped
+bg
+state APPMARK=@TOK@ T
+fg
+send two\n
+lines @P@/ctl.lines 1 two
+state APPMARK=@TOK@ RS
+send \x03
+exit 0
+EOF
+
 for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 	case $rung in
 	cgroup2*)
@@ -177,6 +195,7 @@ for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 	scenario "keys-$rung" "$rung" "$work/keys.steps"
 	APP_STTY="-echo -icanon min 1" scenario "modes-$rung" "$rung" "$work/modes.steps" --stdin
 	scenario "hangup-$rung" "$rung" "$work/hangup.steps" --stdin
+	scenario "bg-$rung" "$rung" "$work/bg.steps" --stdin
 done
 
 # What a killed survivor's nsreload could not remove (empty cgroups) goes with our parent.

@@ -17,7 +17,8 @@ STEPS is a file with one step a line (TEXT takes Python escapes: \\n, \\x03):
   lines FILE N TEXT    FILE has at least N lines equal to TEXT
   send TEXT            types TEXT
   stopped              the shell saw the job stop, with the terminal's modes as before
-  fg                   the shell's fg: the terminal to the job, then SIGCONT
+  fg                   the shell's fg: the terminal to the job, then SIGCONT if it is stopped
+  bg                   the shell's bg: SIGCONT, the terminal stays the shell's
   state ENV=VAL CHARS  every process whose environment holds ENV=VAL is in a state of CHARS (R, S, T...)
   touch FILE TEXT      writes TEXT and a newline to FILE
   exit CODE            the job exited with CODE, with the terminal's modes as before
@@ -82,25 +83,36 @@ def shell(slave, argv, status_w, cmd_r):
 
     signal.signal(signal.SIGHUP, hangup)
 
+    stopped = False
     while True:
-        _, st = os.waitpid(job, os.WUNTRACED)
-        try:
-            os.tcsetpgrp(0, os.getpgrp())
-            same = "same" if termios.tcgetattr(0) == modes else "changed"
-        except OSError:
-            same = "hung-up"
-        if os.WIFSTOPPED(st):
-            say("stopped %s" % same)
-            cmd = os.read(cmd_r, 64).decode().strip()
-            if cmd != "fg":
-                os.killpg(job, signal.SIGKILL)
-                os._exit(1)
-            os.tcsetpgrp(0, job)
-            os.killpg(job, signal.SIGCONT)
+        pid, st = os.waitpid(job, os.WUNTRACED | os.WNOHANG)
+        if pid == job:
+            try:
+                os.tcsetpgrp(0, os.getpgrp())
+                same = "same" if termios.tcgetattr(0) == modes else "changed"
+            except OSError:
+                same = "hung-up"
+            if os.WIFSTOPPED(st):
+                stopped = True
+                say("stopped %s" % same)
+                continue
+            code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st)
+            say("exit %d %s" % (code, same))
+            os._exit(0)
+        if not select.select([cmd_r], [], [], 0.05)[0]:
             continue
-        code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st)
-        say("exit %d %s" % (code, same))
-        os._exit(0)
+        cmd = os.read(cmd_r, 64).decode().strip()
+        if cmd == "fg":
+            # As bash: the terminal to the job, and SIGCONT only to a job that is stopped.
+            os.tcsetpgrp(0, job)
+            if stopped:
+                os.killpg(job, signal.SIGCONT)
+        elif cmd == "bg":
+            os.killpg(job, signal.SIGCONT)
+        else:
+            os.killpg(job, signal.SIGKILL)
+            os._exit(1)
+        stopped = False
 
 
 class Driver:
@@ -209,8 +221,8 @@ def step(d, words, raw):
     if kind == "stopped":
         line = d.status_line("stopped")
         return (line == "stopped same") or "the shell said %r" % line
-    if kind == "fg":
-        os.write(d.cmd_w, b"fg\n")
+    if kind in ("fg", "bg"):
+        os.write(d.cmd_w, kind.encode() + b"\n")
         return True
     if kind == "state":
         entry, chars = arg.split(" ", 1)
