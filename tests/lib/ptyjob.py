@@ -113,6 +113,7 @@ def shell(slave, argv, status_w, cmd_r):
             os.killpg(job, signal.SIGKILL)
             os._exit(1)
         stopped = False
+        say("%s done" % cmd)
 
 
 class Driver:
@@ -223,7 +224,8 @@ def step(d, words, raw):
         return (line == "stopped same") or "the shell said %r" % line
     if kind in ("fg", "bg"):
         os.write(d.cmd_w, kind.encode() + b"\n")
-        return True
+        line = d.status_line(kind + " done")
+        return (line is not None) or "the shell did not do it"
     if kind == "state":
         entry, chars = arg.split(" ", 1)
         ok = d.until(lambda: (lambda s: s and all(c in chars for c in s))(states(entry)))
