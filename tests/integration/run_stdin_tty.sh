@@ -182,6 +182,35 @@ send \x03
 exit 0
 EOF
 
+# --stdin from a file (not a terminal: what a pipe gets too): the lines reach the app as before, then its
+# end of file.
+piped() {
+	rung=$1
+	tok="stdintty$$-piped-$rung"
+	p="$work/piped-$rung"
+	project "$p" "$tok"
+	(
+		cd "$p" || exit 125
+		[ -n "$parent" ] && export NSRELOAD_CGROUP_PARENT="$parent"
+		printf 'a\nb\n' >"$p.in"
+		NSRELOAD_TEST_TOKEN=$tok exec "$NSR" --color=never --box="$rung" --stdin <"$p.in" >"$p.out" 2>&1
+	) &
+	nsr_pid=$!
+	if wait_for 10000 has_line "$p/ctl.starts" "app eof" && [ "$(cat "$p/ctl.lines")" = "$(printf 'a\nb')" ]; then
+		ok "piped-$rung: both lines, then end of file"
+	else
+		bad "piped-$rung: lines $(tr '\n' ' ' <"$p/ctl.lines" 2>/dev/null)"
+	fi
+	kill -TERM "$nsr_pid"
+	wait "$nsr_pid"
+	rc=$?
+	nsr_pid=""
+	wait_for 10000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+	n=$(survivors "$tok")
+	[ "$rc" = 0 ] && [ "$n" = 0 ] && ok "piped-$rung: exit 0, no survivor" || bad "piped-$rung: exit $rc, $n survivors"
+}
+has_line() { grep -qxF "$2" "$1" 2>/dev/null; }
+
 for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 	case $rung in
 	cgroup2*)
@@ -191,6 +220,7 @@ for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 		fi
 		;;
 	esac
+	piped "$rung"
 	scenario "stdin-$rung" "$rung" "$work/stdin.steps" --stdin
 	scenario "keys-$rung" "$rung" "$work/keys.steps"
 	APP_STTY="-echo -icanon min 1" scenario "modes-$rung" "$rung" "$work/modes.steps" --stdin
