@@ -104,7 +104,10 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	 * group (fg's SIGCONT, a hangup), and what reaches the command must be
 	 * what nsreload decides, sent through our pidfd, not a copy forwarded
 	 * from the shell's (fg would continue the command before nsreload has
-	 * given it the terminal).
+	 * given it the terminal). In the supervisor's group the terminal's
+	 * Ctrl-C and Ctrl-Z would reach us too, and what we forward of them to
+	 * the target alone would merge with the supervisor's own signal to the
+	 * whole namespace (a standard signal pending once is not queued twice).
 	 */
 	if (setpgid(0, 0) < 0)
 		init_fail(a, BOX_SPAWN_SETUP, errno);

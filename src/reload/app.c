@@ -1,6 +1,7 @@
 /* The app's lifecycle (app.h). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "app.h"
@@ -11,12 +12,13 @@
 #include "job.h"
 #include "log.h"
 #include "reload.h"
+#include "tty.h"
 
 /* Spawns the app into a new box; -errno after logging why (the box is freed). */
 static int app_spawn(struct reload *st, char **argv, char **envp)
 {
 	char why[512];
-	int r;
+	int r, tty_fd;
 
 	r = box_new(st->ctx, "run", &st->app.box);
 	if (r < 0) {
@@ -27,15 +29,18 @@ static int app_spawn(struct reload *st, char **argv, char **envp)
 	}
 	/* In nsreload's own directory, as air (root is only what is watched). wait_all: the pidns init
 	 * outlives a main process that exits during a stop, so that the rest gets its grace
-	 * (app_main_exited). */
+	 * (app_main_exited). With --stdin on a terminal the box's group gets its foreground (tty.h). */
+	tty_fd = st->stdin_to_app ? ttyctl_spawn_fd(st->tty) : -1;
 	r = box_spawn(st->app.box, &(struct box_spawn){ .argv = argv,
 							.envp = envp,
 							.cwd = NULL,
 							.stdin_fd = st->stdin_to_app ? -1 : st->devnull,
 							.stdout_fd = -1,
 							.stderr_fd = -1,
-							.tty_fd = -1,
+							.tty_fd = tty_fd,
 							.wait_all = true });
+	if (tty_fd >= 0)
+		ttyctl_app_started(st->tty, r == 0);
 	if (r < 0) {
 		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s; nothing runs until the next build",
 			argv[0], spawn_why(st->app.box, r, why, sizeof(why)));
@@ -85,6 +90,9 @@ static void app_stop_box(struct reload *st, enum app_state then)
 			    : box_stop(st->app.box, sig, timeout_ms);
 	if (r < 0 && r != -ESRCH)
 		(void)box_kill(st->app.box);
+	/* A stopped app (Ctrl-Z, or SIGTTIN after bg) acts on the stop signal only once it goes on. */
+	else
+		(void)box_signal_all(st->app.box, SIGCONT);
 }
 
 void app_restart(struct reload *st)
@@ -200,14 +208,19 @@ void app_update(struct reload *st)
 		log_msg(st->log, LOG_MAIN, "run box: %s", strerror(-ev));
 		return;
 	}
-	if (ev & BOX_EV_MAIN_EXITED)
+	if (ev & BOX_EV_MAIN_EXITED) {
+		/* Before app_main_exited() kills the rest: the sentinel must be out of a pgroup box's group.
+		 */
+		ttyctl_app_ended(st->tty);
 		app_main_exited(st);
+	}
 	if (box_is_empty(st->app.box) && box_main_exited(st->app.box))
 		app_emptied(st);
 }
 
 void app_free(struct reload *st)
 {
+	ttyctl_app_ended(st->tty);
 	reload_box_free(st, &st->app.box);
 	st->app.state = APP_DOWN;
 }

@@ -19,6 +19,7 @@
 #include "loop.h"
 #include "reload.h"
 #include "rules.h"
+#include "tty.h"
 #include "watch.h"
 
 /*
@@ -35,7 +36,9 @@ struct loop {
 	struct filter *filter;
 	struct watch *watch;
 	int sigfd;
+	struct ttyctl *tty; /* the terminal (tty.h), or NULL */
 	bool stdin_keys;
+	bool keys_paused; /* in the background (bg): stdin is watched, not read, until we own the terminal */
 	char keys[64];
 	size_t keys_len;
 	char *cwd; /* where we started: re-entered when the root is back (. was the old inode) */
@@ -86,28 +89,116 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 
 /* ---- signals and keys ---------------------------------------------------------------------------- */
 
+/*
+ * In the background (after bg) the terminal's input is the shell's: stdin is then watched edge-triggered
+ * and not read, so that nsreload wakes once per new input to see whether it owns the terminal again (fg
+ * sends no SIGCONT to a job that runs), instead of spinning on input left for the shell. With the keys,
+ * stdin is watched level-triggered in the foreground; with --stdin, only in the background.
+ */
+static void stdin_watch(struct loop *lp, bool bg)
+{
+	struct epoll_event ev = { .events = EPOLLIN | (bg ? EPOLLET : 0), .data.u64 = TAG_STDIN };
+
+	if (lp->stdin_keys) {
+		if (lp->keys_paused != bg && epoll_ctl(lp->st.ep, EPOLL_CTL_MOD, STDIN_FILENO, &ev) == 0)
+			lp->keys_paused = bg;
+	} else if (lp->tty && lp->o->stdin_to_app && lp->keys_paused != bg) {
+		if (epoll_ctl(lp->st.ep, bg ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, STDIN_FILENO, &ev) == 0)
+			lp->keys_paused = bg;
+	}
+}
+
+/*
+ * After a SIGCONT (fg, or bg), or input while in the background: every box goes on, and when nsreload
+ * owns the terminal again the app gets it back and the keys are read again.
+ */
+static void on_continued(struct loop *lp)
+{
+	bool fg = ttyctl_resume(lp->tty);
+
+	reload_signal_boxes(&lp->st, SIGCONT);
+	stdin_watch(lp, !fg);
+}
+
+/*
+ * Ctrl-Z (SIGTSTP to nsreload, or reported by the sentinel): the whole session stops, as a shell's job
+ * does. The terminal and its modes go back, every box gets SIGTSTP, and nsreload stops itself with the
+ * default action of SIGTSTP, so that the shell says "Stopped"; it goes on here after the SIGCONT.
+ */
+static void suspend(struct loop *lp)
+{
+	sigset_t tstp;
+
+	ttyctl_suspend(lp->tty);
+	reload_signal_boxes(&lp->st, SIGTSTP);
+	log_msg(lp->st.log, LOG_MAIN, "suspended with the app; fg resumes both");
+	sigemptyset(&tstp);
+	sigaddset(&tstp, SIGTSTP);
+	/* Pending, then unblocked for a moment: delivered there. An orphaned group is not stopped by it. */
+	(void)kill(getpid(), SIGTSTP);
+	(void)sigprocmask(SIG_UNBLOCK, &tstp, NULL);
+	(void)sigprocmask(SIG_BLOCK, &tstp, NULL);
+	on_continued(lp);
+}
+
+/* A signal meant for the session, from the signalfd or the sentinel. */
+static void on_session_signal(struct loop *lp, int sig)
+{
+	switch (sig) {
+	case SIGHUP:
+		/* A hang-up comes twice (the shell's, then the kernel's to the foreground): it never forces.
+		 */
+		if (reload_quitting(&lp->st))
+			break;
+		/* fall through */
+	case SIGINT:
+	case SIGTERM:
+		reload_quit(&lp->st);
+		break;
+	case SIGTSTP:
+		suspend(lp);
+		break;
+	case SIGCONT:
+		on_continued(lp);
+		break;
+	default:
+		break; /* SIGCHLD: the boxes are brought up to date after every wake-up */
+	}
+}
+
 static void on_signals(struct loop *lp)
 {
 	struct signalfd_siginfo si;
 
-	while (read(lp->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch ((int)si.ssi_signo) {
-		case SIGINT:
-		case SIGTERM:
-		case SIGHUP:
-			reload_quit(&lp->st);
-			break;
-		default:
-			break; /* SIGCHLD: the boxes are brought up to date after every wake-up */
-		}
-	}
+	while (read(lp->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		on_session_signal(lp, (int)si.ssi_signo);
+}
+
+static void on_sentinel(struct loop *lp)
+{
+	int sigs[16], n = ttyctl_read(lp->tty, sigs, 16);
+
+	for (int i = 0; i < n; i++)
+		on_session_signal(lp, sigs[i]);
 }
 
 static void on_stdin(struct loop *lp)
 {
 	char buf[256];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+	ssize_t n;
 
+	if (lp->keys_paused || !lp->stdin_keys) {
+		/* Input while in the background: still there, or fg since (the app stopped by SIGTTIN goes
+		 * on). */
+		if (tcgetpgrp(STDIN_FILENO) == getpgrp())
+			on_continued(lp);
+		return;
+	}
+	if (tcgetpgrp(STDIN_FILENO) != getpgrp()) {
+		stdin_watch(lp, true);
+		return;
+	}
+	n = read(STDIN_FILENO, buf, sizeof(buf));
 	if (n <= 0) {
 		/* A closed terminal is not a quit request; it just has no more keys. */
 		(void)epoll_ctl(lp->st.ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
@@ -170,6 +261,9 @@ static void dispatch(struct loop *lp, enum reload_tag tag)
 	case TAG_RULE_OUT:
 		reload_output(st, tag);
 		break;
+	case TAG_TTY:
+		on_sentinel(lp);
+		break;
 	case TAG_BOX:
 		break;
 	}
@@ -227,6 +321,10 @@ static int open_loop_fds(struct loop *lp, const struct config *c, struct log *lo
 	r = reload_init(&lp->st, c, log, lp->o->stdin_to_app);
 	if (r < 0 || (r = reload_epoll_add(lp->st.ep, lp->sigfd, TAG_SIGNAL)) < 0)
 		return r;
+	r = ttyctl_new(&lp->tty, lp->st.ep, TAG_TTY, lp->o->stdin_to_app, log);
+	if (r < 0)
+		return r;
+	lp->st.tty = lp->tty;
 	if (!lp->o->stdin_to_app && isatty(STDIN_FILENO) &&
 	    reload_epoll_add(lp->st.ep, STDIN_FILENO, TAG_STDIN) == 0)
 		lp->stdin_keys = true;
@@ -323,6 +421,8 @@ static void teardown(struct loop *lp)
 
 	if (lp->st.c) /* reload_init() ran */
 		reload_free(&lp->st);
+	/* After the app's box is gone: the terminal, its foreground and its modes as they were. */
+	ttyctl_free(lp->tty);
 	if (ctx) {
 		char dir[PATH_MAX];
 
@@ -390,6 +490,12 @@ int reload_run(const struct config *c, struct log *log, const struct reload_opts
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGCHLD);
+	/* Ctrl-Z and fg (tty.h); SIGTTIN and SIGTTOU blocked: nothing of nsreload's is ever stopped by the
+	 * terminal, and from the background it still writes its log, sets the foreground and the modes. */
+	sigaddset(&mask, SIGTSTP);
+	sigaddset(&mask, SIGCONT);
+	sigaddset(&mask, SIGTTIN);
+	sigaddset(&mask, SIGTTOU);
 	/* Signals come through the signalfd only; box_spawn() unblocks them in the child. */
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		perror("nsreload run: sigprocmask");

@@ -249,6 +249,15 @@ bool reload_done(const struct reload *st)
 	return st->quit.state == QUIT_DONE;
 }
 
+void reload_signal_boxes(struct reload *st, int sig)
+{
+	struct box *boxes[] = { st->app.box, st->build.job.box, st->rules.job.box, st->quit.post.box };
+
+	for (size_t i = 0; i < sizeof(boxes) / sizeof(boxes[0]); i++)
+		if (boxes[i])
+			(void)box_signal_all(boxes[i], sig);
+}
+
 /* ---- set-up ---------------------------------------------------------------------------------------- */
 
 int reload_epoll_add(int ep, int fd, uint64_t tag)

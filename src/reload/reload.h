@@ -41,6 +41,7 @@
 struct box_ctx;
 struct config;
 struct log;
+struct ttyctl;
 
 /* The epoll data of every fd of the loop. */
 enum reload_tag {
@@ -54,6 +55,7 @@ enum reload_tag {
 	TAG_BOX,
 	TAG_RULE_TIMER, /* [[build.rules]]: their debounce (rulejob.h) */
 	TAG_RULE_OUT,   /* the running rule command's output */
+	TAG_TTY,        /* the terminal's sentinel reports a Ctrl-C, Ctrl-Z or hang-up (tty.h) */
 };
 
 enum debounce_state {
@@ -65,8 +67,9 @@ struct reload {
 	const struct config *c;
 	struct log *log;
 	struct box_ctx *ctx;
-	bool stdin_to_app; /* the app gets nsreload's stdin (--stdin) */
-	int ep;            /* the loop's epoll set; the machine adds its own fds and its boxes' */
+	bool stdin_to_app;  /* the app gets nsreload's stdin (--stdin) */
+	struct ttyctl *tty; /* the terminal (tty.h), borrowed; NULL: none, or not ours to hand on */
+	int ep;             /* the loop's epoll set; the machine adds its own fds and its boxes' */
 	int debounce_fd, rerun_fd, devnull;
 
 	enum debounce_state debounce;
@@ -113,6 +116,8 @@ void reload_quit(struct reload *st);
 void reload_output(struct reload *st, enum reload_tag tag);
 /* After every wake-up (box fds, SIGCHLD): brings the boxes, and with them the parts, up to date. */
 void reload_update(struct reload *st);
+/* Ctrl-Z and fg: sends sig (SIGTSTP, SIGCONT) to every process of every live box. */
+void reload_signal_boxes(struct reload *st, int sig);
 /* QUIT_DONE: the loop ends. */
 bool reload_done(const struct reload *st);
 
