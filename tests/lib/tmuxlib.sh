@@ -155,6 +155,25 @@ kill_token() {
 # tmux_available: true when tmux can be run at all.
 tmux_available() { command -v tmux >/dev/null 2>&1; }
 
+# find_vi: $VI, the first of vi, vim.tiny and vim; false (after saying
+# "skip", or FAIL when NSRELOAD_TEST_REQUIRE is set) when there is none.
+find_vi() {
+	local v
+	VI=""
+	for v in vi vim.tiny vim; do
+		if command -v "$v" >/dev/null 2>&1; then
+			VI=$(command -v "$v")
+			return 0
+		fi
+	done
+	if [ -n "${NSRELOAD_TEST_REQUIRE:-}" ]; then
+		bad "no vi, and NSRELOAD_TEST_REQUIRE is set (scripts/install-deps.sh installs vim-tiny)"
+	else
+		echo "skip: no vi (scripts/install-deps.sh installs vim-tiny)"
+	fi
+	return 1
+}
+
 # tmux_stop: the test's own tmux server, and nothing else.
 tmux_stop() { tmx kill-server >/dev/null 2>&1 || true; }
 
@@ -280,6 +299,22 @@ expect_rc() {
 		return 1
 	fi
 	return 0
+}
+
+# expect_stopped WHAT: the job typed last was stopped: the shell says
+# "Stopped" and its prompt comes back with 128+SIGSTOP, SIGTSTP, SIGTTIN or
+# SIGTTOU (however the program under test chose to stop itself).
+expect_stopped() {
+	expect "$1: the shell does not show 'Stopped'" pane_wait "$pane" 'Stopped' || return 1
+	if ! pane_wait_rc "$dir"; then
+		bad "$label: $1: no prompt came back after 'Stopped'; the pane shows:"
+		pane_show "$pane"
+		return 1
+	fi
+	case $rc in 147 | 148 | 149 | 150) return 0 ;; esac
+	bad "$label: $1: the shell's prompt after 'Stopped' says exit status $rc, not a stop (147-150)"
+	pane_show "$pane"
+	return 1
 }
 
 # case_end [closed]: when the scenario went well so far, nothing may be left

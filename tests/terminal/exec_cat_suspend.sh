@@ -20,8 +20,7 @@ scenario() {
 	pane_type "$pane" "before-suspend-line"
 	expect "a typed line does not come back from cat" wait_for "$TTY_WAIT_MS" twice before-suspend-line || return
 	pane_keys "$pane" C-z
-	expect "Ctrl-Z: the shell does not show 'Stopped'" pane_wait "$pane" 'Stopped' || return
-	expect_rc 148 "Ctrl-Z: the shell's prompt after 'Stopped'" || return
+	expect_stopped "Ctrl-Z" || return
 	pane_cmd "$pane" "$dir" "fg"
 	pane_type "$pane" "after-fg-line"
 	expect "after fg, a typed line does not come back from cat" wait_for "$TTY_WAIT_MS" twice after-fg-line || return
