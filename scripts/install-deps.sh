@@ -13,4 +13,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 	libseccomp-dev libpcre2-dev libcmocka-dev \
 	util-linux procps iproute2 python3 \
 	golang-go delve git ca-certificates valgrind curl \
-	clang-format cppcheck >/dev/null
+	clang-format cppcheck tmux vim-tiny >/dev/null
