@@ -36,8 +36,6 @@ for rung in cgroup2 pidns cgroup2+pidns pgroup; do
 		continue
 	fi
 	scenarios="cat vi modes bash"
-	# bash's job control on the pinned pgroup rung is another part of issue 12 (setpgid is a no-op there).
-	[ "$rung" = pgroup ] && scenarios="cat vi modes"
 	for sc in $scenarios; do
 		out=$(python3 "$here/exec_jobctl.py" "$NSR" "$rung" "$sc" "nsrjob$$-$sc-${rung%%+*}" 2>&1)
 		rc=$?
