@@ -183,6 +183,16 @@ struct box_child_err {
 
 /* Never returns: execs or reports through err_fd and exits 127. */
 void box_child_exec(const struct box_child *c) __attribute__((noreturn));
+/*
+ * For a new box process right after its setpgid(0, 0), signals still blocked:
+ * drops what is pending. Until that call it sat in the supervisor's process
+ * group, so a signal pending now was sent to that group (a closed terminal's
+ * hang-up that bash passes on to its jobs, a Ctrl-C): it was meant for the
+ * supervisor, which has its own copy. Nothing of ours can be among them, as
+ * box_spawn() has not returned yet. Without this, a post_cmd spawned as the
+ * terminal closes could die of the shell's SIGHUP.
+ */
+void box_child_drop_pending(void);
 
 /*
  * Waits for the child's error report: 0 when the pipe closed on exec, or

@@ -63,6 +63,17 @@ static void write_child_err(int fd, int stage, int err)
 	while (r < 0 && errno == EINTR);
 }
 
+void box_child_drop_pending(void)
+{
+	const struct timespec now = { 0 };
+	sigset_t pending;
+
+	if (sigpending(&pending) < 0)
+		return;
+	while (sigtimedwait(&pending, NULL, &now) > 0)
+		;
+}
+
 void box_child_exec(const struct box_child *c)
 {
 	sigset_t all;
@@ -78,6 +89,7 @@ void box_child_exec(const struct box_child *c)
 	}
 	if (setpgid(0, 0) < 0)
 		goto fail;
+	box_child_drop_pending();
 	/* Signals are still blocked here, so SIGTTOU cannot stop us while we take the terminal. */
 	if (c->tty_fd >= 0)
 		(void)tcsetpgrp(c->tty_fd, getpid());

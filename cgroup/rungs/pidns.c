@@ -111,6 +111,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	 */
 	if (setpgid(0, 0) < 0)
 		init_fail(a, BOX_SPAWN_SETUP, errno);
+	box_child_drop_pending();
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	(void)prctl(PR_SET_NAME, "nsreload-init", 0, 0, 0);

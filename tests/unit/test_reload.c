@@ -541,7 +541,10 @@ static void test_a_build_that_succeeds_while_the_app_stops_confirms_the_start(vo
 	change_settles(t, "a.go");
 	step_ends(t, 0);
 	assert_int_equal(t->st.app.state, APP_RESTARTING);
-	assert_int_equal(old->nsignals, 1); /* stopped once */
+	/* Stopped once: the stop signal, then SIGCONT so that a stopped app can act on it. */
+	assert_int_equal(old->nsignals, 2);
+	assert_int_equal(old->signals[0], SIGTERM);
+	assert_int_equal(old->signals[1], SIGCONT);
 	fake_box_exit(old, SIGTERM);
 	update(t);
 	assert_int_equal(t->st.app.state, APP_RUNNING);
