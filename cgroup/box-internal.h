@@ -119,6 +119,9 @@ struct box_ctx {
 	 */
 	int parentfd;
 	int dirfd;
+	/* The death guard (rungs/cgroup2_guard.h): kills dirfd's tree if we die. guard_pid 0: none. */
+	pid_t guard_pid;
+	int guard_pidfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
 	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */

@@ -2,7 +2,9 @@
  * Rung 1: a fresh cgroup v2 per box, killed with cgroup.kill, emptiness from
  * cgroup.events. These ops are also the outer half of cgroup2+pidns: they
  * make, kill, watch and remove the box's cgroup, and pidns's ops start and
- * signal what runs in it.
+ * signal what runs in it. Each context has a death guard (cgroup2_guard.h)
+ * that kills its tree if we die, so that a SIGKILL of the supervisor leaves
+ * nothing running here either.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +25,7 @@
 
 #include "box-internal.h"
 #include "cgfs.h"
+#include "cgroup2_guard.h"
 
 #define CTX_PREFIX "nsreload."
 /* Fresh context names tried before giving up: 64 random bits collide only on purpose. */
@@ -229,6 +232,16 @@ static int cgroup2_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts
 		close(parentfd);
 		return r;
 	}
+	r = cg_guard_start(fd, ctx->probe.hide_cgroup_kill, &ctx->guard_pid, &ctx->guard_pidfd);
+	if (r < 0) {
+		snprintf(ctx->why, sizeof(ctx->why),
+			 "cgroup2: cannot start the guard that kills the boxes if nsreload dies: %s",
+			 strerror(-r));
+		(void)cg_rmdir_same(parentfd, name, fd);
+		close(fd);
+		close(parentfd);
+		return r;
+	}
 	ctx->parentfd = parentfd;
 	ctx->dirfd = fd;
 	snprintf(ctx->name, sizeof(ctx->name), "%s", name);
@@ -252,6 +265,10 @@ static int cgroup2_ctx_fini(struct box_ctx *ctx)
 	close(ctx->parentfd);
 	ctx->dirfd = -1;
 	ctx->parentfd = -1;
+	/* After the removal: had we died during it, the guard would have killed what was left. */
+	cg_guard_stop(ctx->guard_pid, ctx->guard_pidfd);
+	ctx->guard_pid = 0;
+	ctx->guard_pidfd = -1;
 	return r;
 }
 
