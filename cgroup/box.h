@@ -79,6 +79,16 @@ struct box_probe;
 bool box_rung_works(const struct box_probe *p, enum box_rung rung, char *why, size_t size);
 
 /*
+ * Whether a SIGKILL of the supervisor ends every process of rung's boxes on
+ * this host, by p (box_rung_works() first: this says nothing of whether the
+ * rung works). how says how, or why not and what would. cgroup2: its guard
+ * process (cgroup.kill, or the freeze-and-kill loop before 5.14); the pidns
+ * rungs: init dies with the supervisor, and the namespace with init; pgroup
+ * cannot.
+ */
+bool box_rung_dies_with_supervisor(const struct box_probe *p, enum box_rung rung, char *how, size_t size);
+
+/*
  * Picks the best working rung: cgroup2, cgroup2+pidns is never picked by
  * auto (it is asked for explicitly), pidns, pgroup. why gets one line per
  * skipped rung. Returns 0, or -ENOTSUP if even pgroup does not work.

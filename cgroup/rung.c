@@ -101,6 +101,35 @@ bool box_rung_works(const struct box_probe *p, enum box_rung rung, char *why, si
 	return true;
 }
 
+bool box_rung_dies_with_supervisor(const struct box_probe *p, enum box_rung rung, char *how, size_t size)
+{
+	switch (rung) {
+	case BOX_RUNG_CGROUP2:
+		if (p->cgroup_kill.ok)
+			box_why(how, size, "%s", "a guard process kills the boxes' cgroups with cgroup.kill");
+		else
+			box_why(how, size, "%s",
+				"a guard process kills the boxes' cgroups with the freeze-and-kill loop "
+				"(no cgroup.kill: kernel before 5.14)");
+		return true;
+	case BOX_RUNG_CGROUP2_PIDNS:
+	case BOX_RUNG_PIDNS:
+		box_why(how, size, "%s",
+			"the box's init dies with nsreload, and the kernel ends its PID namespace");
+		return true;
+	case BOX_RUNG_PGROUP:
+		box_why(how, size, "%s",
+			"nothing kills a process group when its supervisor dies: the boxes keep running, "
+			"and their ports stay held, until ended by hand; what would: a writable cgroup2 "
+			"directory (root, or a delegated one: systemd-run --user --scope -p Delegate=yes "
+			"nsreload ..., or --cgroup-parent), or PID namespaces (root, or user namespaces)");
+		return false;
+	default:
+		box_why(how, size, "unknown rung %d", (int)rung);
+		return false;
+	}
+}
+
 int box_pick_rung(const struct box_probe *p, enum box_rung *out, char *why, size_t size)
 {
 	char reason[1024];

@@ -170,6 +170,9 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 		fputs(works ? "true" : "false", f);
 		json_put_key(f, "why", false);
 		fput_quoted(f, works ? "" : why);
+		json_put_key(f, "dies_with_supervisor", false);
+		fputs(box_rung_dies_with_supervisor(p, doctor_rungs[i], why, sizeof(why)) ? "true" : "false",
+		      f);
 		fputc('}', f);
 	}
 	fputc('}', f);
@@ -181,6 +184,15 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 		fputs("null", f);
 	json_put_key(f, "auto_why", false);
 	fput_quoted(f, pick_why);
+	/* The promise of issue 13: nothing of the boxes survives a SIGKILL of nsreload, by default. */
+	json_put_key(f, "supervisor_death", false);
+	fputc('{', f);
+	json_put_key(f, "kept", true);
+	fputs(pick_r == 0 && box_rung_dies_with_supervisor(p, picked, why, sizeof(why)) ? "true" : "false",
+	      f);
+	json_put_key(f, "detail", false);
+	fput_quoted(f, pick_r == 0 ? why : "no rung works here");
+	fputc('}', f);
 	fputs("}\n", f);
 }
 
@@ -216,6 +228,12 @@ static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_
 	else
 		fputs("auto picks: nothing, no rung works here\n", f);
 	print_indented(f, "  ", pick_why);
+	if (pick_r == 0) {
+		bool kept = box_rung_dies_with_supervisor(p, picked, why, sizeof(why));
+
+		fprintf(f, "if nsreload is SIGKILLed: %s\n  %s\n",
+			kept ? "nothing of the boxes survives" : "the boxes survive", why);
+	}
 
 	fputs("\nFindings:\n", f);
 	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
