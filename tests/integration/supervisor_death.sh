@@ -139,6 +139,9 @@ EOF
 		bad "$label: port $port is not held while the app runs"
 	fi
 
+	# PR_SET_PDEATHSIG fires when the thread that forked the guard exits: nsreload must have one thread.
+	threads=$(ls "/proc/$nsr_pid/task" 2>/dev/null | wc -l)
+	[ "$threads" = 1 ] || bad "$label: nsreload runs $threads threads, the guard's PR_SET_PDEATHSIG needs 1"
 	dead_pid=$nsr_pid
 	kill -KILL "$nsr_pid"
 	wait "$nsr_pid" 2>/dev/null
