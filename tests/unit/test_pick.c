@@ -439,6 +439,30 @@ static void test_wants_userns(void **state)
 	free(p);
 }
 
+/* Issue 13: which rungs end their boxes when the supervisor is SIGKILLed, and how doctor says it. */
+static void test_dies_with_supervisor(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char how[1024];
+
+	(void)state;
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2, how, sizeof(how)));
+	assert_non_null(strstr(how, "guard"));
+	assert_non_null(strstr(how, "cgroup.kill"));
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_PIDNS, how, sizeof(how)));
+	assert_non_null(strstr(how, "PID namespace"));
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2_PIDNS, how, sizeof(how)));
+	assert_false(box_rung_dies_with_supervisor(p, BOX_RUNG_PGROUP, how, sizeof(how)));
+	assert_non_null(strstr(how, "Delegate=yes"));
+	/* Before 5.14 the guard takes the freeze-and-kill loop, and says so. */
+	item(&p->cgroup_kill, false, ENOENT, "no cgroup.kill");
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2, how, sizeof(how)));
+	assert_non_null(strstr(how, "freeze-and-kill"));
+	assert_false(box_rung_dies_with_supervisor(p, BOX_RUNG_AUTO, how, sizeof(how)));
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2, NULL, 0));
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_probe_parts_of_rungs),
 		cmocka_unit_test(test_probe_only_the_parts_asked),
 		cmocka_unit_test(test_wants_userns),
+		cmocka_unit_test(test_dies_with_supervisor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
