@@ -50,25 +50,24 @@ static void close_all_but(int keep)
 			close(fd);
 }
 
-static __attribute__((noreturn)) void guard_main(int cgfd, int ready_fd, pid_t parent, bool freeze_loop)
+static __attribute__((noreturn)) void guard_main(int cgfd, pid_t parent, bool freeze_loop)
 {
+	/* Where PR_SET_PDEATHSIG cannot be armed (it always can), getppid() is polled this often. */
+	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
 	sigset_t all;
 	siginfo_t si;
-	char ok = 1;
+	bool armed;
 
 	/* Every signal waits in the mask: PDEATHSIG stays pending until sigwaitinfo takes it. */
 	sigfillset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0)
-		_exit(1);
-	/* Armed: the parent may go on. A parent already dead reads nothing and kills below anyway. */
-	if (write(ready_fd, &ok, 1) != 1 && getppid() == parent)
-		_exit(1);
+	armed = prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == 0;
 	close_all_but(cgfd);
 	(void)setsid();
 	(void)prctl(PR_SET_NAME, "nsreload-guard", 0, 0, 0);
+	/* Checked after prctl(): a parent that died before it was armed is caught here. */
 	while (getppid() == parent)
-		(void)sigwaitinfo(&all, &si);
+		(void)sigtimedwait(&all, &si, armed ? NULL : &poll);
 	(void)cg_kill_all(cgfd, freeze_loop);
 	_exit(0);
 }
@@ -76,37 +75,22 @@ static __attribute__((noreturn)) void guard_main(int cgfd, int ready_fd, pid_t p
 int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd)
 {
 	pid_t parent = getpid(), child;
-	int p[2], cgfd, r;
-	char ok = 0;
+	int cgfd;
 
 	/* A fresh open file description: the guard must never hold our flock past our death. */
 	cgfd = cg_open_child(ctx_dirfd, ".");
 	if (cgfd < 0)
 		return cgfd;
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		r = -errno;
-		close(cgfd);
-		return r;
-	}
+	/*
+	 * No waiting for the guard to arm: whenever it does, either we still live (and PDEATHSIG will
+	 * come) or getppid() already says we are gone. From the fork on, our death is covered.
+	 */
 	child = proc_clone(0, -1, pidfd);
-	if (child == 0) {
-		close(p[0]);
-		guard_main(cgfd, p[1], parent, force_freeze_loop);
-	}
-	close(p[1]);
+	if (child == 0)
+		guard_main(cgfd, parent, force_freeze_loop);
 	close(cgfd);
-	if (child < 0) {
-		close(p[0]);
+	if (child < 0)
 		return (int)child;
-	}
-	/* Bounded: the guard's first steps are three syscalls; EOF means it failed to arm. */
-	while ((r = (int)read(p[0], &ok, 1)) < 0 && errno == EINTR)
-		;
-	close(p[0]);
-	if (r != 1) {
-		cg_guard_stop(child, *pidfd);
-		return -ECHILD;
-	}
 	*pid = child;
 	return 0;
 }

@@ -16,8 +16,9 @@
  * Starts the guard of the context directory held by ctx_dirfd. The guard
  * gets its own fd on that directory (a fresh open of ".", so that it never
  * shares the flock that marks the directory as ours), and nothing else of
- * ours. Returns 0 once the guard has armed PR_SET_PDEATHSIG, with *pid and
- * *pidfd set, or -errno (nothing left running).
+ * ours. Returns 0 once the guard is forked (our death is covered from then
+ * on, armed or not yet), with *pid and *pidfd set, or -errno (nothing left
+ * running).
  */
 int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd);
 
