@@ -450,7 +450,8 @@ static unsigned kill_survivors(const char *entry)
 /*
  * Our children as the kernel lists them; zombies_only counts those that have
  * exited and wait to be reaped. We are single-threaded, so one task's file
- * holds them all.
+ * holds them all. A live cgroup2 death guard (one per context, for the
+ * context's whole life, outside every box) is not a run's child: not counted.
  */
 static int count_children(bool zombies_only)
 {
@@ -466,15 +467,13 @@ static int count_children(bool zombies_only)
 		char *rp;
 		if (end == p)
 			break;
-		if (!zombies_only) {
-			n++;
-			continue;
-		}
 		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
 		if (read_file(path, stat, sizeof(stat)) <= 0)
 			continue;
 		rp = strrchr(stat, ')');
 		if (rp && rp[1] == ' ' && rp[2] == 'Z')
+			n++;
+		else if (!zombies_only && !strstr(stat, "(nsreload-guard)"))
 			n++;
 	}
 	return n;
@@ -494,6 +493,9 @@ static int drain_children(void)
 			return 0;
 		if (pid < 0 && errno != EINTR)
 			return -errno;
+		/* Only the contexts' guards are left: they live as long as their contexts. */
+		if (pid == 0 && count_children(false) == 0)
+			return 0;
 		if (now_ns() > deadline)
 			return count_children(false);
 		(void)poll(&p, 1, 5);
