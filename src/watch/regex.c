@@ -13,12 +13,38 @@
 /* Paths are at most PATH_MAX bytes: a million steps is far more than any sane pattern needs there. */
 #define REGEX_MATCH_LIMIT 1000000u
 
+/*
+ * PCRE2's JIT reads the subject in 16-byte words and may read past its end
+ * (within the page, never used): harmless, but valgrind calls it an invalid
+ * read of the caller's block. Each subject is copied into buf, which has
+ * SUBJECT_PAD zeroed bytes after it, so every read is inside our block.
+ */
+#define SUBJECT_PAD 64
+
 struct regex_set {
 	pcre2_code **code;
 	size_t n;
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	char *buf; /* the subject, then SUBJECT_PAD zero bytes */
+	size_t cap;
 };
+
+/* The subject in s->buf, padded; NULL when memory runs out. */
+static const char *padded(struct regex_set *s, const char *subject, size_t len)
+{
+	if (len + SUBJECT_PAD > s->cap) {
+		char *grown = realloc(s->buf, len + SUBJECT_PAD);
+
+		if (!grown)
+			return NULL;
+		s->buf = grown;
+		s->cap = len + SUBJECT_PAD;
+	}
+	memcpy(s->buf, subject, len);
+	memset(s->buf + len, 0, s->cap - len);
+	return s->buf;
+}
 
 static int refuse(struct regex_error *err, size_t offset, const char *what, const char *p, size_t len)
 {
@@ -175,8 +201,10 @@ fail:
 
 int regex_set_match(struct regex_set *s, const char *subject, size_t len)
 {
-	for (size_t i = 0; s && i < s->n; i++) {
-		int rc = pcre2_match(s->code[i], (PCRE2_SPTR)subject, len, 0, 0, s->md, s->mctx);
+	const char *subj = s && s->n ? padded(s, subject, len) : NULL;
+
+	for (size_t i = 0; subj && i < s->n; i++) {
+		int rc = pcre2_match(s->code[i], (PCRE2_SPTR)subj, len, 0, 0, s->md, s->mctx);
 
 		/* 0: the match block is too small for the captures, which is still a match. */
 		if (rc >= 0)
@@ -199,5 +227,6 @@ void regex_set_free(struct regex_set *s)
 	free(s->code);
 	pcre2_match_data_free(s->md);
 	pcre2_match_context_free(s->mctx);
+	free(s->buf);
 	free(s);
 }

@@ -45,7 +45,8 @@ struct regex_error {
  * NULL).
  */
 int regex_set_compile(struct regex_set **out, const char *const *patterns, size_t n, struct regex_error *err);
-/* The index of the first pattern that matches somewhere in subject[0..len), or -1. */
+/* The index of the first pattern that matches somewhere in subject[0..len), or -1 (also when memory runs
+ * out). */
 int regex_set_match(struct regex_set *s, const char *subject, size_t len);
 size_t regex_set_count(const struct regex_set *s);
 void regex_set_free(struct regex_set *s);
