@@ -44,6 +44,9 @@ for rung in cgroup2 pidns; do
 	logged=0
 	for i in 1 2 3 4 5; do
 		tok="nsrquit$$-run-$rung-$i"
+		# The last try's log must not answer for this one: its lines would send INT to the subshell
+		# before it has become nsreload (a background subshell ignores INT: the signal would be lost).
+		rm -f "$work/out" "$work/err"
 		(
 			cd "$work" || exit 125
 			# A background job of sh starts with SIGINT ignored: give it back.
@@ -79,6 +82,7 @@ for rung in cgroup2 pidns; do
 	logged=0
 	for i in 1 2 3 4 5; do
 		tok="nsrquit$$-exec-$rung-$i"
+		rm -f "$work/out" "$work/err" # as above: no stale "up"
 		NSRELOAD_TEST_TOKEN=$tok env --default-signal=INT "$NSR" exec --box=$rung -- sh -c "$APP" \
 			</dev/null >"$work/out" 2>"$work/err" &
 		nsr_pid=$!
