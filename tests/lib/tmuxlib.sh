@@ -224,10 +224,7 @@ term_cleanup() {
 		kill_token "$t"
 	done
 	tmux_stop
-	if [ -n "${parent:-}" ]; then
-		find "$parent" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
-		rmdir "$parent" 2>/dev/null
-	fi
+	remove_cgroup_parent
 	rm -rf "$work"
 }
 
