@@ -63,6 +63,25 @@ remove_cgroup_parent() {
 	done
 }
 
+# sigterm_ends_clean WHAT: SIGTERM to the nsreload in $nsr_pid; it must exit 0 within 10 s and leave no
+# process with $tok (reported through the caller's ok and bad).
+sigterm_ends_clean() {
+	kill -TERM "$nsr_pid"
+	if wait_for 10000 pid_gone "$nsr_pid"; then
+		wait "$nsr_pid"
+		rc=$?
+		nsr_pid=""
+		wait_for 2000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+		s=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
+		[ "$rc" = 0 ] && [ "$s" = 0 ] && ok "$1: SIGTERM: exit 0, 0 survivors" ||
+			bad "$1: SIGTERM: rc=$rc, $s survivors"
+	else
+		bad "$1: nsreload did not exit within 10 s of SIGTERM"
+		kill -KILL "$nsr_pid" 2>/dev/null
+		nsr_pid=""
+	fi
+}
+
 # Stops the nsreload in $nsr_pid (TERM first, so that it empties its boxes),
 # removes $parent and $work. install_cleanup runs it on exit, and makes INT
 # and TERM exit too, so that no nsreload of ours outlives the test.
