@@ -42,8 +42,6 @@ struct filter {
 	struct pathlist binary;       /* the built binary, cleaned */
 	struct regex_set *regex;      /* exclude_regex, matched against root_abs + "/" + rel */
 	char *root_abs;               /* root, absolute and cleaned */
-	char *abs_buf;                /* room for root_abs + "/" + a relative path */
-	size_t abs_cap;
 	bool exclude_unchanged;
 	void *seen; /* tsearch root of struct seen */
 	struct ignore *ignore;
@@ -362,7 +360,6 @@ void filter_free(struct filter *f)
 	pathlist_free(&f->binary);
 	regex_set_free(f->regex);
 	free(f->root_abs);
-	free(f->abs_buf);
 	tdestroy(f->seen, seen_free);
 	ignore_free(f->ignore);
 	free(f);
@@ -465,24 +462,7 @@ static bool ext_included(const struct filter *f, const char *base)
 /* exclude_regex, on the absolute path as air does; running out of memory means "not excluded". */
 static bool regex_excluded(struct filter *f, const char *rel)
 {
-	size_t rlen = strlen(f->root_abs ? f->root_abs : ""), len = strlen(rel);
-
-	if (!regex_set_count(f->regex) || !f->root_abs)
-		return false;
-	if (rlen + len + 2 > f->abs_cap) {
-		char *grown = realloc(f->abs_buf, rlen + len + 2);
-
-		if (!grown)
-			return false;
-		f->abs_buf = grown;
-		f->abs_cap = rlen + len + 2;
-	}
-	/* The root "/" is already a separator. */
-	memcpy(f->abs_buf, f->root_abs, rlen);
-	if (rlen > 1)
-		f->abs_buf[rlen++] = '/';
-	memcpy(f->abs_buf + rlen, rel, len + 1);
-	return regex_set_match(f->regex, f->abs_buf, rlen + len) >= 0;
+	return f->root_abs && regex_set_match_under(f->regex, f->root_abs, rel) >= 0;
 }
 
 /*

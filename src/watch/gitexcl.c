@@ -208,10 +208,17 @@ static bool git_env_true(const char *name)
 	       strcasecmp(v, "no") != 0 && strcasecmp(v, "off") != 0;
 }
 
-/* Reads path (capped) into *buf; -errno when it cannot, which the callers take as "absent". */
-static int read_capped(const char *path, char **buf, size_t *len)
+/*
+ * Reads path (capped) into *buf: 1, or 0 when there is no path or it cannot be read (git takes that as
+ * "absent"), or -ENOMEM.
+ */
+static int read_optional(const char *path, char **buf, size_t *len)
 {
-	return read_file(path, 0, GITEXCL_MAX_FILE, buf, len);
+	int r = path ? read_file(path, 0, GITEXCL_MAX_FILE, buf, len) : -ENOENT;
+
+	if (r == -ENOMEM)
+		return r;
+	return r < 0 ? 0 : 1;
 }
 
 /* The last core.excludesFile of path into *value (kept when path does not set it). -ENOMEM only. */
@@ -221,13 +228,9 @@ static int config_file(const char *path, char **value)
 	size_t len;
 	int r;
 
-	if (!path)
-		return 0;
-	r = read_capped(path, &buf, &len);
-	if (r == -ENOMEM)
+	r = read_optional(path, &buf, &len);
+	if (r <= 0)
 		return r;
-	if (r < 0)
-		return 0;
 	r = gitconfig_excludes_file(buf, len, &v);
 	free(buf);
 	if (r == -ENOMEM)
@@ -322,13 +325,9 @@ static int load_list(struct ignore_list **l, const char *path)
 	size_t len;
 	int r;
 
-	if (!path)
-		return 0;
-	r = read_capped(path, &buf, &len);
-	if (r == -ENOMEM)
+	r = read_optional(path, &buf, &len);
+	if (r <= 0)
 		return r;
-	if (r < 0)
-		return 0;
 	r = ignore_list_parse(l, buf, len);
 	free(buf);
 	return r;

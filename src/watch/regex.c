@@ -13,13 +13,48 @@
 /* Paths are at most PATH_MAX bytes: a million steps is far more than any sane pattern needs there. */
 #define REGEX_MATCH_LIMIT 1000000u
 
+/*
+ * PCRE2's JIT reads the subject in 16-byte words and may read past its end
+ * (within the page, never used): harmless, but valgrind calls it an invalid
+ * read of the caller's block. Each subject is copied into buf, which has
+ * SUBJECT_PAD zeroed bytes after it, so every read is inside our block.
+ */
+#define SUBJECT_PAD 64
+
 struct regex_set {
 	pcre2_code **code;
 	size_t n;
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
+	char *buf; /* the subject, then SUBJECT_PAD zero bytes */
+	size_t cap;
 };
 
+/*
+ * head, then "/" and tail when tail is not NULL (no "/" after a head of "/"), into s->buf with SUBJECT_PAD
+ * zero bytes after it; *len is the subject's length. NULL when memory runs out.
+ */
+static const char *padded(struct regex_set *s, const char *head, size_t hlen, const char *tail, size_t *len)
+{
+	bool sep = tail && !(hlen == 1 && head[0] == '/');
+	size_t tlen = tail ? strlen(tail) : 0;
+
+	*len = hlen + sep + tlen;
+	if (*len + SUBJECT_PAD > s->cap) {
+		char *grown = realloc(s->buf, *len + SUBJECT_PAD);
+
+		if (!grown)
+			return NULL;
+		s->buf = grown;
+		s->cap = *len + SUBJECT_PAD;
+	}
+	memcpy(s->buf, head, hlen);
+	if (sep)
+		s->buf[hlen] = '/';
+	memcpy(s->buf + hlen + sep, tail ? tail : "", tlen);
+	memset(s->buf + *len, 0, s->cap - *len);
+	return s->buf;
+}
 static int refuse(struct regex_error *err, size_t offset, const char *what, const char *p, size_t len)
 {
 	if (err) {
@@ -173,16 +208,38 @@ fail:
 	return r;
 }
 
-int regex_set_match(struct regex_set *s, const char *subject, size_t len)
+/* The index of the first pattern that matches the padded subject, or -1. */
+static int match(const struct regex_set *s, const char *subj, size_t len)
 {
-	for (size_t i = 0; s && i < s->n; i++) {
-		int rc = pcre2_match(s->code[i], (PCRE2_SPTR)subject, len, 0, 0, s->md, s->mctx);
+	for (size_t i = 0; i < s->n; i++) {
+		int rc = pcre2_match(s->code[i], (PCRE2_SPTR)subj, len, 0, 0, s->md, s->mctx);
 
 		/* 0: the match block is too small for the captures, which is still a match. */
 		if (rc >= 0)
 			return (int)i;
 	}
 	return -1;
+}
+
+int regex_set_match(struct regex_set *s, const char *subject, size_t len)
+{
+	const char *subj;
+
+	if (!s || !s->n)
+		return -1;
+	subj = padded(s, subject, len, NULL, &len);
+	return subj ? match(s, subj, len) : -ENOMEM;
+}
+
+int regex_set_match_under(struct regex_set *s, const char *root, const char *rel)
+{
+	const char *subj;
+	size_t len;
+
+	if (!s || !s->n)
+		return -1;
+	subj = padded(s, root, strlen(root), rel, &len);
+	return subj ? match(s, subj, len) : -ENOMEM;
 }
 
 size_t regex_set_count(const struct regex_set *s)
@@ -199,5 +256,6 @@ void regex_set_free(struct regex_set *s)
 	free(s->code);
 	pcre2_match_data_free(s->md);
 	pcre2_match_context_free(s->mctx);
+	free(s->buf);
 	free(s);
 }

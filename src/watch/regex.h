@@ -45,8 +45,10 @@ struct regex_error {
  * NULL).
  */
 int regex_set_compile(struct regex_set **out, const char *const *patterns, size_t n, struct regex_error *err);
-/* The index of the first pattern that matches somewhere in subject[0..len), or -1. */
+/* The index of the first pattern that matches somewhere in subject[0..len), -1, or -ENOMEM. */
 int regex_set_match(struct regex_set *s, const char *subject, size_t len);
+/* The same on the path root + "/" + rel (root "/" takes no second "/"), built in the set's own buffer. */
+int regex_set_match_under(struct regex_set *s, const char *root, const char *rel);
 size_t regex_set_count(const struct regex_set *s);
 void regex_set_free(struct regex_set *s);
 

@@ -192,19 +192,13 @@ static bool in_dirs(const struct rule_match *m, const char *rel)
 	return false;
 }
 
+/* air: re.MatchString on the absolute path, unanchored. Out of memory: no rule claims it, the build's filters
+ * decide. */
 static bool excluded(const struct rules *rs, const struct rule_match *m, const char *rel)
 {
-	char *abs;
-	bool hit = false;
+	int r = regex_set_match_under(m->regex, rs->root_abs, rel);
 
-	if (!regex_set_count(m->regex))
-		return false;
-	if (asprintf(&abs, "%s%s%s", rs->root_abs, strcmp(rs->root_abs, "/") ? "/" : "", rel) < 0)
-		return true; /* out of memory: no rule claims it, the build's filters decide */
-	/* air: re.MatchString on the absolute path, unanchored. */
-	hit = regex_set_match(m->regex, abs, strlen(abs)) >= 0;
-	free(abs);
-	return hit;
+	return r >= 0 || r == -ENOMEM;
 }
 
 static bool ext_listed(const struct rule_match *m, const char *rel)

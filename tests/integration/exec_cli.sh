@@ -9,6 +9,7 @@ pass=0
 fail=0
 tok_base="nsrcli$$"
 parent=""
+. "$(dirname "$0")/../lib/testlib.sh"
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
@@ -30,7 +31,7 @@ if [ -n "$v2" ] && mkdir "$v2/nsreload-test-cli.$$" 2>/dev/null; then
 	export NSRELOAD_CGROUP_PARENT="$parent"
 fi
 cleanup() {
-	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
+	remove_cgroup_parent
 }
 trap cleanup EXIT
 # A signal must still run the cleanup, so that no nsreload of ours outlives the test.

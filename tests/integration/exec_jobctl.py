@@ -257,6 +257,13 @@ def suspend(sh, what):
     return True
 
 
+def exits_0(sh, what):
+    """nsreload ends (not stopped) with status 0."""
+    st = wait_status(sh.pid)
+    sh.done = st is not None and not os.WIFSTOPPED(st)
+    check(st is not None and os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "%s (%s)" % (what, describe(st)))
+
+
 def scenario_cat(sh):
     s = sh.screen
     s.type(b"one\n")
@@ -287,9 +294,7 @@ def scenario_cat(sh):
     s.type(b"three\n")
     check(s.wait_for(b"three", 2), "fg after bg: cat answers")
     s.type(b"\x04")
-    st = wait_status(sh.pid)
-    sh.done = st is not None and not os.WIFSTOPPED(st)
-    check(st is not None and os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "EOF: nsreload exits 0 (%s)" % describe(st))
+    exits_0(sh, "EOF: nsreload exits 0")
 
 
 def scenario_vi(sh):
@@ -309,9 +314,7 @@ def scenario_vi(sh):
     s.type(b"b")
     check(s.wait_for(b"GOT:b"), "fg: it has the terminal and reads keys")
     s.type(b"q")
-    st = wait_status(sh.pid)
-    sh.done = st is not None and not os.WIFSTOPPED(st)
-    check(st is not None and os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "q: nsreload exits 0 (%s)" % describe(st))
+    exits_0(sh, "q: nsreload exits 0")
 
 
 def scenario_modes(sh):
@@ -327,9 +330,7 @@ def scenario_modes(sh):
     s.type(b"word\n")
     check(s.wait_for(b"word", 1), "fg: cat answers")
     s.type(b"\x04")
-    st = wait_status(sh.pid)
-    sh.done = st is not None and not os.WIFSTOPPED(st)
-    check(st is not None and os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0, "EOF: nsreload exits 0 (%s)" % describe(st))
+    exits_0(sh, "EOF: nsreload exits 0")
 
 
 def scenario_bash(sh):

@@ -22,7 +22,7 @@ fi
 . "$here/../lib/testlib.sh"
 make_cgroup_parent nsreload-test-jobctl
 [ -n "$parent" ] && export NSRELOAD_CGROUP_PARENT="$parent"
-cleanup() { [ -n "$parent" ] && rmdir "$parent" 2>/dev/null; }
+cleanup() { remove_cgroup_parent; }
 trap cleanup EXIT
 trap "exit 130" INT
 trap "exit 143" TERM

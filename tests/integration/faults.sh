@@ -73,7 +73,6 @@ faults_cleanup() {
 		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
 		nsr_pid=""
 	fi
-	[ -n "$parent" ] && find "$parent" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 	test_cleanup
 }
 trap faults_cleanup EXIT

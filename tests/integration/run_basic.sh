@@ -168,20 +168,7 @@ run_rung() {
 		bad "$rung: $k restarts, $left survivors of old runs"
 
 	# 6. SIGTERM: nsreload exits 0 and nothing of it is left.
-	kill -TERM "$nsr_pid"
-	if wait_for 10000 pid_gone "$nsr_pid"; then
-		wait "$nsr_pid"
-		rc=$?
-		nsr_pid=""
-		wait_for 2000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
-		s=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
-		[ "$rc" = 0 ] && [ "$s" = 0 ] && ok "$rung: SIGTERM: exit 0, 0 survivors" ||
-			bad "$rung: SIGTERM: rc=$rc, $s survivors"
-	else
-		bad "$rung: nsreload did not exit within 10 s of SIGTERM"
-		kill -KILL "$nsr_pid" 2>/dev/null
-		nsr_pid=""
-	fi
+	sigterm_ends_clean "$rung"
 	if [ "$fail" != 0 ]; then
 		echo "---- $rung log"
 		tail -n 40 "$log"

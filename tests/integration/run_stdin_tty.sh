@@ -229,6 +229,6 @@ for rung in cgroup2 cgroup2+pidns pidns pgroup; do
 done
 
 # What a killed survivor's nsreload could not remove (empty cgroups) goes with our parent.
-[ -n "$parent" ] && find "$parent" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
+remove_cgroup_parent
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

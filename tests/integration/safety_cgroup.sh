@@ -57,8 +57,7 @@ v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 all_pids=""
 cleanup() {
 	for p in $all_pids; do kill -KILL "$p" 2>/dev/null; done
-	[ -n "$parent" ] && find "$parent" -mindepth 1 -depth -type d -delete 2>/dev/null
-	[ -n "$parent" ] && rmdir "$parent" 2>/dev/null
+	remove_cgroup_parent
 	rm -rf "$work"
 }
 trap cleanup EXIT

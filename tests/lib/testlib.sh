@@ -41,6 +41,47 @@ make_cgroup_parent() {
 	fi
 }
 
+# remove_cgroup_parent: removes $parent and whatever nsreload left in it,
+# deepest first. Right after its last process is reaped a cgroup can still
+# refuse rmdir (EBUSY) for a moment, so each directory is retried for up to
+# 5 s; one that stays is named on stderr, never left silently. A leftover
+# process (a test that failed) is killed first through the parent's own
+# cgroup.kill: $parent is the test's own directory, which never holds us.
+remove_cgroup_parent() {
+	[ -n "${parent:-}" ] && [ -d "$parent" ] || return 0
+	grep -q '^populated 1' "$parent/cgroup.events" 2>/dev/null && echo 1 >"$parent/cgroup.kill" 2>/dev/null
+	for d in $(find "$parent" -depth -type d); do
+		tries=0
+		until rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
+			tries=$((tries + 1))
+			if [ "$tries" -ge 100 ]; then
+				echo "warning: cannot remove the test's cgroup $d" >&2
+				return 1
+			fi
+			sleep 0.05
+		done
+	done
+}
+
+# sigterm_ends_clean WHAT: SIGTERM to the nsreload in $nsr_pid; it must exit 0 within 10 s and leave no
+# process with $tok (reported through the caller's ok and bad).
+sigterm_ends_clean() {
+	kill -TERM "$nsr_pid"
+	if wait_for 10000 pid_gone "$nsr_pid"; then
+		wait "$nsr_pid"
+		rc=$?
+		nsr_pid=""
+		wait_for 2000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+		s=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
+		[ "$rc" = 0 ] && [ "$s" = 0 ] && ok "$1: SIGTERM: exit 0, 0 survivors" ||
+			bad "$1: SIGTERM: rc=$rc, $s survivors"
+	else
+		bad "$1: nsreload did not exit within 10 s of SIGTERM"
+		kill -KILL "$nsr_pid" 2>/dev/null
+		nsr_pid=""
+	fi
+}
+
 # Stops the nsreload in $nsr_pid (TERM first, so that it empties its boxes),
 # removes $parent and $work. install_cleanup runs it on exit, and makes INT
 # and TERM exit too, so that no nsreload of ours outlives the test.
@@ -49,7 +90,7 @@ test_cleanup() {
 		kill -TERM "$nsr_pid" 2>/dev/null
 		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
 	fi
-	[ -n "${parent:-}" ] && rmdir "$parent" 2>/dev/null
+	remove_cgroup_parent
 	rm -rf "$work"
 }
 install_cleanup() {

@@ -21,6 +21,23 @@
 #
 # Needs wait_for and make_cgroup_parent from testlib.sh.
 
+# air_toml RUNG FULL_BIN STOP_TIMEOUT: the test project's $proj/.air.toml: no build, the app FULL_BIN, a
+# post_cmd that leaves $dir/post, on RUNG.
+air_toml() {
+	cat >"$proj/.air.toml" <<TOML
+root = "."
+tmp_dir = "tmp"
+[build]
+cmd = "true"
+full_bin = "$2"
+include_ext = ["sh"]
+post_cmd = ["echo post >>$dir/post"]
+[box]
+mode = "$1"
+stop_timeout = "$3"
+TOML
+}
+
 TMUX_SOCK="nsrtest$$"
 # A wait's deadline in milliseconds (the environment can stretch it).
 TTY_WAIT_MS=${NSRELOAD_TTY_WAIT_MS:-15000}
@@ -224,10 +241,7 @@ term_cleanup() {
 		kill_token "$t"
 	done
 	tmux_stop
-	if [ -n "${parent:-}" ]; then
-		find "$parent" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null
-		rmdir "$parent" 2>/dev/null
-	fi
+	remove_cgroup_parent
 	rm -rf "$work"
 }
 

@@ -30,18 +30,7 @@ echo started >>$dir/started
 sleep 1000 &
 exec sleep 1000
 APP
-	cat >"$proj/.air.toml" <<TOML
-root = "."
-tmp_dir = "tmp"
-[build]
-cmd = "true"
-full_bin = "sh ./app.sh"
-include_ext = ["sh"]
-post_cmd = ["echo post >>$dir/post"]
-[box]
-mode = "$1"
-stop_timeout = "2s"
-TOML
+	air_toml "$1" "sh ./app.sh" 2s
 	pane_cmd "$pane" "$dir" "\$N 2>$dir/log"
 	expect "the app does not start" wait_for "$TTY_WAIT_MS" file_exists "$dir/started" || return
 	close run || return

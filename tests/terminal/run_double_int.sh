@@ -19,18 +19,7 @@ trap '' INT TERM HUP
 echo started >>$dir/started
 while :; do sleep 1; done
 APP
-	cat >"$proj/.air.toml" <<TOML
-root = "."
-tmp_dir = "tmp"
-[build]
-cmd = "true"
-full_bin = "sh ./app.sh"
-include_ext = ["sh"]
-post_cmd = ["echo post >>$dir/post"]
-[box]
-mode = "$1"
-stop_timeout = "60s"
-TOML
+	air_toml "$1" "sh ./app.sh" 60s
 	pane_cmd "$pane" "$dir" "\$N 2>$dir/log"
 	expect "the app does not start" wait_for "$TTY_WAIT_MS" file_exists "$dir/started" || return
 	pane_keys "$pane" C-c

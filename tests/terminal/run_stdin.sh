@@ -42,18 +42,7 @@ while IFS= read -r line; do
 done
 echo "eof" >>$dir/got
 APP
-	cat >"$proj/.air.toml" <<TOML
-root = "."
-tmp_dir = "tmp"
-[build]
-cmd = "true"
-full_bin = "sh ./app.sh"
-include_ext = ["sh"]
-post_cmd = ["echo post >>$dir/post"]
-[box]
-mode = "$1"
-stop_timeout = "20s"
-TOML
+	air_toml "$1" "sh ./app.sh" 20s
 	pane_cmd "$pane" "$dir" "\$N --stdin"
 	expect "the app does not start" wait_for "$TTY_WAIT_MS" file_exists "$dir/started" || return
 	pane_type "$pane" "first-typed-line"
@@ -83,18 +72,7 @@ TOML
 vi_scenario() {
 	local content=the-app-file-says-hello
 	echo "$content" >"$proj/file.txt"
-	cat >"$proj/.air.toml" <<TOML
-root = "."
-tmp_dir = "tmp"
-[build]
-cmd = "true"
-full_bin = "$VI -u NONE -i NONE -n file.txt"
-include_ext = ["sh"]
-post_cmd = ["echo post >>$dir/post"]
-[box]
-mode = "$1"
-stop_timeout = "20s"
-TOML
+	air_toml "$1" "$VI -u NONE -i NONE -n file.txt" 20s
 	pane_cmd "$pane" "$dir" "\$N --stdin"
 	if ! expect "vi does not show the file" pane_wait "$pane" "^$content"; then
 		stopped_note

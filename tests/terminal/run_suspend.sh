@@ -28,18 +28,7 @@ while IFS= read -r line; do
 done
 exec sleep 1000
 APP
-	cat >"$proj/.air.toml" <<TOML
-root = "."
-tmp_dir = "tmp"
-[build]
-cmd = "true"
-full_bin = "sh ./app.sh"
-include_ext = ["sh"]
-post_cmd = ["echo post >>$dir/post"]
-[box]
-mode = "$1"
-stop_timeout = "20s"
-TOML
+	air_toml "$1" "sh ./app.sh" 20s
 }
 
 # quit: Ctrl-C ends nsreload in order (post_cmd ran, exit 0).
