@@ -8,6 +8,10 @@
  * the job gets the terminal and its modes again, in the background (bg) it
  * gets neither.
  *
+ * A supervisor may run jobs one after another (nsreload run's app, one
+ * run after the other): termjob_end() closes one job, termjob_given() opens
+ * the next.
+ *
  * Every call does nothing without a terminal (fd -1). The caller keeps
  * SIGTTOU blocked: tcsetpgrp() and tcsetattr() from the background then act
  * instead of stopping it, so these only ever take the terminal from the job,
@@ -21,7 +25,7 @@
 #include <termios.h>
 
 struct termjob {
-	int fd;              /* our controlling terminal, with us its foreground at start; else -1 */
+	int fd;              /* our session's controlling terminal, in front of it or not; else -1 */
 	bool job_has_it;     /* the job was given the foreground and it was not taken back since */
 	bool have_job_modes; /* job holds the modes the job had when it stopped */
 	pid_t job_pgrp;      /* the group that had the foreground when the job stopped, or 0 */
@@ -29,7 +33,12 @@ struct termjob {
 	struct termios job;
 };
 
-/* t->fd = fd when fd is our controlling terminal and we are its foreground, else -1. */
+/*
+ * t->fd = fd when fd is our session's controlling terminal, else -1; its
+ * modes are ours. Whether we are in front of it is asked when it matters
+ * (termjob_foreground()): started in the background, a supervisor gives the
+ * job nothing until its shell brings it to the front.
+ */
 void termjob_init(struct termjob *t, int fd);
 /* Whether we are the terminal's foreground process group. */
 bool termjob_foreground(const struct termjob *t);
@@ -44,10 +53,11 @@ void termjob_take(struct termjob *t);
  */
 bool termjob_give_back(struct termjob *t, pid_t fallback_pgrp);
 /*
- * At the end: the terminal back from the job when it holds it, and our
+ * The job ended: the terminal back from the job when it holds it, and our
  * modes too when restore_modes (a job killed, as bash restores the modes
  * after a job that died of a signal). Nothing when the job ran in the
- * background: the terminal is our shell's then.
+ * background: the terminal is our shell's then. What was saved of the job
+ * is forgotten, so that a next job starts afresh.
  */
 void termjob_end(struct termjob *t, bool restore_modes);
 

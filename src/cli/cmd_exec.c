@@ -392,12 +392,12 @@ int cmd_exec(int argc, char **argv)
 	static const int forwarded[] = { SIGINT,   SIGTERM, SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
 					 SIGWINCH, SIGCHLD, SIGTTOU, SIGTTIN, SIGCONT };
 	struct exec_opts o;
-	struct exec_state st = { .sigfd = -1, .timerfd = -1 };
+	struct exec_state st = { .sigfd = -1, .timerfd = -1, .tty = { .fd = -1 } };
 	struct box_ctx *ctx = NULL;
 	struct box_spawn sp;
 	char why[2048] = "";
 	sigset_t mask;
-	int ep = -1, r, code = EXIT_OWN_FAILURE;
+	int ep = -1, r, code = EXIT_OWN_FAILURE, tty_fd;
 
 	r = parse_exec_opts(argc, argv, &o);
 	if (r)
@@ -450,8 +450,9 @@ int cmd_exec(int argc, char **argv)
 			goto out;
 		}
 	}
-	/* Interactive programs need the terminal: hand it to the box's group while we hold it. */
+	/* Interactive programs need the terminal: hand it to the box's group while we hold it (in front). */
 	termjob_init(&st.tty, STDIN_FILENO);
+	tty_fd = termjob_foreground(&st.tty) ? st.tty.fd : -1;
 
 	r = box_new(ctx, "exec", &st.box);
 	if (r < 0) {
@@ -463,10 +464,11 @@ int cmd_exec(int argc, char **argv)
 				 .stdin_fd = -1,
 				 .stdout_fd = -1,
 				 .stderr_fd = -1,
-				 .tty_fd = st.tty.fd,
+				 .tty_fd = tty_fd,
 				 .wait_all = o.wait_all };
 	/* The child takes the terminal before its exec: even one that then fails had it. */
-	termjob_given(&st.tty);
+	if (tty_fd >= 0)
+		termjob_given(&st.tty);
 	r = box_spawn(st.box, &sp);
 	if (r < 0) {
 		code = spawn_error_exit(st.box, o.argv[0], r);

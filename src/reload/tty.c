@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "reload.h"
+#include "termjob.h"
 #include "tty.h"
 
 /* The signal that ends a sentinel: real-time, so it is taken after every terminal signal already pending. */
@@ -25,13 +26,10 @@ struct sentinel {
 };
 
 struct ttyctl {
-	int fd; /* the controlling terminal (stdin) */
+	/* The foreground and the modes, each run of the app a job: tj.job_has_it while its group owns it. */
+	struct termjob tj;
 	bool to_app;
-	struct termios start; /* the modes at start: put back after every run and at exit */
-	struct termios job;   /* the modes at a suspend, applied again at resume */
-	bool have_job;
 	pid_t app_pgid;      /* the app's foreground group while it runs (held by the sentinel), else 0 */
-	bool lent;           /* the app's group owns the foreground now */
 	bool spawning;       /* ttyctl_spawn_fd() gave the terminal to a spawn */
 	struct sentinel cur; /* in app_pgid while the app runs */
 	struct sentinel old; /* ended, but still reporting what came before its end */
@@ -151,32 +149,13 @@ static int sentinel_start(struct ttyctl *t)
 	return r;
 }
 
-/* ---- the foreground and the modes --------------------------------------------------------------------- */
+/* ---- the foreground and the modes (termjob.h: each run of the app is a job) ------------------------------
+ */
 
-static bool same_modes(const struct termios *a, const struct termios *b)
-{
-	return a->c_iflag == b->c_iflag && a->c_oflag == b->c_oflag && a->c_cflag == b->c_cflag &&
-	       a->c_lflag == b->c_lflag && memcmp(a->c_cc, b->c_cc, sizeof(a->c_cc)) == 0 &&
-	       cfgetispeed(a) == cfgetispeed(b) && cfgetospeed(a) == cfgetospeed(b);
-}
-
-/* SIGTTOU is blocked in nsreload, so both work from the background too: never called while bg. */
-static void set_modes(struct ttyctl *t, const struct termios *m)
-{
-	struct termios now;
-
-	if (tcgetattr(t->fd, &now) == 0 && !same_modes(&now, m))
-		(void)tcsetattr(t->fd, TCSADRAIN, m);
-}
-
-/* The foreground back to our own group, and the start modes, if the app's group had it. */
+/* The foreground back to our own group, and our modes, after a run or a hand-off that failed. */
 static void take_back(struct ttyctl *t)
 {
-	if (!t->lent)
-		return;
-	t->lent = false;
-	(void)tcsetpgrp(t->fd, getpgrp());
-	set_modes(t, &t->start);
+	termjob_end(&t->tj, true);
 }
 
 int ttyctl_new(struct ttyctl **out, int ep, uint64_t tag, bool to_app, struct log *log)
@@ -184,20 +163,18 @@ int ttyctl_new(struct ttyctl **out, int ep, uint64_t tag, bool to_app, struct lo
 	struct ttyctl *t;
 
 	*out = NULL;
-	/* Only our controlling terminal has a foreground that we can hand on. */
-	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) < 0)
-		return 0;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	*t = (struct ttyctl){ .fd = STDIN_FILENO,
-			      .to_app = to_app,
+	*t = (struct ttyctl){ .to_app = to_app,
 			      .cur = { .pidfd = -1, .report_fd = -1 },
 			      .old = { .pidfd = -1, .report_fd = -1 },
 			      .ep = ep,
 			      .tag = tag,
 			      .log = log };
-	if (tcgetattr(t->fd, &t->start) < 0) {
+	/* Only our controlling terminal has a foreground that we can hand on. */
+	termjob_init(&t->tj, STDIN_FILENO);
+	if (t->tj.fd < 0) {
 		free(t);
 		return 0;
 	}
@@ -209,23 +186,22 @@ void ttyctl_free(struct ttyctl *t)
 {
 	if (!t)
 		return;
+	/* Whatever a run left (raw mode after a kill): our modes, as when nsreload started or was last fg'd.
+	 */
 	take_back(t);
 	sentinel_signal(&t->cur, SIGKILL);
 	sentinel_signal(&t->old, SIGKILL);
 	sentinel_close(&t->cur);
 	sentinel_close(&t->old);
-	/* Whatever a run left (raw mode after a kill): as it was when nsreload started. */
-	if (tcgetpgrp(t->fd) == getpgrp())
-		set_modes(t, &t->start);
 	free(t);
 }
 
 int ttyctl_spawn_fd(struct ttyctl *t)
 {
-	if (!t || !t->to_app || tcgetpgrp(t->fd) != getpgrp())
+	if (!t || !t->to_app || !termjob_foreground(&t->tj))
 		return -1;
 	t->spawning = true;
-	return t->fd;
+	return t->tj.fd;
 }
 
 void ttyctl_app_started(struct ttyctl *t, bool ok)
@@ -237,10 +213,10 @@ void ttyctl_app_started(struct ttyctl *t, bool ok)
 		return;
 	t->spawning = false;
 	/* The child made its group the foreground before it exec'd; a failed spawn may have too. */
-	pg = tcgetpgrp(t->fd);
+	pg = tcgetpgrp(t->tj.fd);
 	if (pg <= 0 || pg == getpgrp())
 		return;
-	t->lent = true;
+	termjob_given(&t->tj);
 	if (!ok) {
 		take_back(t);
 		return;
@@ -264,7 +240,6 @@ void ttyctl_app_ended(struct ttyctl *t)
 	take_back(t);
 	sentinel_retire(t);
 	t->app_pgid = 0;
-	t->have_job = false;
 }
 
 /* Appends what s reported to sigs; false at its EOF (it ended, or was killed). */
@@ -302,32 +277,18 @@ int ttyctl_read(struct ttyctl *t, int *sigs, int max)
 
 void ttyctl_suspend(struct ttyctl *t)
 {
-	pid_t pg;
-
-	if (!t)
-		return;
-	pg = tcgetpgrp(t->fd);
-	if (pg != getpgrp() && !t->lent)
-		return; /* in the background: the terminal is the shell's */
-	t->have_job = tcgetattr(t->fd, &t->job) == 0;
-	if (t->lent)
-		take_back(t);
-	else
-		set_modes(t, &t->start);
+	if (t)
+		termjob_take(&t->tj);
 }
 
 bool ttyctl_resume(struct ttyctl *t)
 {
-	if (!t)
+	if (!t || t->tj.job_has_it)
 		return true;
-	if (t->lent)
-		return true;
-	if (tcgetpgrp(t->fd) != getpgrp())
+	if (!termjob_foreground(&t->tj))
 		return false; /* bg: the app waits for the terminal until fg */
-	if (t->have_job)
-		set_modes(t, &t->job);
-	t->have_job = false;
-	if (t->to_app && t->app_pgid > 0 && t->cur.pid > 0 && tcsetpgrp(t->fd, t->app_pgid) == 0)
-		t->lent = true;
+	/* Only to a group a sentinel still holds: without one Ctrl-C would reach the app alone. */
+	if (t->to_app && t->app_pgid > 0 && t->cur.pid > 0)
+		(void)termjob_give_back(&t->tj, t->app_pgid);
 	return true;
 }
