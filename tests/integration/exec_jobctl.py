@@ -136,9 +136,13 @@ def comm(pid):
         return "?"
 
 
+# nsreload's own helpers carry the token too: its init (pidns rungs) and its death guard (cgroup2).
+OWN_HELPERS = ("nsreload-init", "nsreload-guard")
+
+
 def box_states(nsr):
-    """The state of each of the box's processes but nsreload's init (pidns rungs), by name."""
-    return {(p, comm(p)): proc_state(p) for p in token_pids(exclude=(nsr,)) if comm(p) != "nsreload-init"}
+    """The state of each of the box's processes but nsreload's own helpers, by name."""
+    return {(p, comm(p)): proc_state(p) for p in token_pids(exclude=(nsr,)) if comm(p) not in OWN_HELPERS}
 
 
 def wait_status(pid, stopped_ok=True):
