@@ -8,22 +8,10 @@
 # NSRELOAD_TEST_RUNGS (comma separated, default cgroup2,pidns,pgroup) picks the rungs, e.g. auto or
 # cgroup2+pidns when measuring a default rung.
 set -u
-NSR=$1
-# The runs cd into their project: the binary's path must not be relative.
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" go-dlv
 EDITS=${2:-20}
-pass=0
-fail=0
 tok_base="nsrgo$$"
-nsr_pid=""
-work=$(mktemp -d /tmp/nsreload-go-dlv.XXXXXX)
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 if ! command -v go >/dev/null || ! command -v dlv >/dev/null; then
 	echo "skip: go and dlv are needed"
@@ -33,8 +21,6 @@ fi
 export GOCACHE="$work/gocache" GOPATH="$work/gopath" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
 export HOME="${HOME:-$work}"
 
-# count_env, wait_for, pid_gone and none_with_env.
-. "$(dirname "$0")/../lib/testlib.sh"
 answers() { [ "$(curl -s --max-time 1 "http://127.0.0.1:$app_port/")" = "$1" ]; }
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { echo $((20000 + (RANDOM % 20000))); }

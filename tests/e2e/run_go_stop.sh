@@ -10,19 +10,9 @@
 # Usage: run_go_stop.sh NSRELOAD. Skips (77) without go, unless
 # NSRELOAD_TEST_REQUIRE is set: then a missing go is a failure too.
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
-pass=0
-fail=0
-nsr_pid=""
-work=$(mktemp -d /tmp/nsreload-go-stop.XXXXXX)
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" go-stop
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 required() { case ",${NSRELOAD_TEST_REQUIRE:-}," in *",$1,"*) return 0 ;; esac; return 1; }
 
 if ! command -v go >/dev/null; then
@@ -38,9 +28,6 @@ fi
 # No network and no HOME in CI: every Go cache lives in the temp dir.
 export GOCACHE="$work/gocache" GOPATH="$work/gopath" GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local
 export HOME="${HOME:-$work}"
-
-# count_env, wait_for, pid_gone, none_with_env, make_cgroup_parent, install_cleanup.
-. "$(dirname "$0")/../lib/testlib.sh"
 
 # write_server DIR VERSION: main.go, replaced in one rename so that no build sees half of it.
 write_server() {

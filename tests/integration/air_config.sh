@@ -13,28 +13,17 @@
 #            text that text
 # Usage: air_config.sh NSRELOAD [FIXTURE_DIR]
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
 here=$(cd "$(dirname "$0")" && pwd)
 corpus="$here/../air/corpus"
 # shellcheck source=tests/lib/testlib.sh
 . "$here/../lib/testlib.sh"
-work=$(mktemp -d)
-nsr_pid=
+test_begin "$1" air-config
 cleanup() {
 	[ -n "$nsr_pid" ] && kill -KILL "$nsr_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 # config_lines DIR [ARGS...]: 'nsreload config ARGS' in DIR; stdout squeezed into $out, stderr in $err, $rc.
 config_lines() {

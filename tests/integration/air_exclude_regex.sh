@@ -15,19 +15,8 @@
 # The build is a shell command that appends to a file outside the tree, so
 # no Go is needed. Usage: air_exclude_regex.sh NSRELOAD [FIXTURE_DIR]
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
-pass=0
-fail=0
-work=$(mktemp -d /tmp/nsreload-air-regex.XXXXXX)
-nsr_pid=""
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" air-regex
 make_cgroup_parent nsreload-test-air-regex
 install_cleanup
 

@@ -4,15 +4,11 @@
 # exit codes and doctor --json. Survivors are found by a token in
 # /proc/*/environ. Usage: exec_cli.sh NSRELOAD FIXTURE_DIR
 set -u
-NSR=$1
-pass=0
-fail=0
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1"
 tok_base="nsrcli$$"
 parent=""
-. "$(dirname "$0")/../lib/testlib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 survivors() {
 	n=0

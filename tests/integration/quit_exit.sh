@@ -10,15 +10,9 @@
 #         a command that outlives --stop-timeout is killed with a message too.
 # Nothing with the test's token survives. Usage: quit_exit.sh NSRELOAD FIXTURE_DIR
 set -u
-NSR=$1
-pass=0
-fail=0
-work=$(mktemp -d /tmp/nsreload-quit.XXXXXX)
-nsr_pid=""
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" quit
+
 make_cgroup_parent nsreload-test-quit
 install_cleanup
 [ -n "$parent" ] && export NSRELOAD_CGROUP_PARENT="$parent"

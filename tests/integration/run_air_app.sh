@@ -20,17 +20,10 @@
 #               the app behind it is killed when the shell exits
 # Usage: run_air_app.sh NSRELOAD
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-pass=0
-fail=0
-work=$(mktemp -d /tmp/nsreload-air-app.XXXXXX)
-nsr_pid=""
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" air-app
 log=""
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-. "$(dirname "$0")/../lib/testlib.sh"
 skip_or_fail() { # a rung the machine must have is never skipped under NSRELOAD_TEST_REQUIRE
 	case ",${NSRELOAD_TEST_REQUIRE:-}," in
 	*",$1,"*) bad "$2 (required: $1)" ;;

@@ -8,24 +8,9 @@
 # process is left, found by a token in /proc/*/environ.
 # Usage: run_basic.sh NSRELOAD [FIXTURE_DIR]
 set -u
-NSR=$1
-# The runs cd into their project: the binary's path must not be relative.
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
-pass=0
-fail=0
-tok_base="nsrrun$$"
-work=$(mktemp -d /tmp/nsreload-run-basic.XXXXXX)
-nsr_pid=""
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-
-# count_env, wait_for, events and the other small predicates.
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" run-basic
+tok_base="nsrrun$$"
 
 # The app of generation $1: it names itself in its environment, so that old generations can be counted.
 write_app() {

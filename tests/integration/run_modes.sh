@@ -4,17 +4,9 @@
 # on_busy=do-nothing drops a change that comes during a build, rerun restarts
 # an app that exits, and post_cmd runs on SIGTERM. Usage: run_modes.sh NSRELOAD
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-pass=0
-fail=0
-work=$(mktemp -d /tmp/nsreload-run-modes.XXXXXX)
-nsr_pid=""
-log=""
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" run-modes
+log=""
 
 install_cleanup
 

@@ -13,22 +13,9 @@
 #  - SIGTERM: exit 0, nothing left.
 # Usage: run_rules.sh NSRELOAD [FIXTURE_DIR]
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
-pass=0
-fail=0
-tok_base="nsrrules$$"
-work=$(mktemp -d /tmp/nsreload-run-rules.XXXXXX)
-nsr_pid=""
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" run-rules
+tok_base="nsrrules$$"
 
 make_cgroup_parent nsreload-test-rules
 install_cleanup

@@ -7,17 +7,10 @@
 # terminal's modes as before and nothing left. Without --stdin, Ctrl-Z and fg
 # keep the r key working. Usage: run_stdin_tty.sh NSRELOAD
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-PTYJOB="$(cd "$(dirname "$0")/../lib" && pwd)/ptyjob.py"
-pass=0
-fail=0
-work=$(mktemp -d /tmp/nsreload-stdin-tty.XXXXXX)
-nsr_pid=""
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 . "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" stdin-tty
+PTYJOB="$(cd "$(dirname "$0")/../lib" && pwd)/ptyjob.py"
+
 skip_or_fail() { # a rung the machine must have is never skipped under NSRELOAD_TEST_REQUIRE
 	case ",${NSRELOAD_TEST_REQUIRE:-}," in
 	*",$1,"*) bad "$2 (required: $1)" ;;

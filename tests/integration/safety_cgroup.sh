@@ -43,8 +43,6 @@ NSR="$SANDBOX/bin/$(basename "$NSR")"
 pass=0
 fail=0
 work=$(mktemp -d /tmp/safety-cgroup.XXXXXX)
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 check() { # check NAME COND...
 	check_name=$1
 	shift

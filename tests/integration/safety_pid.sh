@@ -42,8 +42,6 @@ TOOLS=$SANDBOX/bin
 
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 skip_or_fail() { # a rung the machine must have is never skipped under NSRELOAD_TEST_REQUIRE
 	case ",${NSRELOAD_TEST_REQUIRE:-}," in
 	*",$1,"*) bad "$2 (required: $1)" ;;

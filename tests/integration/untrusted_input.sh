@@ -9,22 +9,13 @@
 #    exit non-zero naming the flag or FILE:LINE:COL, and start nothing.
 # Usage: untrusted_input.sh NSRELOAD [FIXTURE_DIR]
 set -u
-NSR=$1
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-if [ ! -x "$NSR" ]; then
-	echo "$NSR: not an executable"
-	exit 2
-fi
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1"
 SANDBOX_COPY=$NSR
 . "$(dirname "$0")/../lib/sandbox.sh"
-. "$(dirname "$0")/../lib/testlib.sh"
 sandbox_enter "$0" "$@"
 NSR="$SANDBOX/bin/$(basename "$NSR")"
 
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 esc=$(printf '\033')
 log_has() { grep -qF -- "$1" "$log"; }

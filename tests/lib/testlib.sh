@@ -1,6 +1,27 @@
 # Shell helpers shared by the integration tests (sourced, never run).
 # events and events_at_least read the JSON log named by $log.
 
+# test_begin NSRELOAD [NAME]: the binary under test in $NSR, as an absolute
+# path (the runs cd into their projects), or exit 2 when it is not an
+# executable; the counters ok and bad keep; no nsreload started yet
+# ($nsr_pid); with NAME, $work is a fresh /tmp/nsreload-NAME.XXXXXX.
+test_begin() {
+	NSR=$1
+	case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
+	if [ ! -x "$NSR" ]; then
+		echo "$NSR: not an executable"
+		exit 2
+	fi
+	pass=0
+	fail=0
+	nsr_pid=""
+	if [ -n "${2:-}" ]; then
+		work=$(mktemp -d "/tmp/nsreload-$2.XXXXXX") || exit 2
+	fi
+}
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
 # Processes whose environment holds exactly VAR=VALUE ($1).
 count_env() {
 	n=0

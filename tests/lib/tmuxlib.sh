@@ -196,7 +196,6 @@ tmux_stop() { tmx kill-server >/dev/null 2>&1 || true; }
 
 # ---- the frame of a terminal test ----------------------------------------------------------------------
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); case_ok=0; echo "FAIL $1"; }
 
 required() { case ",${NSRELOAD_TEST_REQUIRE:-}," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -205,12 +204,7 @@ required() { case ",${NSRELOAD_TEST_REQUIRE:-}," in *",$1,"*) return 0 ;; esac; 
 # NSRELOAD_TEST_REQUIRE is set (then fails), makes $work and the test's own
 # cgroup ($parent) and installs the clean-up.
 term_setup() {
-	NSR=$2
-	case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
-	if [ ! -x "$NSR" ]; then
-		echo "$NSR: not an executable"
-		exit 2
-	fi
+	test_begin "$2"
 	if ! tmux_available; then
 		if [ -n "${NSRELOAD_TEST_REQUIRE:-}" ]; then
 			echo "FAIL tmux is not installed and NSRELOAD_TEST_REQUIRE is set (scripts/install-deps.sh installs it)"
@@ -219,8 +213,6 @@ term_setup() {
 		echo "skip: tmux is not installed (scripts/install-deps.sh installs it)"
 		exit 77
 	fi
-	pass=0
-	fail=0
 	ncase=0
 	tokens=""
 	tok_base="nsrtty$$"
