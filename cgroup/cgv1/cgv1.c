@@ -419,12 +419,18 @@ void cgv1_close(struct cgv1_cg *cg)
 	cg->fd = -1;
 }
 
-/* Waits, bounded, for freezer.state to say FROZEN: 0, -ETIMEDOUT, -errno. */
+/*
+ * Waits, bounded, for freezer.state to say FROZEN: 0, -ETIMEDOUT, -errno.
+ * A few tasks freeze within microseconds: the pauses start at 20 us and
+ * double up to 1 ms, so that a small box is not held a whole millisecond.
+ */
 static int wait_frozen(int fd)
 {
+	struct timespec pause = { .tv_nsec = 20000 };
+	long waited_us = 0;
 	char buf[32];
 
-	for (int waited = 0;; waited++) {
+	for (;;) {
 		ssize_t n = cg_read_file_at(fd, "freezer.state", buf, sizeof(buf));
 
 		if (n < 0)
@@ -432,9 +438,12 @@ static int wait_frozen(int fd)
 		/* Reading is what moves the kernel's FREEZING on to FROZEN once every task is. */
 		if (strncmp(buf, "FROZEN", 6) == 0)
 			return 0;
-		if (waited >= CGV1_FREEZE_WAIT_MS)
+		if (waited_us >= CGV1_FREEZE_WAIT_MS * 1000L)
 			return -ETIMEDOUT;
-		cg_sleep_ms(1);
+		(void)nanosleep(&pause, NULL);
+		waited_us += pause.tv_nsec / 1000;
+		if (pause.tv_nsec < 1000000)
+			pause.tv_nsec *= 2;
 	}
 }
 
