@@ -1079,7 +1079,7 @@ int main(int argc, char **argv)
 	for (size_t r = 0; r < NRUNGS; r++) {
 		if (!rungs[r].selected || !rungs[r].v1 || cg1.parent[0])
 			continue;
-		cgr = pt_cgroup1_setup(&cg1, "nsreload-test");
+		cgr = pt_cgroup1_setup(&cg1, "nsreload-test", getenv("NSRELOAD_CGROUP1_PARENT"));
 		if (cgr < 0) {
 			printf("no writable v1 freezer (%s): the cgroup1 rung is unavailable\n",
 			       strerror(-cgr));

@@ -34,6 +34,7 @@
  *   NSRELOAD_TEST_FIXTURES      fixture names, and dlv (default: every fixture, and dlv if installed)
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available (missing = failure)
  *   NSRELOAD_CGROUP_PARENT      an existing cgroup to use as the parent instead of a fresh one
+ *   NSRELOAD_CGROUP1_PARENT     likewise for cgroup1: a v1 freezer directory below our own freezer cgroup
  *   NSRELOAD_SOAK_STOP_TIMEOUT  box.stop_timeout of the runs (default 100ms: ignorer waits it out each cycle)
  *   TMPDIR                      where the work directory goes (default /tmp)
  *   NSRELOAD_TEST_VERBOSE       1: show the tail of nsreload's output of every case, keep the work dir
@@ -1120,11 +1121,12 @@ int main(int argc, char **argv)
 	else
 		printf("cgroup parent %s%s\n", cg.parent, cg.made ? "" : " (from NSRELOAD_CGROUP_PARENT)");
 
-	r = pt_cgroup1_setup(&cg1, "nsreload-test-soak");
+	r = pt_cgroup1_setup(&cg1, "nsreload-test-soak", getenv("NSRELOAD_CGROUP1_PARENT"));
 	if (r < 0) {
 		printf("no usable v1 freezer parent (%s): the cgroup1 rung is unavailable\n", strerror(-r));
 	} else {
-		printf("cgroup v1 parent %s\n", cg1.parent);
+		printf("cgroup v1 parent %s%s\n", cg1.parent,
+		       cg1.made ? "" : " (from NSRELOAD_CGROUP1_PARENT)");
 		/* Every nsreload of ours puts its cgroup1 boxes there; the other rungs do not read it. */
 		setenv("NSRELOAD_CGROUP1_PARENT", cg1.rel, 1);
 	}

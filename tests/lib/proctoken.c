@@ -535,7 +535,7 @@ static bool own_v1_path(const char *ctrl, char *out, size_t size)
 	return found;
 }
 
-int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name)
+int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name, const char *given)
 {
 	char own[PATH_MAX];
 
@@ -543,6 +543,22 @@ int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name)
 	cg->v1 = true;
 	if (!find_freezer_mount(cg->mount, sizeof(cg->mount)) || !own_v1_path("freezer", own, sizeof(own)))
 		return -ENOENT;
+	if (given && *given) {
+		struct stat st;
+
+		snprintf(cg->rel, sizeof(cg->rel), "%s", given);
+		if ((size_t)snprintf(cg->parent, sizeof(cg->parent), "%s%s/%s", cg->mount, own, given) >=
+		    sizeof(cg->parent)) {
+			cg->parent[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		if (stat(cg->parent, &st) < 0) {
+			int err = -errno;
+			cg->parent[0] = '\0';
+			return err;
+		}
+		return 0;
+	}
 	snprintf(cg->rel, sizeof(cg->rel), "%s.%d", name, (int)getpid());
 	if ((size_t)snprintf(cg->parent, sizeof(cg->parent), "%s%s/%s", cg->mount, own, cg->rel) >=
 	    sizeof(cg->parent)) {

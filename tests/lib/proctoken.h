@@ -90,9 +90,11 @@ int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given);
 /*
  * The v1 twin: a fresh <freezer mount><our own freezer cgroup>/<name>.<pid>,
  * with cg->rel its name below our own cgroup (what NSRELOAD_CGROUP1_PARENT
- * takes). 0, or -errno with parent "" (no v1 freezer, or not writable).
+ * takes). given (a NSRELOAD_CGROUP1_PARENT already set, envmatrix's) is used
+ * as it is and never removed. 0, or -errno with parent "" (no v1 freezer, or
+ * not writable).
  */
-int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name);
+int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name, const char *given);
 /* Removes the parent we made (retrying while it is busy); leaves a given one alone. */
 void pt_cgroup_done(struct pt_cgroup *cg);
 /* 1 populated, 0 empty, -errno. From cgroup.events, or v1's tasks where there is none. */
