@@ -16,6 +16,9 @@
 #include "cgv1.h"
 #include "probe-internal.h"
 
+/* Probe cgroup names tried before giving up, as cgroup.c does. */
+#define PROBE_V1_NAME_TRIES 8
+
 /* Opens where children go in controller's hierarchy: our own cgroup, or the parent below it. */
 static int open_parent(const struct box_probe *p, const char *controller, struct cgv1_cg *own,
 		       struct cgv1_cg *parent)
@@ -41,8 +44,16 @@ static void try_child(struct cgv1_cg *parent, bool freeze, struct probe_item *it
 	char name[64], state[32];
 	int r;
 
-	snprintf(name, sizeof(name), "nsreload-probe.%d", (int)getpid());
-	r = cgv1_create(parent, name, &child);
+	/* A taken name (a crashed prober's, a twin's in another PID namespace) is not ours: another is tried.
+	 */
+	r = -EEXIST;
+	for (int i = 0; i < PROBE_V1_NAME_TRIES && r == -EEXIST; i++) {
+		if (i == 0)
+			snprintf(name, sizeof(name), "nsreload-probe.%d", (int)getpid());
+		else
+			snprintf(name, sizeof(name), "nsreload-probe.%d.%d", (int)getpid(), i);
+		r = cgv1_create(parent, name, &child);
+	}
 	if (r < 0) {
 		probe_item_set(it, false, -r, "cannot create a cgroup in %s: %s", parent->path, strerror(-r));
 		return;
