@@ -79,7 +79,8 @@ struct rung {
 
 static struct rung rungs[] = {
 	{ "cgroup2", true, false }, { "pidns", false, true },          { "cgroup2+pidns", true, true },
-	{ "pgroup", false, false }, { "cgroup1", false, false, true }, { "auto", false, false },
+	{ "pgroup", false, false }, { "cgroup1", false, false, true }, { "cgroup1+pidns", false, true, true },
+	{ "auto", false, false },
 };
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
 
