@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 #include "box.h"
+#include "cgv1.h"
 #include "probe.h"
 
 /*
@@ -119,7 +120,14 @@ struct box_ctx {
 	 */
 	int parentfd;
 	int dirfd;
-	/* The death guard (rungs/cgroup2_guard.h): kills dirfd's tree if we die. guard_pid 0: none. */
+	/*
+	 * cgroup1: the v1 freezer cgroup the contexts go in, and ours below it,
+	 * nsreload.<pid>.<rand>, flock'd as dirfd is (fds -1 on other rungs).
+	 */
+	struct cgv1_cg v1_parent;
+	struct cgv1_cg v1_dir;
+	/* The death guard (rungs/cgroup2_guard.h): kills dirfd's (cgroup1: v1_dir's) tree if we die.
+	 * guard_pid 0: none. */
 	pid_t guard_pid;
 	int guard_pidfd;
 	unsigned next_id;
@@ -135,14 +143,15 @@ struct box {
 	char name[BOX_NAME_SIZE];
 	char token[96]; /* NSRELOAD_BOX value: finds unpinned pgroup escapees */
 	char path[PATH_MAX + 64];
-	int cg_fd;      /* cgroup directory, -1 */
-	int events_fd;  /* cgroup.events, -1 */
-	pid_t pid;      /* main process; on pidns rungs our init. Signalled only while unreaped. */
-	pid_t proc_pid; /* pgroup: pid as /proc numbers it (proctree.h), for the sweep's comparisons */
-	int pidfd;      /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
-	int status_fd;  /* an init of ours reports the main process's wait statuses here (stops too), or -1 */
-	int timer_fd;   /* the stop timeout, then the pause between kill passes */
-	int pin_fd;     /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
+	int cg_fd;         /* cgroup directory, -1 */
+	struct cgv1_cg v1; /* cgroup1: the box's v1 freezer cgroup; v1.fd is cg_fd then, else -1 */
+	int events_fd;     /* cgroup.events, -1 */
+	pid_t pid;         /* main process; on pidns rungs our init. Signalled only while unreaped. */
+	pid_t proc_pid;    /* pgroup: pid as /proc numbers it (proctree.h), for the sweep's comparisons */
+	int pidfd;     /* of pid until it is reaped (pgroup: until it exits); every signal to pid uses it */
+	int status_fd; /* an init of ours reports the main process's wait statuses here (stops too), or -1 */
+	int timer_fd;  /* the stop timeout, then the pause between kill passes */
+	int pin_fd;    /* pgroup: the pin's listener, which hears each setsid of the box, or -1 */
 	char pin_note[160]; /* what the pin stopped, told once per context (BOX_EV_PIN_BLOCKED) */
 	bool spawned;
 	bool main_exited;

@@ -63,6 +63,7 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 	if (!ctx)
 		return -ENOMEM;
 	ctx->dirfd = ctx->parentfd = -1;
+	ctx->v1_parent.fd = ctx->v1_dir.fd = -1;
 	ctx->no_pin = opts->no_pin;
 	ctx->pin_notice = opts->pin_notice;
 	r = box_rung_choose(ctx, opts);
@@ -145,6 +146,7 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->rung = ctx->rung;
 	b->def = ctx->def;
 	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
+	b->v1.fd = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);

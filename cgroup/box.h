@@ -63,11 +63,13 @@ enum box_rung {
 	BOX_RUNG_AUTO = 0,
 	BOX_RUNG_CGROUP2,
 	BOX_RUNG_CGROUP2_PIDNS,
+	BOX_RUNG_CGROUP1, /* the cgroup v1 freezer, through libcgroup (cgv1.h) */
+	BOX_RUNG_CGROUP1_PIDNS,
 	BOX_RUNG_PIDNS,
 	BOX_RUNG_PGROUP,
 };
 
-/* "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup". */
+/* "auto", "cgroup2", "cgroup2+pidns", "cgroup1", "cgroup1+pidns", "pidns", "pgroup". */
 const char *box_rung_name(enum box_rung rung);
 /* Returns 0 and sets *out, or -EINVAL for an unknown name. */
 int box_rung_parse(const char *name, enum box_rung *out);

@@ -13,6 +13,7 @@
 
 /* One per file in cgroup/rungs/. */
 extern const struct box_ops box_cgroup2_ops;
+extern const struct box_ops box_cgroup1_ops;
 extern const struct box_ops box_pidns_ops;
 extern const struct box_ops box_pgroup_ops;
 
@@ -21,6 +22,10 @@ static const struct box_rung_def rungs[] = {
 	[BOX_RUNG_CGROUP2] = { .name = "cgroup2", .in_auto = true, .ops = { &box_cgroup2_ops } },
 	/* Never picked by auto: it is asked for. A cgroup2 box holding a pidns box's processes. */
 	[BOX_RUNG_CGROUP2_PIDNS] = { .name = "cgroup2+pidns", .ops = { &box_cgroup2_ops, &box_pidns_ops } },
+	/* cgroup v1 hosts: the freezer, through libcgroup. After cgroup2, before pidns. */
+	[BOX_RUNG_CGROUP1] = { .name = "cgroup1", .in_auto = true, .ops = { &box_cgroup1_ops } },
+	/* Never picked by auto: it is asked for. A cgroup1 box holding a pidns box's processes. */
+	[BOX_RUNG_CGROUP1_PIDNS] = { .name = "cgroup1+pidns", .ops = { &box_cgroup1_ops, &box_pidns_ops } },
 	[BOX_RUNG_PIDNS] = { .name = "pidns", .in_auto = true, .ops = { &box_pidns_ops } },
 	[BOX_RUNG_PGROUP] = { .name = "pgroup", .in_auto = true, .ops = { &box_pgroup_ops } },
 };
@@ -112,7 +117,13 @@ bool box_rung_dies_with_supervisor(const struct box_probe *p, enum box_rung rung
 				"a guard process kills the boxes' cgroups with the freeze-and-kill loop "
 				"(no cgroup.kill: kernel before 5.14)");
 		return true;
+	case BOX_RUNG_CGROUP1:
+		box_why(how, size, "%s",
+			"a guard process kills the boxes' v1 freezer cgroups (freeze, SIGKILL every task, "
+			"thaw, until none is left)");
+		return true;
 	case BOX_RUNG_CGROUP2_PIDNS:
+	case BOX_RUNG_CGROUP1_PIDNS:
 	case BOX_RUNG_PIDNS:
 		box_why(how, size, "%s",
 			"the box's init dies with nsreload, and the kernel ends its PID namespace");

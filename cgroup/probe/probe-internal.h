@@ -6,6 +6,8 @@
  *              fill an item
  *   cgroup.c   the cgroup experiments: the mount, our own cgroup, a probe
  *              cgroup made, looked into, cloned into, joined and removed
+ *   cgroup1.c  the cgroup v1 experiments (through cgv1.h): a child made,
+ *              frozen, thawed and removed below our own freezer cgroup
  *   process.c  the process experiments, each in a forked child: PID and user
  *              namespaces, the seccomp pin, the subreaper, and pidfd_open
  */
@@ -45,6 +47,9 @@ void probe_userns(struct box_probe *p);
 void probe_seccomp(struct box_probe *p);
 void probe_subreaper(struct box_probe *p);
 void probe_pidfd(struct box_probe *p);
+
+/* cgroup1.c: the v1 hierarchies listed, the freezer tried (each hierarchy tried too with each). */
+void probe_cgroup1(struct box_probe *p, bool each);
 
 /* cgroup.c: the cgroup part; fills cgroup2, cgroup_writable and what a probe cgroup tells. */
 void probe_cgroup(struct box_probe *p, const char *cgroup_parent);

@@ -178,6 +178,7 @@ static void mark_skipped(struct box_probe *p, unsigned parts)
 		{ BOX_PROBE_SECCOMP, &p->seccomp },
 		{ BOX_PROBE_SUBREAPER, &p->subreaper },
 		{ BOX_PROBE_PIDFD, &p->pidfd },
+		{ BOX_PROBE_CGROUP1, &p->cgroup1 },
 	};
 
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
@@ -219,6 +220,8 @@ int box_probe_parts(struct box_probe *p, const char *cgroup_parent, unsigned par
 		probe_subreaper(p);
 	if (parts & BOX_PROBE_PIDFD)
 		probe_pidfd(p);
+	if (parts & (BOX_PROBE_CGROUP1 | BOX_PROBE_CGROUP1_EACH))
+		probe_cgroup1(p, parts & BOX_PROBE_CGROUP1_EACH);
 	return 0;
 }
 

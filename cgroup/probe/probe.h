@@ -41,6 +41,16 @@ struct probe_item {
 	char detail[512]; /* a human reason or a finding, always filled */
 };
 
+/* The cgroup v1 hierarchies doctor lists, at most. */
+#define BOX_PROBE_V1_MAX 16
+
+/* One cgroup v1 hierarchy this process is in (BOX_PROBE_CGROUP1). */
+struct probe_v1 {
+	char controllers[64];    /* "cpu,cpuacct", "name=systemd" */
+	char path[512];          /* our own cgroup of it (mount + path), or the path alone when not mounted */
+	struct probe_item works; /* BOX_PROBE_CGROUP1_EACH: a child can be made and removed below ours */
+};
+
 struct box_probe {
 	char kernel[128];
 	bool is_root;       /* euid 0: the pidns rung then makes no user namespace */
@@ -61,6 +71,13 @@ struct box_probe {
 	struct probe_item seccomp;           /* the setsid/setpgid pin loads */
 	struct probe_item subreaper;         /* PR_SET_CHILD_SUBREAPER works */
 	struct probe_item pidfd;             /* pidfd_open works */
+	/* cgroup v1 (BOX_PROBE_CGROUP1): */
+	char cgroup1_parent[256];  /* $NSRELOAD_CGROUP1_PARENT: a path below our own cgroup of each v1
+				      hierarchy */
+	char cgroup1_dir[4096];    /* the v1 freezer cgroup the cgroup1 rung's contexts go in */
+	struct probe_item cgroup1; /* there, a child is made, frozen, thawed and removed (libcgroup) */
+	int v1_count;
+	struct probe_v1 v1[BOX_PROBE_V1_MAX];
 };
 
 /*
@@ -76,7 +93,10 @@ enum {
 	BOX_PROBE_SECCOMP = 1 << 4, /* seccomp: forks a child that loads the pin */
 	BOX_PROBE_SUBREAPER = 1 << 5, /* subreaper: forks a child that becomes one */
 	BOX_PROBE_PIDFD = 1 << 6,     /* pidfd */
-	BOX_PROBE_ALL = (1 << 7) - 1,
+	BOX_PROBE_CGROUP1 = 1 << 7,   /* the v1 hierarchies listed, cgroup1: the freezer tried */
+	BOX_PROBE_ALL = (1 << 8) - 1,
+	/* Not in ALL (doctor asks for it): a child made and removed in each v1 hierarchy, v1[].works. */
+	BOX_PROBE_CGROUP1_EACH = 1 << 8,
 };
 
 /*

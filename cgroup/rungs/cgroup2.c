@@ -26,42 +26,10 @@
 #include "box-internal.h"
 #include "cgfs.h"
 #include "cgroup2_guard.h"
+#include "ctxdir.h"
 
-#define CTX_PREFIX "nsreload."
-/* Fresh context names tried before giving up: 64 random bits collide only on purpose. */
-#define CTX_NAME_TRIES 8
 /* A swept stale box is waited for this long to empty before its removal is tried. */
 #define SWEEP_WAIT_MS 2000
-
-/* True when the n characters at s are lowercase hex digits. */
-static bool is_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
-/*
- * True when name is a context directory's: nsreload.<pid>.<16 hex digits>,
- * or nsreload.<pid> as older versions named it. The only names we sweep.
- */
-static bool is_ctx_dir_name(const char *name, pid_t *pid)
-{
-	const char *p = name + strlen(CTX_PREFIX);
-	char *end;
-	long v;
-
-	if (strncmp(name, CTX_PREFIX, strlen(CTX_PREFIX)) != 0 || *p < '0' || *p > '9')
-		return false;
-	v = strtol(p, &end, 10);
-	if (v <= 0 || v > INT32_MAX)
-		return false;
-	if (*end != '\0' && !(*end == '.' && strlen(end + 1) == 16 && is_hex(end + 1, 16)))
-		return false;
-	*pid = (pid_t)v;
-	return true;
-}
 
 /*
  * Sweeps one stale context directory: its owner held an flock on it for its
@@ -70,11 +38,12 @@ static bool is_ctx_dir_name(const char *name, pid_t *pid)
  * the name is removed only while it still is that directory, and the lock is
  * kept until then. Returns 0 once removed.
  */
-static int sweep_one(int parentfd, const char *name)
+static int sweep_one(int parentfd, const char *name, void *data)
 {
 	struct stat st;
 	int fd, r;
 
+	(void)data;
 	fd = cg_open_child(parentfd, name);
 	if (fd < 0)
 		return fd;
@@ -93,57 +62,6 @@ static int sweep_one(int parentfd, const char *name)
 	r = cg_remove_tree(parentfd, name, fd);
 	close(fd);
 	return r;
-}
-
-/* Removes the context directories under parentfd whose owner is gone (sweep_one), reporting each. */
-static void sweep_stale(int parentfd, const char *parent, const struct box_ctx_opts *opts)
-{
-	DIR *d;
-	struct dirent *de;
-	int dfd = dup(parentfd);
-
-	if (dfd < 0)
-		return;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	rewinddir(d);
-	while ((de = readdir(d))) {
-		char path[PATH_MAX + 64];
-		pid_t pid;
-
-		if (de->d_type != DT_DIR || !is_ctx_dir_name(de->d_name, &pid))
-			continue;
-		/*
-		 * Only a shortcut: a process with that pid in our PID namespace is likely the owner, so
-		 * leave the directory for a later start. The lock is the proof either way: a twin in
-		 * another PID namespace, or with our own pid, holds it while it lives.
-		 */
-		if (pid != getpid() && (kill(pid, 0) == 0 || errno != ESRCH))
-			continue;
-		if (sweep_one(parentfd, de->d_name) < 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
-		if (opts->on_stale)
-			opts->on_stale(path, opts->data);
-	}
-	closedir(d);
-}
-
-/* A fresh context name. The random part needs no strength: a taken name is only skipped. */
-static void make_ctx_name(char *name, size_t size)
-{
-	uint64_t rnd = 0;
-
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		rnd = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^ ((uint64_t)getpid() << 40);
-	}
-	snprintf(name, size, CTX_PREFIX "%d.%016llx", (int)getpid(), (unsigned long long)rnd);
 }
 
 /*
@@ -220,9 +138,9 @@ static int cgroup2_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts
 	parentfd = open_ctx_parent(ctx, parent);
 	if (parentfd < 0)
 		return parentfd;
-	sweep_stale(parentfd, parent, opts);
+	box_ctxdir_sweep(parentfd, parent, opts, sweep_one, NULL);
 	for (int i = 0; i < CTX_NAME_TRIES && (r == -EEXIST || r == -EAGAIN); i++) {
-		make_ctx_name(name, sizeof(name));
+		box_ctxdir_make_name(name, sizeof(name));
 		r = make_ctx_dir(parentfd, name, &fd);
 	}
 	if (r < 0) {

@@ -21,6 +21,9 @@
  * process's death. The death may come before the guard armed it: getppid()
  * is checked after prctl(), and a parent already gone is handled at once.
  * An orderly exit ends the guard first (cg_guard_stop, from ctx_fini).
+ * The cgroup1 rung has the same guard over its v1 freezer context directory:
+ * it kills with the freezer loop (cgv1_freeze_kill_all), on cgroupfs only,
+ * as libcgroup has no place in a fork that never execs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +36,7 @@
 
 #include "cgfs.h"
 #include "cgroup2_guard.h"
+#include "cgv1.h"
 #include "clone.h"
 
 #ifndef P_PIDFD
@@ -50,7 +54,10 @@ static void close_all_but(int keep)
 			close(fd);
 }
 
-static __attribute__((noreturn)) void guard_main(int cgfd, pid_t parent, bool freeze_loop)
+/* How the guard kills: cgroup.kill, the cgroup2 freeze loop, or the v1 freezer's (cgroup1 rung). */
+enum guard_kill { GUARD_V2, GUARD_V2_FREEZE_LOOP, GUARD_V1_FREEZER };
+
+static __attribute__((noreturn)) void guard_main(int cgfd, pid_t parent, enum guard_kill how)
 {
 	/* Where PR_SET_PDEATHSIG cannot be armed (it always can), getppid() is polled this often. */
 	const struct timespec poll = { .tv_nsec = 50 * 1000 * 1000 };
@@ -68,11 +75,14 @@ static __attribute__((noreturn)) void guard_main(int cgfd, pid_t parent, bool fr
 	/* Checked after prctl(): a parent that died before it was armed is caught here. */
 	while (getppid() == parent)
 		(void)sigtimedwait(&all, &si, armed ? NULL : &poll);
-	(void)cg_kill_all(cgfd, freeze_loop);
+	if (how == GUARD_V1_FREEZER)
+		(void)cgv1_freeze_kill_all(cgfd);
+	else
+		(void)cg_kill_all(cgfd, how == GUARD_V2_FREEZE_LOOP);
 	_exit(0);
 }
 
-int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd)
+static int guard_start(int ctx_dirfd, enum guard_kill how, pid_t *pid, int *pidfd)
 {
 	pid_t parent = getpid(), child;
 	int cgfd;
@@ -87,12 +97,22 @@ int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd
 	 */
 	child = proc_clone(0, -1, pidfd);
 	if (child == 0)
-		guard_main(cgfd, parent, force_freeze_loop);
+		guard_main(cgfd, parent, how);
 	close(cgfd);
 	if (child < 0)
 		return (int)child;
 	*pid = child;
 	return 0;
+}
+
+int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd)
+{
+	return guard_start(ctx_dirfd, force_freeze_loop ? GUARD_V2_FREEZE_LOOP : GUARD_V2, pid, pidfd);
+}
+
+int cg_guard_start_v1(int ctx_dirfd, pid_t *pid, int *pidfd)
+{
+	return guard_start(ctx_dirfd, GUARD_V1_FREEZER, pid, pidfd);
 }
 
 void cg_guard_stop(pid_t pid, int pidfd)

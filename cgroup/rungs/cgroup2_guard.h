@@ -4,7 +4,7 @@
  * tree (cgroup.kill, or the freeze-and-kill loop before 5.14) when the
  * supervisor dies, SIGKILL included. Without it a SIGKILLed supervisor left
  * its boxes running, and their ports held, until the next start swept them.
- * Only rungs/cgroup2.c uses it.
+ * rungs/cgroup2.c uses it, and rungs/cgroup1.c for its v1 freezer directory.
  */
 #ifndef NSRELOAD_CGROUP2_GUARD_H
 #define NSRELOAD_CGROUP2_GUARD_H
@@ -21,6 +21,9 @@
  * running).
  */
 int cg_guard_start(int ctx_dirfd, bool force_freeze_loop, pid_t *pid, int *pidfd);
+
+/* The same guard over a cgroup v1 freezer context directory: it kills with the freezer loop. */
+int cg_guard_start_v1(int ctx_dirfd, pid_t *pid, int *pidfd);
 
 /* Ends a guard (SIGKILL through its pidfd: it kills nothing then) and reaps it. Closes pidfd. */
 void cg_guard_stop(pid_t pid, int pidfd);

@@ -38,14 +38,13 @@ static const struct doctor_check doctor_checks[] = {
 	{ "seccomp", "seccomp pin", offsetof(struct box_probe, seccomp) },
 	{ "subreaper", "subreaper", offsetof(struct box_probe, subreaper) },
 	{ "pidfd", "pidfd", offsetof(struct box_probe, pidfd) },
+	{ "cgroup1", "cgroup v1 freezer", offsetof(struct box_probe, cgroup1) },
 };
 
 /* The rungs in the order the user reads them: best first, the explicit-only one after its parts. */
 static const enum box_rung doctor_rungs[] = {
-	BOX_RUNG_CGROUP2,
-	BOX_RUNG_PIDNS,
-	BOX_RUNG_CGROUP2_PIDNS,
-	BOX_RUNG_PGROUP,
+	BOX_RUNG_CGROUP2, BOX_RUNG_PIDNS,         BOX_RUNG_CGROUP2_PIDNS,
+	BOX_RUNG_CGROUP1, BOX_RUNG_CGROUP1_PIDNS, BOX_RUNG_PGROUP,
 };
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
@@ -159,6 +158,25 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 	}
 	fputc('}', f);
 
+	/* The cgroup v1 hierarchies we are in, and whether a cgroup can be made in each. */
+	json_put_key(f, "cgroup_v1", false);
+	fputc('[', f);
+	for (int i = 0; i < p->v1_count; i++) {
+		if (i)
+			fputc(',', f);
+		fputc('{', f);
+		json_put_key(f, "controllers", true);
+		fput_quoted(f, p->v1[i].controllers);
+		json_put_key(f, "path", false);
+		fput_quoted(f, p->v1[i].path);
+		json_put_key(f, "ok", false);
+		fputs(p->v1[i].works.ok ? "true" : "false", f);
+		json_put_key(f, "detail", false);
+		fput_quoted(f, p->v1[i].works.detail);
+		fputc('}', f);
+	}
+	fputc(']', f);
+
 	json_put_key(f, "rungs", false);
 	fputc('{', f);
 	for (size_t i = 0; i < N_ELEMENTS(doctor_rungs); i++) {
@@ -251,6 +269,12 @@ static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_
 
 		fprintf(f, "  %-19s %-4s %s\n", doctor_checks[i].label, it->ok ? "ok" : "no", it->detail);
 	}
+	fprintf(f, "\ncgroup v1 hierarchies:%s\n", p->v1_count ? "" : " none");
+	for (int i = 0; i < p->v1_count; i++)
+		fprintf(f, "  %-19s %-4s %s%s%s\n", p->v1[i].controllers, p->v1[i].works.ok ? "ok" : "no",
+			/* A success names the directory already. */
+			p->v1[i].works.ok ? "" : p->v1[i].path, p->v1[i].works.ok ? "" : ": ",
+			p->v1[i].works.detail);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -271,7 +295,8 @@ int cmd_doctor(int argc, char **argv)
 		fprintf(stderr, "nsreload doctor: out of memory\n");
 		return 1;
 	}
-	r = box_probe(p, opts.cgroup_parent);
+	/* Every part, and each v1 hierarchy tried: more than a start needs. */
+	r = box_probe_parts(p, opts.cgroup_parent, BOX_PROBE_ALL | BOX_PROBE_CGROUP1_EACH);
 	if (r < 0) {
 		fprintf(stderr, "nsreload doctor: probing failed: %s\n", strerror(-r));
 		free(p);

@@ -53,8 +53,9 @@ enum {
 };
 
 static const struct opt exec_opts_table[] = {
-	{ "--box", 0, NULL, OPT_VALUE, "RUNG", "auto (default), cgroup2, pidns, cgroup2+pidns, pgroup",
-	  EXEC_BOX, .complete = OPT_COMPLETE_WORDS, .words = CLI_RUNG_WORDS },
+	{ "--box", 0, NULL, OPT_VALUE, "RUNG",
+	  "auto (default), cgroup2, pidns, cgroup2+pidns,\ncgroup1, cgroup1+pidns, pgroup", EXEC_BOX,
+	  .complete = OPT_COMPLETE_WORDS, .words = CLI_RUNG_WORDS },
 	{ "--stop-signal", 0, "--signal", OPT_VALUE, "SIG",
 	  "the signal that asks the command to stop when\n--timeout ends it (default TERM)", EXEC_STOP_SIGNAL,
 	  .complete = OPT_COMPLETE_WORDS, .words = CLI_SIGNAL_WORDS },

@@ -49,7 +49,7 @@ enum { CLI_TOP_VERSION = 1 };
 void cli_usage(FILE *f);
 
 /* The rung names, signal names and duration form that several tables offer and describe alike. */
-#define CLI_RUNG_WORDS   "auto cgroup2 pidns cgroup2+pidns pgroup"
+#define CLI_RUNG_WORDS   "auto cgroup2 pidns cgroup2+pidns cgroup1 cgroup1+pidns pgroup"
 #define CLI_SIGNAL_WORDS "TERM INT HUP QUIT KILL USR1 USR2"
 
 /*

@@ -90,8 +90,8 @@ const struct opt config_flag_opts[] = {
 	  "box.stop_timeout" },
 	{ "--on-busy-update", 0, NULL, OPT_VALUE, "MODE", "on_busy: queue, restart, do-nothing, signal", 0,
 	  "on_busy" },
-	{ "--box", 0, NULL, OPT_VALUE, "RUNG", "box.mode: auto, cgroup2, cgroup2+pidns, pidns, pgroup", 0,
-	  "box.mode" },
+	{ "--box", 0, NULL, OPT_VALUE, "RUNG",
+	  "box.mode: auto, cgroup2, cgroup2+pidns, cgroup1,\ncgroup1+pidns, pidns, pgroup", 0, "box.mode" },
 	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
 	  "box.cgroup_parent: create the boxes under this cgroup v2\ndirectory (default "
 	  "$NSRELOAD_CGROUP_PARENT)",

@@ -14,7 +14,8 @@
 static const char *const on_busy_choices[] = { "queue", "restart", "do-nothing", "signal", NULL };
 static const char *const color_mode_choices[] = { "auto", "always", "never", NULL };
 /* The order of enum box_rung (box.h); a unit test checks it against box_rung_name(). */
-static const char *const box_mode_choices[] = { "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup", NULL };
+static const char *const box_mode_choices[] = { "auto",          "cgroup2", "cgroup2+pidns", "cgroup1",
+						"cgroup1+pidns", "pidns",   "pgroup",        NULL };
 /* The order of enum config_stop_scope. */
 static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
 
@@ -170,7 +171,9 @@ static const struct config_key keys[] = {
 
 	/* [box]: nsreload's own */
 	{ "box.mode", CONFIG_T_CHOICE, 0, AT(box.mode), "auto", box_mode_choices, NULL,
-	  "Containment: auto (the best rung this host allows), cgroup2, cgroup2+pidns, pidns or pgroup." },
+	  "Containment: auto (the best rung this host allows), cgroup2, cgroup2+pidns, cgroup1, "
+	  "cgroup1+pidns, "
+	  "pidns or pgroup." },
 	{ "box.stop_signal", CONFIG_T_SIGNAL, 0, AT(box.stop_signal), "TERM", NULL,
 	  "build.send_interrupt = true means INT; without it air sends KILL at once",
 	  "Signal that asks the app to stop; the box is killed box.stop_timeout later." },

@@ -51,9 +51,10 @@
 #include <unistd.h>
 
 #include "box.h"
+#include "cgv1.h"
 
 #define MAX_SIZES        8
-#define NROWS            5 /* the reference and four rungs */
+#define NROWS            6 /* the reference and five rungs */
 #define READY_TIMEOUT_MS 60000
 #define SETTLE_MS        10
 #define DRAIN_MS         5000
@@ -103,6 +104,8 @@ static struct row rows[NROWS] = {
 	  .subdir = "cgroup2-pidns",
 	  .wanted = true },
 	{ .name = "pgroup", .rung = BOX_RUNG_PGROUP, .target = 2.0, .subdir = "pgroup", .wanted = true },
+	/* Its context goes below bench_v1 (a v1 freezer directory of ours), not below subdir. */
+	{ .name = "cgroup1", .rung = BOX_RUNG_CGROUP1, .target = 2.0, .subdir = "cgroup1", .wanted = true },
 };
 
 static volatile sig_atomic_t interrupted;
@@ -111,6 +114,8 @@ static int devnull = -1;
 static char cg_mount[PATH_MAX];
 static char cg_mount_root[PATH_MAX];
 static char bench_dir[PATH_MAX];
+/* The cgroup1 row's parent: nsreload-bench.<pid> below our own v1 freezer cgroup, fd -1 when none. */
+static struct cgv1_cg bench_v1_own = { .fd = -1 }, bench_v1 = { .fd = -1 };
 static int ref_fd = -1;
 static unsigned ref_seq;
 static const char *tree_path;
@@ -890,6 +895,14 @@ static void print_table(const unsigned *sizes, unsigned nsizes, unsigned runs)
 		if (z + 1 < nsizes)
 			printf("\n");
 	}
+	/* cgroup1 against the cgroup2 rung too: what a v1-only host pays against a v2 one. */
+	for (unsigned z = 0; z < nsizes; z++) {
+		const struct cell *v1 = &rows[NROWS - 1].cells[z], *v2 = &rows[1].cells[z];
+
+		if (v1->n && v2->n && median_ms(v2) > 0)
+			printf("%scgroup1 / cgroup2 (medians), %u processes: %.2f\n", z ? "" : "\n", sizes[z],
+			       median_ms(v1) / median_ms(v2));
+	}
 	printf("\ntargets (printed, not enforced): cgroup2 within 1.2x of the reference, the other rungs "
 	       "within 2x; 0 survivors (and 0 unreaped)\n");
 	printf("waits: box loop = poll(box_fds + signalfd(SIGCHLD), %d ms timeout), box_process() on every "
@@ -916,7 +929,7 @@ static void usage(FILE *f)
 	      "[-v]\n"
 	      "  -n RUNS   measured runs per cell (default 20)\n"
 	      "  -s SIZES  tree sizes, comma-separated (default 1,100,1000)\n"
-	      "  -r RUNGS  rungs, comma-separated (default cgroup2,pidns,cgroup2+pidns,pgroup)\n"
+	      "  -r RUNGS  rungs, comma-separated (default cgroup2,pidns,cgroup2+pidns,pgroup,cgroup1)\n"
 	      "  -t TREE   the tree program (default: tree next to this binary)\n"
 	      "  -w N      unmeasured warm-up runs per cell (default 1)\n"
 	      "  -T MS     give up on a stop after MS ms (default 30000)\n"
@@ -1084,6 +1097,22 @@ int main(int argc, char **argv)
 			warnx_("mkdir %s: %s", sub, strerror(errno));
 			goto out;
 		}
+		if (rows[i].rung == BOX_RUNG_CGROUP1) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "nsreload-bench.%d", (int)getpid());
+			r = cgv1_open_own("freezer", &bench_v1_own);
+			if (r == 0)
+				r = cgv1_create(&bench_v1_own, name, &bench_v1);
+			if (r < 0) {
+				rows[i].unavailable = true;
+				snprintf(rows[i].why, sizeof(rows[i].why), "no v1 freezer cgroup of ours: %s",
+					 strerror(-r));
+				continue;
+			}
+			/* What the cgroup1 rung reads for its parent, as the tests set it. */
+			setenv("NSRELOAD_CGROUP1_PARENT", name, 1);
+		}
 		if (i == 0) {
 			ref_fd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			if (ref_fd < 0) {
@@ -1167,5 +1196,10 @@ out:
 		warnx_("could not remove %s", bench_dir);
 		rc = rc ? rc : 1;
 	}
+	if (bench_v1.fd >= 0 && cgv1_delete(&bench_v1_own, &bench_v1) < 0) {
+		warnx_("could not remove %s", bench_v1.path);
+		rc = rc ? rc : 1;
+	}
+	cgv1_close(&bench_v1_own);
 	return rc;
 }

@@ -13,7 +13,7 @@
  *
  * Environment:
  *   NSRELOAD_TEST_CYCLES        stop cycles per rung x fixture (default 50)
- *   NSRELOAD_TEST_KILL_CYCLES   SIGKILL-nsreload cycles per pidns rung x fixture (default 10)
+ *   NSRELOAD_TEST_KILL_CYCLES   SIGKILL-nsreload cycles per pidns or cgroup1 rung x fixture (default 10)
  *   NSRELOAD_TEST_STOP_TIMEOUT  --stop-timeout of the stop cycles (default 1s, "" for nsreload's default)
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available, comma separated
  *   NSRELOAD_TEST_RUNGS         only these rungs, comma separated; "auto" (never a default) runs
@@ -71,14 +71,16 @@ struct rung {
 	const char *name;
 	bool cgroup;
 	bool pidns;
+	bool v1; /* the cgroup v1 freezer: boxes below cg1, a guard ends them on a SIGKILL of nsreload */
 	bool selected;
 	bool available;
 	char why[256];
 };
 
 static struct rung rungs[] = {
-	{ "cgroup2", true, false }, { "pidns", false, true }, { "cgroup2+pidns", true, true },
-	{ "pgroup", false, false }, { "auto", false, false },
+	{ "cgroup2", true, false }, { "pidns", false, true },          { "cgroup2+pidns", true, true },
+	{ "pgroup", false, false }, { "cgroup1", false, false, true }, { "cgroup1+pidns", false, true, true },
+	{ "auto", false, false },
 };
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
 
@@ -150,6 +152,14 @@ static void on_signal(int sig)
 
 static struct pt_buf pbuf;
 static struct pt_cgroup cg;
+/* The v1 freezer parent; every nsreload gets it as NSRELOAD_CGROUP1_PARENT. */
+static struct pt_cgroup cg1;
+
+/* Where a rung's boxes go. */
+static struct pt_cgroup *cg_of(const struct rung *r)
+{
+	return r && r->v1 ? &cg1 : &cg;
+}
 
 /* Returns how many processes carry the token; stores up to max of them. */
 static int find_survivors(const char *token, pid_t *pids, int max)
@@ -184,15 +194,15 @@ static bool is_stale(const char *name)
  * is a leak: a stopped nsreload must remove its boxes. Leaks are reported,
  * then removed so that they cannot spoil later cycles.
  */
-static int check_cgroup_leaks(const char *context)
+static int cgroup_leaks_under(struct pt_cgroup *pc, const char *context)
 {
 	DIR *d;
 	struct dirent *de;
 	int leaks = 0;
 
-	if (!cg.parent[0])
+	if (!pc->parent[0])
 		return 0;
-	d = opendir(cg.parent);
+	d = opendir(pc->parent);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
@@ -202,14 +212,20 @@ static int check_cgroup_leaks(const char *context)
 			continue;
 		if (is_stale(de->d_name))
 			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", cg.parent, de->d_name);
+		snprintf(sub, sizeof(sub), "%s/%s", pc->parent, de->d_name);
 		printf("      leaked cgroup after %s: %s (populated %d)\n", context, sub,
 		       pt_cgroup_populated(&pbuf, sub));
-		pt_cgroup_remove_tree(&pbuf, &cg, sub);
+		pt_cgroup_remove_tree(&pbuf, pc, sub);
 		leaks++;
 	}
 	closedir(d);
 	return leaks;
+}
+
+/* Leaks under the cgroup2 parent and under the v1 one. */
+static int check_cgroup_leaks(const char *context)
+{
+	return cgroup_leaks_under(&cg, context) + cgroup_leaks_under(&cg1, context);
 }
 
 /* ---- running nsreload ------------------------------------------------------------------------ */
@@ -446,7 +462,7 @@ static void argv_exec(struct argv_buf *a, const struct rung *r, bool with_parent
 		argv_add(a, a->box);
 	}
 	/* Only where a cgroup may be made: the other rungs need no parent and might reject one. */
-	if (with_parent && cg.parent[0] && (!r || r->cgroup)) {
+	if (with_parent && cg.parent[0] && (!r || (r->cgroup && !r->v1))) {
 		snprintf(a->parent, sizeof(a->parent), "--cgroup-parent=%s", cg.parent);
 		argv_add(a, a->parent);
 	}
@@ -494,7 +510,7 @@ static int collect_survivors(const char *token, int wait_ms)
 }
 
 /* Finds the context directory of nsreload pid under our parent: nsreload.<pid>.<random>. 0 or -1. */
-static int find_ctx_dir(pid_t pid, char *name, size_t size)
+static int find_ctx_dir(const struct pt_cgroup *pc, pid_t pid, char *name, size_t size)
 {
 	char prefix[32];
 	struct dirent *de;
@@ -502,7 +518,7 @@ static int find_ctx_dir(pid_t pid, char *name, size_t size)
 	int r = -1;
 
 	snprintf(prefix, sizeof(prefix), "nsreload.%d.", (int)pid);
-	d = opendir(cg.parent);
+	d = opendir(pc->parent);
 	if (!d)
 		return -1;
 	while (r < 0 && (de = readdir(d)))
@@ -515,11 +531,11 @@ static int find_ctx_dir(pid_t pid, char *name, size_t size)
 	return r;
 }
 
-static void note_stale(pid_t pid)
+static void note_stale(const struct rung *rg, pid_t pid)
 {
 	char name[sizeof(stale[0])];
 
-	if (nstale < MAX_STALE && find_ctx_dir(pid, name, sizeof(name)) == 0 && !is_stale(name))
+	if (nstale < MAX_STALE && find_ctx_dir(cg_of(rg), pid, name, sizeof(name)) == 0 && !is_stale(name))
 		snprintf(stale[nstale++], sizeof(stale[0]), "%s", name);
 }
 
@@ -587,8 +603,8 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 		o.survivors = collect_survivors(token, 0);
 		o.status = r.status;
 		run_close(&r);
-		if (rg->cgroup)
-			note_stale(r.pid);
+		if (rg->cgroup || rg->v1)
+			note_stale(rg, r.pid);
 		check_cgroup_leaks(ctx);
 		return o;
 	}
@@ -597,12 +613,12 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 	 * The box must really be a cgroup under the parent we passed, or the rung was not honoured.
 	 * Not checkable when the main process exits by itself: nsreload may be done already.
 	 */
-	if (rg->cgroup && cg.parent[0] && how != STOP_MAIN_EXIT) {
+	if ((rg->cgroup || rg->v1) && cg_of(rg)->parent[0] && how != STOP_MAIN_EXIT) {
 		char name[64];
 
-		if (find_ctx_dir(r.pid, name, sizeof(name)) < 0) {
-			printf("    FAIL %s: no %s/nsreload.%d.* while the box runs\n", ctx, cg.parent,
-			       (int)r.pid);
+		if (find_ctx_dir(cg_of(rg), r.pid, name, sizeof(name)) < 0) {
+			printf("    FAIL %s: no %s/nsreload.%d.* while the box runs\n", ctx,
+			       cg_of(rg)->parent, (int)r.pid);
 			o.ok = false;
 		}
 	}
@@ -664,8 +680,8 @@ static struct outcome run_cycle(const struct rung *rg, const char *fixture, enum
 		run_print_stderr(&r, ctx);
 	run_close(&r);
 
-	if (how == STOP_KILL && rg->cgroup)
-		note_stale(r.pid);
+	if (how == STOP_KILL && (rg->cgroup || rg->v1))
+		note_stale(rg, r.pid);
 	if (check_cgroup_leaks(ctx) > 0) {
 		printf("    FAIL %s: cgroup leaked\n", ctx);
 		o.ok = false;
@@ -843,6 +859,10 @@ static void probe_rung(struct rung *rg)
 		snprintf(rg->why, sizeof(rg->why), "no writable cgroup2 mount");
 		return;
 	}
+	if (rg->v1 && !cg1.parent[0]) {
+		snprintf(rg->why, sizeof(rg->why), "no writable v1 freezer directory below ours");
+		return;
+	}
 	status = run_simple(rg, cmd, "probe", NULL, &r);
 	if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		rg->available = true;
@@ -961,10 +981,10 @@ static void case_stale_sweep(struct rung *rg)
 	for (int i = 0; i < nstale; i++) {
 		char path[PATH_MAX + 64];
 
-		snprintf(path, sizeof(path), "%s/%s", cg.parent, stale[i]);
+		snprintf(path, sizeof(path), "%s/%s", cg_of(rg)->parent, stale[i]);
 		if (access(path, F_OK) == 0) {
 			printf("      not swept: %s\n", path);
-			pt_cgroup_remove_tree(&pbuf, &cg, path);
+			pt_cgroup_remove_tree(&pbuf, cg_of(rg), path);
 			left++;
 		}
 	}
@@ -983,7 +1003,7 @@ static void print_table(const char *title, bool kill)
 		printf(" %12s", fixtures[f]);
 	putchar('\n');
 	for (size_t r = 0; r < NRUNGS; r++) {
-		if (!rungs[r].selected || (kill && !rungs[r].pidns))
+		if (!rungs[r].selected || (kill && !rungs[r].pidns && !rungs[r].v1))
 			continue;
 		printf("%-14s", rungs[r].name);
 		for (size_t f = 0; f < NFIXTURES; f++) {
@@ -1057,6 +1077,19 @@ int main(int argc, char **argv)
 		printf("no writable cgroup2 (%s): cgroup rungs unavailable\n", strerror(-cgr));
 	else
 		printf("cgroup parent %s\n", cg.parent);
+	for (size_t r = 0; r < NRUNGS; r++) {
+		if (!rungs[r].selected || !rungs[r].v1 || cg1.parent[0])
+			continue;
+		cgr = pt_cgroup1_setup(&cg1, "nsreload-test", getenv("NSRELOAD_CGROUP1_PARENT"));
+		if (cgr < 0) {
+			printf("no writable v1 freezer (%s): the cgroup1 rung is unavailable\n",
+			       strerror(-cgr));
+			break;
+		}
+		printf("cgroup v1 parent %s\n", cg1.parent);
+		/* Every nsreload of ours puts its cgroup1 boxes there; the other rungs do not read it. */
+		setenv("NSRELOAD_CGROUP1_PARENT", cg1.rel, 1);
+	}
 
 	for (size_t f = 0; f < NFIXTURES; f++) {
 		char path[PATH_MAX];
@@ -1112,12 +1145,14 @@ int main(int argc, char **argv)
 		}
 		if (!interrupted && fixture_wanted("ignorer"))
 			case_ignorer_timeout(r);
-		if (rg->pidns && kill_cycles > 0) {
+		/* The rungs that end their boxes when nsreload is SIGKILLed: the pidns ones, and cgroup1's
+		 * guard. */
+		if ((rg->pidns || rg->v1) && kill_cycles > 0) {
 			for (size_t f = 0; f < NFIXTURES && !interrupted; f++) {
 				if (fixture_selected[f])
 					case_kill_cycles(r, f, kill_cycles);
 			}
-			if (!interrupted && rg->cgroup)
+			if (!interrupted && (rg->cgroup || rg->v1))
 				case_stale_sweep(rg);
 		}
 	}
@@ -1163,13 +1198,21 @@ summary:
 		int leaks;
 
 		nstale = 0;
-		leaks = check_cgroup_leaks("the whole run");
+		leaks = cgroup_leaks_under(&cg, "the whole run");
 		verdict(leaks == 0, "no cgroup left under %s at the end (%d leaked)", cg.parent, leaks);
 		pt_cgroup_done(&cg);
 	}
+	if (cg1.parent[0]) {
+		int leaks;
+
+		nstale = 0;
+		leaks = cgroup_leaks_under(&cg1, "the whole run");
+		verdict(leaks == 0, "no cgroup left under %s at the end (%d leaked)", cg1.parent, leaks);
+		pt_cgroup_done(&cg1);
+	}
 
 	print_table("survivors, stop cycles (SIGTERM / SIGINT / SIGHUP / main exits):", false);
-	print_table("survivors, SIGKILL to nsreload (pidns rungs):", true);
+	print_table("survivors, SIGKILL to nsreload (pidns and cgroup1 rungs):", true);
 	printf("\ntotal time %.1f s\n", (pt_now_ms() - t0) / 1000.0);
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail > 0 ? 1 : 0;

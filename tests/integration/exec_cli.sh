@@ -85,7 +85,7 @@ rc=$?
 [ "$rc" = 2 ] && ok "no command: exit 2" || bad "no command: rc=$rc"
 
 # doctor --json is valid JSON and names the rung auto picks.
-if "$NSR" doctor --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["auto"] in ("cgroup2","pidns","pgroup"); assert set(d["rungs"]) >= {"cgroup2","pidns","cgroup2+pidns","pgroup"}'; then
+if "$NSR" doctor --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["auto"] in ("cgroup2","cgroup1","pidns","pgroup"); assert set(d["rungs"]) >= {"cgroup2","pidns","cgroup2+pidns","pgroup"}'; then
 	ok "doctor --json"
 else
 	bad "doctor --json"

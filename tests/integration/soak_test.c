@@ -30,10 +30,11 @@
  *
  * Environment:
  *   NSRELOAD_SOAK_CYCLES        restarts per rung x fixture (default 50)
- *   NSRELOAD_TEST_RUNGS         cgroup2,pidns,cgroup2+pidns,pgroup,auto (default: the four rungs)
+ *   NSRELOAD_TEST_RUNGS         cgroup2,pidns,cgroup2+pidns,pgroup,cgroup1,auto (default: all but auto)
  *   NSRELOAD_TEST_FIXTURES      fixture names, and dlv (default: every fixture, and dlv if installed)
  *   NSRELOAD_TEST_REQUIRE       rungs that must be available (missing = failure)
  *   NSRELOAD_CGROUP_PARENT      an existing cgroup to use as the parent instead of a fresh one
+ *   NSRELOAD_CGROUP1_PARENT     likewise for cgroup1: a v1 freezer directory below our own freezer cgroup
  *   NSRELOAD_SOAK_STOP_TIMEOUT  box.stop_timeout of the runs (default 100ms: ignorer waits it out each cycle)
  *   TMPDIR                      where the work directory goes (default /tmp)
  *   NSRELOAD_TEST_VERBOSE       1: show the tail of nsreload's output of every case, keep the work dir
@@ -81,6 +82,9 @@ static const char *nsreload_path;
 static const char *fixtures_dir;
 static struct pt_buf pbuf;
 static struct pt_cgroup cg;
+/* The v1 freezer parent (NSRELOAD_CGROUP1_PARENT for every nsreload), and the parent of the case running. */
+static struct pt_cgroup cg1;
+static struct pt_cgroup *case_cg = &cg;
 static bool verbose;
 static bool sanitizer_build;
 static bool rss_enforced;
@@ -92,6 +96,7 @@ struct rung {
 	const char *name;
 	const char *box; /* the --box value, NULL for auto */
 	bool cgroup;
+	bool v1; /* its boxes go below the v1 freezer parent (cg1), not the cgroup2 one */
 	bool selected, available;
 	char why[256];
 };
@@ -101,6 +106,7 @@ static struct rung rungs[] = {
 	{ "pidns", "pidns", false },
 	{ "cgroup2+pidns", "cgroup2+pidns", true },
 	{ "pgroup", "pgroup", false },
+	{ "cgroup1", "cgroup1", false, true },
 	{ "auto", NULL, true },
 };
 #define NRUNGS (sizeof(rungs) / sizeof(rungs[0]))
@@ -466,7 +472,7 @@ struct snapshot {
 
 static void snapshot_take(struct snapshot *s)
 {
-	DIR *d = cg.parent[0] ? opendir(cg.parent) : NULL;
+	DIR *d = case_cg->parent[0] ? opendir(case_cg->parent) : NULL;
 	struct dirent *de;
 
 	s->n = 0;
@@ -500,13 +506,13 @@ static int new_cgroups(const struct snapshot *before, bool remove)
 		char sub[PATH_MAX];
 
 		if (snapshot_has(before, now.names[i]) ||
-		    fmt_to(sub, sizeof(sub), "%s/%s", cg.parent, now.names[i]) < 0)
+		    fmt_to(sub, sizeof(sub), "%s/%s", case_cg->parent, now.names[i]) < 0)
 			continue;
 		n += 1 + count_cgroups(sub);
 		if (remove) {
 			printf("      leaked cgroup %s (populated %d)\n", sub,
 			       pt_cgroup_populated(&pbuf, sub));
-			pt_cgroup_remove_tree(&pbuf, &cg, sub);
+			pt_cgroup_remove_tree(&pbuf, case_cg, sub);
 		}
 	}
 	return n;
@@ -823,6 +829,8 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 	for (int i = 0; is_dlv && dlv_port == app_port && i < 10; i++)
 		dlv_port = free_port();
 	memset(res, 0, sizeof(*res));
+	/* Where this case's boxes go: the leak checks look there. */
+	case_cg = rg->v1 ? &cg1 : &cg;
 	res->rung = rg->name;
 	res->ok = true;
 	res->fds_before = res->fds_after = -1;
@@ -886,7 +894,7 @@ static void run_case(const struct rung *rg, const char *fixture, int cycles)
 		if (cg_now > cg_at_warmup) {
 			res->leaked_cg += cg_now - cg_at_warmup;
 			fail(res, "%d cgroup(s) under %s after the warm-up, %d after %d cycles", cg_at_warmup,
-			     cg.parent, cg_now, cycles);
+			     case_cg->parent, cg_now, cycles);
 		}
 		if (res->fds_after > res->fds_before)
 			fail(res, "nsreload's fds grew from %d to %d", res->fds_before, res->fds_after);
@@ -920,7 +928,7 @@ stop:
 	r = new_cgroups(&snap, true);
 	if (r > 0) {
 		res->leaked_cg += r;
-		fail(res, "%d cgroup(s) left under %s", r, cg.parent);
+		fail(res, "%d cgroup(s) left under %s", r, case_cg->parent);
 	}
 	if (n.wrong_rung)
 		fail(res, "run_start says rung %s, not %s", n.rung_seen, rg->box);
@@ -953,6 +961,10 @@ static void probe_rung(struct rung *rg)
 
 	if (rg->cgroup && rg->box && !cg.parent[0]) {
 		snprintf(rg->why, sizeof(rg->why), "no writable cgroup2 directory");
+		return;
+	}
+	if (rg->v1 && !cg1.parent[0]) {
+		snprintf(rg->why, sizeof(rg->why), "no writable v1 freezer directory");
 		return;
 	}
 	if (rg->box) {
@@ -1109,6 +1121,16 @@ int main(int argc, char **argv)
 	else
 		printf("cgroup parent %s%s\n", cg.parent, cg.made ? "" : " (from NSRELOAD_CGROUP_PARENT)");
 
+	r = pt_cgroup1_setup(&cg1, "nsreload-test-soak", getenv("NSRELOAD_CGROUP1_PARENT"));
+	if (r < 0) {
+		printf("no usable v1 freezer parent (%s): the cgroup1 rung is unavailable\n", strerror(-r));
+	} else {
+		printf("cgroup v1 parent %s%s\n", cg1.parent,
+		       cg1.made ? "" : " (from NSRELOAD_CGROUP1_PARENT)");
+		/* Every nsreload of ours puts its cgroup1 boxes there; the other rungs do not read it. */
+		setenv("NSRELOAD_CGROUP1_PARENT", cg1.rel, 1);
+	}
+
 	list_fixtures(only_fixtures);
 	dlv.wanted = !only_fixtures || pt_in_list(only_fixtures, "dlv");
 	if (dlv.wanted) {
@@ -1171,6 +1193,7 @@ int main(int argc, char **argv)
 		nfail++;
 	}
 	pt_cgroup_done(&cg);
+	pt_cgroup_done(&cg1);
 
 	print_table();
 	for (int i = 0; i < nresults; i++)

@@ -3,7 +3,7 @@
 # a project with a .air.toml (the default rung: auto), then each rung asked
 # for. The app holds a 127.0.0.1 port, shares it with a setsid daemon and
 # leaves a 'setsid sleep' behind. After `kill -9` of nsreload:
-#   cgroup2, cgroup2+pidns, pidns (and auto where it takes one of them): no
+#   cgroup2, cgroup2+pidns, pidns, cgroup1 (and auto where it takes one of them): no
 #     process of the boxes is left within NSRELOAD_DEATH_WITHIN_MS (100), nor
 #     anything of nsreload's (the cgroup2 guard, a pidns init), the port is
 #     free, and on the cgroup rungs the context directory holds nothing; the
@@ -15,11 +15,12 @@
 # Processes are found by a token in /proc/*/environ: NSRDEATH_APP in the
 # app's, NSRELOAD_TEST_TOKEN in nsreload's (and so in its forks').
 # Environment:
-#   NSRELOAD_DEATH_RUNGS      rungs to try (default "auto cgroup2 cgroup2+pidns pidns pgroup";
+#   NSRELOAD_DEATH_RUNGS      rungs to try (default "auto cgroup2 cgroup2+pidns pidns pgroup cgroup1";
 #                             scripts/envmatrix: auto, the environment's default)
 #   NSRELOAD_DEATH_WITHIN_MS  how soon nothing may be left (default 100)
 #   NSRELOAD_CGROUP_PARENT    used as it is when set (envmatrix: the environment's cgroup); else a
 #                             cgroup of the test's own where cgroup2 is writable
+#   NSRELOAD_CGROUP1_PARENT   likewise for the v1 freezer (cgroup1): used when set, else the test's own
 #   NSRELOAD_TEST_REQUIRE     a rung named there that cannot run is a failure, not a skip
 # Usage: supervisor_death.sh NSRELOAD FIXTURE_DIR
 set -u
@@ -32,7 +33,7 @@ if [ ! -x "$NSR" ] || [ ! -x "$HOLDPORT" ]; then
 	echo "$NSR or $HOLDPORT: not an executable"
 	exit 2
 fi
-RUNGS=${NSRELOAD_DEATH_RUNGS:-auto cgroup2 cgroup2+pidns pidns pgroup}
+RUNGS=${NSRELOAD_DEATH_RUNGS:-auto cgroup2 cgroup2+pidns pidns pgroup cgroup1}
 WITHIN_MS=${NSRELOAD_DEATH_WITHIN_MS:-100}
 pass=0
 fail=0
@@ -67,6 +68,18 @@ if [ -z "$cgparent" ]; then
 	cgparent=$parent
 	own_parent=$parent
 fi
+own_parent1=""
+if [ -z "${NSRELOAD_CGROUP1_PARENT:-}" ]; then
+	make_cgroup1_parent nsreload-test-death
+	own_parent1=$parent1
+fi
+cg1parent=""
+if [ -n "${NSRELOAD_CGROUP1_PARENT:-}" ]; then
+	fz=$(awk '$9 == "cgroup" && $NF ~ /(^|,)freezer(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+	own1=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}freezer\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' /proc/self/cgroup)
+	[ "$own1" = / ] && own1=""
+	cg1parent="$fz$own1/$NSRELOAD_CGROUP1_PARENT"
+fi
 death_cleanup() {
 	if [ -n "${nsr_pid:-}" ]; then
 		kill -KILL "$nsr_pid" 2>/dev/null
@@ -75,6 +88,8 @@ death_cleanup() {
 	[ -n "${tok:-}" ] && end_left
 	[ -n "$own_parent" ] && find "$own_parent" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 	parent=$own_parent
+	parent1=$own_parent1
+	remove_cgroup1_parent
 	test_cleanup
 }
 trap death_cleanup EXIT
@@ -176,19 +191,25 @@ EOF
 	fi
 	if "$HOLDPORT" free "$port"; then ok "$label: port $port is free"; else bad "$label: port $port is still held"; fi
 
-	case $taken in cgroup2*) ;; *) end_left; return ;; esac
-	[ -n "$cgparent" ] || { end_left; return; }
-	ctxdir=$(find "$cgparent" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$dead_pid.*" | head -1)
+	case $taken in
+	cgroup2*) cgdir=$cgparent ;;
+	cgroup1*) cgdir=$cg1parent ;;
+	*) end_left; return ;;
+	esac
+	[ -n "$cgdir" ] || { end_left; return; }
+	ctxdir=$(find "$cgdir" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$dead_pid.*" | head -1)
 	if [ -z "$ctxdir" ]; then
-		bad "$label: no context directory nsreload.$dead_pid.* in $cgparent"
-	elif grep -q '^populated 0' "$ctxdir/cgroup.events"; then
+		bad "$label: no context directory nsreload.$dead_pid.* in $cgdir"
+	elif [ -f "$ctxdir/cgroup.events" ] && grep -q '^populated 0' "$ctxdir/cgroup.events"; then
 		ok "$label: its context directory holds no process"
+	elif [ ! -f "$ctxdir/cgroup.events" ] && [ -z "$(find "$ctxdir" -name tasks -exec cat {} +)" ]; then
+		ok "$label: its v1 context directory lists no task"
 	else
 		bad "$label: its context directory $ctxdir still holds processes: $(cat "$ctxdir"/*/cgroup.procs | tr '\n' ' ')"
 	fi
 	# The next start removes the directory, whatever it held (on main: the whole running tree).
 	sweep_out=$(cd "$proj" && NSRELOAD_CGROUP_PARENT=$cgparent "$NSR" exec $box -- true 2>&1)
-	if echo "$sweep_out" | grep -q "removed stale box $cgparent/nsreload.$dead_pid." &&
+	if echo "$sweep_out" | grep -q "removed stale box $cgdir/nsreload.$dead_pid." &&
 		{ [ -z "$ctxdir" ] || [ ! -d "$ctxdir" ]; }; then
 		ok "$label: the next start removes the stale directory and says so"
 	else

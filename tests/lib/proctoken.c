@@ -483,6 +483,97 @@ int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given)
 	return 0;
 }
 
+/* The v1 freezer mount point (a cgroup mount with the freezer option); false if there is none. */
+static bool find_freezer_mount(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[8192];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - ");
+		char fstype[64], opts[1024], mnt[PATH_MAX];
+
+		if (!sep || sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 ||
+		    strcmp(fstype, "cgroup") != 0)
+			continue;
+		if (!pt_in_list(opts, "freezer") || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		unescape_mountinfo(mnt);
+		snprintf(out, size, "%s", mnt);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Our own cgroup of the v1 hierarchy named ctrl, from /proc/self/cgroup ("6:freezer:/x"). */
+static bool own_v1_path(const char *ctrl, char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX + 64];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *c1, *c2;
+
+		line[strcspn(line, "\n")] = '\0';
+		c1 = strchr(line, ':');
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (pt_in_list(c1 + 1, ctrl))
+			found = (size_t)snprintf(out, size, "%s", strcmp(c2 + 1, "/") == 0 ? "" : c2 + 1) <
+				size;
+	}
+	fclose(f);
+	return found;
+}
+
+int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name, const char *given)
+{
+	char own[PATH_MAX];
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v1 = true;
+	if (!find_freezer_mount(cg->mount, sizeof(cg->mount)) || !own_v1_path("freezer", own, sizeof(own)))
+		return -ENOENT;
+	if (given && *given) {
+		struct stat st;
+
+		snprintf(cg->rel, sizeof(cg->rel), "%s", given);
+		if ((size_t)snprintf(cg->parent, sizeof(cg->parent), "%s%s/%s", cg->mount, own, given) >=
+		    sizeof(cg->parent)) {
+			cg->parent[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		if (stat(cg->parent, &st) < 0) {
+			int err = -errno;
+			cg->parent[0] = '\0';
+			return err;
+		}
+		return 0;
+	}
+	snprintf(cg->rel, sizeof(cg->rel), "%s.%d", name, (int)getpid());
+	if ((size_t)snprintf(cg->parent, sizeof(cg->parent), "%s%s/%s", cg->mount, own, cg->rel) >=
+	    sizeof(cg->parent)) {
+		cg->parent[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	if (mkdir(cg->parent, 0755) < 0) {
+		int err = -errno;
+		cg->parent[0] = '\0';
+		return err;
+	}
+	cg->made = true;
+	return 0;
+}
+
 void pt_cgroup_done(struct pt_cgroup *cg)
 {
 	if (!cg->made || !cg->parent[0])
@@ -503,6 +594,13 @@ static bool own_cgroup_dir(const struct pt_cgroup *cg, char *out, size_t size)
 
 	if (!f)
 		return false;
+	if (cg->v1) {
+		char rel[PATH_MAX];
+
+		fclose(f);
+		return own_v1_path("freezer", rel, sizeof(rel)) &&
+		       (size_t)snprintf(out, size, "%s%s", cg->mount, rel) < size;
+	}
 	while (!found && fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "0::", 3) == 0) {
 			line[strcspn(line, "\n")] = '\0';
@@ -541,10 +639,51 @@ int pt_cgroup_populated(struct pt_buf *b, const char *dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup.events", dir);
 	n = pt_read_file(b, path);
+	if (n == -ENOENT) {
+		/* v1: no populated key; this level's tasks is what a box of ours holds. */
+		snprintf(path, sizeof(path), "%s/tasks", dir);
+		n = pt_read_file(b, path);
+		return n < 0 ? (int)n : n > 0;
+	}
 	if (n < 0)
 		return (int)n;
 	p = strstr(b->data, "populated ");
 	return p ? p[10] == '1' : -EINVAL;
+}
+
+/* Writes s into dir/name; errors are only printed. */
+static void write_to(const char *dir, const char *name, const char *s)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, s, strlen(s)) < 0)
+		printf("      writing %s: %s\n", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* v1 (dir checked by the caller): frozen, every task SIGKILLed, thawed. */
+static void cgroup1_kill(const char *dir)
+{
+	struct pt_buf b = { 0 };
+	char path[PATH_MAX + 32];
+
+	write_to(dir, "freezer.state", "FROZEN");
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	if (pt_read_file(&b, path) > 0)
+		for (char *p = b.data, *end; *p; p = end) {
+			long pid = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			/* A task is a thread; its kill ends its whole process. */
+			if (pid > 0)
+				(void)kill((pid_t)pid, SIGKILL);
+		}
+	pt_buf_free(&b);
+	write_to(dir, "freezer.state", "THAWED");
 }
 
 static void cgroup_kill(const struct pt_cgroup *cg, const char *dir)
@@ -554,6 +693,10 @@ static void cgroup_kill(const struct pt_cgroup *cg, const char *dir)
 
 	if (!pt_cgroup_safe_to_kill(cg, dir)) {
 		printf("      refusing to kill cgroup %s\n", dir);
+		return;
+	}
+	if (cg->v1) {
+		cgroup1_kill(dir);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);

@@ -31,11 +31,13 @@ struct pt_match {
 	void *arg;
 };
 
-/* A cgroup v2 directory under which the boxes of a test go. */
+/* A cgroup v2 directory under which the boxes of a test go (or, v1, a v1 freezer one: pt_cgroup1_setup). */
 struct pt_cgroup {
 	char mount[PATH_MAX];
 	char parent[PATH_MAX]; /* "" when there is no writable cgroup2 */
 	bool made;             /* we created parent, so we remove it */
+	bool v1;               /* a v1 freezer directory: tasks, freezer.state, no cgroup.events */
+	char rel[256];         /* v1: parent below our own freezer cgroup, for $NSRELOAD_CGROUP1_PARENT */
 };
 
 long long pt_now_ms(void);
@@ -85,9 +87,17 @@ void pt_print_process(struct pt_buf *b, pid_t pid);
  * else a fresh <cgroup2 mount>/<name>.<pid>. 0, or -errno with parent "".
  */
 int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given);
+/*
+ * The v1 twin: a fresh <freezer mount><our own freezer cgroup>/<name>.<pid>,
+ * with cg->rel its name below our own cgroup (what NSRELOAD_CGROUP1_PARENT
+ * takes). given (a NSRELOAD_CGROUP1_PARENT already set, envmatrix's) is used
+ * as it is and never removed. 0, or -errno with parent "" (no v1 freezer, or
+ * not writable).
+ */
+int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name, const char *given);
 /* Removes the parent we made (retrying while it is busy); leaves a given one alone. */
 void pt_cgroup_done(struct pt_cgroup *cg);
-/* 1 populated, 0 empty, -errno. */
+/* 1 populated, 0 empty, -errno. From cgroup.events, or v1's tasks where there is none. */
 int pt_cgroup_populated(struct pt_buf *b, const char *dir);
 /* Only strictly below our parent, without "..", and not holding us. */
 bool pt_cgroup_safe_to_kill(const struct pt_cgroup *cg, const char *dir);

@@ -62,6 +62,43 @@ make_cgroup_parent() {
 	fi
 }
 
+# make_cgroup1_parent NAME: the v1 twin, a fresh directory of the test's own
+# below our own v1 freezer cgroup, in $parent1 ("" where there is none or it
+# is not writable); NSRELOAD_CGROUP1_PARENT (its path below our own cgroup,
+# which is what nsreload takes) is exported for every nsreload the test runs.
+make_cgroup1_parent() {
+	parent1=""
+	fz=$(awk '$9 == "cgroup" && $NF ~ /(^|,)freezer(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+	own=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}freezer\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' /proc/self/cgroup)
+	[ "$own" = / ] && own=""
+	if [ -n "$fz" ] && mkdir "$fz$own/$1.$$" 2>/dev/null; then
+		parent1="$fz$own/$1.$$"
+		export NSRELOAD_CGROUP1_PARENT="$1.$$"
+	fi
+}
+
+# remove_cgroup1_parent: the v1 twin of remove_cgroup_parent; a leftover task
+# is frozen, SIGKILLed and thawed first ($parent1 is the test's own).
+remove_cgroup1_parent() {
+	[ -n "${parent1:-}" ] && [ -d "$parent1" ] || return 0
+	for d in $(find "$parent1" -depth -type d); do
+		if [ -s "$d/tasks" ]; then
+			echo FROZEN >"$d/freezer.state" 2>/dev/null
+			for t in $(cat "$d/tasks"); do kill -KILL "$t" 2>/dev/null; done
+			echo THAWED >"$d/freezer.state" 2>/dev/null
+		fi
+		tries=0
+		until rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
+			tries=$((tries + 1))
+			if [ "$tries" -ge 100 ]; then
+				echo "warning: cannot remove the test's cgroup $d" >&2
+				return 1
+			fi
+			sleep 0.05
+		done
+	done
+}
+
 # remove_cgroup_parent: removes $parent and whatever nsreload left in it,
 # deepest first. Right after its last process is reaped a cgroup can still
 # refuse rmdir (EBUSY) for a moment, so each directory is retried for up to

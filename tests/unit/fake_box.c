@@ -11,7 +11,8 @@
 
 #include "fake_box.h"
 
-static const char *const rung_names[] = { "auto", "cgroup2", "cgroup2+pidns", "pidns", "pgroup" };
+static const char *const rung_names[] = { "auto",          "cgroup2", "cgroup2+pidns", "cgroup1",
+					  "cgroup1+pidns", "pidns",   "pgroup" };
 
 const char *box_rung_name(enum box_rung rung)
 {

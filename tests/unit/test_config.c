@@ -227,7 +227,8 @@ static void test_type_errors_say_where_and_what(void **state)
 		  "t.toml:1:11: on_busy: expected one of \"queue\", \"restart\", \"do-nothing\", "
 		  "\"signal\", got \"later\"" },
 		{ "[box]\nmode = 'docker'", "t.toml:2:8: box.mode: expected one of \"auto\", \"cgroup2\", "
-					    "\"cgroup2+pidns\", \"pidns\", \"pgroup\", got \"docker\"" },
+					    "\"cgroup2+pidns\", \"cgroup1\", \"cgroup1+pidns\", \"pidns\", "
+					    "\"pgroup\", got \"docker\"" },
 		{ "[box]\nstop_signal = 'SIGFOO'", "t.toml:2:15: box.stop_signal: expected a signal name "
 						   "like \"TERM\" or a number, got \"SIGFOO\"" },
 		{ "[box]\nmemory_max = '12Q'",
@@ -536,8 +537,8 @@ static void test_flag_errors(void **state)
 		{ "--signal=NOPE", NULL,
 		  "--signal: expected a signal name like \"TERM\" or a number, got \"NOPE\"" },
 		{ "--box=docker", NULL,
-		  "--box: expected one of \"auto\", \"cgroup2\", \"cgroup2+pidns\", \"pidns\", "
-		  "\"pgroup\", got \"docker\"" },
+		  "--box: expected one of \"auto\", \"cgroup2\", \"cgroup2+pidns\", \"cgroup1\", "
+		  "\"cgroup1+pidns\", \"pidns\", \"pgroup\", got \"docker\"" },
 		{ "--build.cmd", NULL, "option '--build.cmd' needs a value" },
 		{ "-c", NULL, "option '-c' needs a value" },
 	};

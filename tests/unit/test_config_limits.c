@@ -198,9 +198,9 @@ static void test_messages_escape_control_characters(void **state)
 	assert_int_equal(load_text(&c, text, &dg), -EINVAL);
 	assert_int_equal(dg.n, 2);
 	assert_string_equal(dg.msg[0], "t.toml:1:1: unknown key '\\x1b[2J\\nnsreload: all good' (ignored)");
-	assert_string_equal(dg.msg[1],
-			    "t.toml:3:8: box.mode: expected one of \"auto\", \"cgroup2\", "
-			    "\"cgroup2+pidns\", \"pidns\", \"pgroup\", got \"x\\u009b31m\\u202e\\r\"");
+	assert_string_equal(dg.msg[1], "t.toml:3:8: box.mode: expected one of \"auto\", \"cgroup2\", "
+				       "\"cgroup2+pidns\", \"cgroup1\", \"cgroup1+pidns\", \"pidns\", "
+				       "\"pgroup\", got \"x\\u009b31m\\u202e\\r\"");
 	config_free(&c);
 
 	/* The file's own name, and bytes that are not UTF-8. */
@@ -208,9 +208,10 @@ static void test_messages_escape_control_characters(void **state)
 	d = diag_into(&dg);
 	assert_int_equal(config_load_buffer(&c, "a\nb\xff.toml", bad_file, strlen(bad_file), &d), -EINVAL);
 	assert_int_equal(dg.n, 1);
-	assert_string_equal(dg.msg[0],
-			    "a\\nb\\xff.toml:2:8: box.mode: expected one of \"auto\", \"cgroup2\", "
-			    "\"cgroup2+pidns\", \"pidns\", \"pgroup\", got an integer");
+	assert_string_equal(
+		dg.msg[0],
+		"a\\nb\\xff.toml:2:8: box.mode: expected one of \"auto\", \"cgroup2\", "
+		"\"cgroup2+pidns\", \"cgroup1\", \"cgroup1+pidns\", \"pidns\", \"pgroup\", got an integer");
 	config_free(&c);
 }
 

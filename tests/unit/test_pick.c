@@ -50,7 +50,14 @@ static struct box_probe *probe_all_ok(void)
 	item(&p->seccomp, true, 0, "the seccomp pin loads");
 	item(&p->subreaper, true, 0, "PR_SET_CHILD_SUBREAPER works");
 	item(&p->pidfd, true, 0, "pidfd_open works");
+	item(&p->cgroup1, true, 0, "/sys/fs/cgroup/freezer: a cgroup made, frozen, thawed and removed there");
 	return p;
+}
+
+/* The v1 freezer unusable (a pure cgroup2 host, or not root): what the tests from before cgroup1 assume. */
+static void no_cgroup1(struct box_probe *p)
+{
+	item(&p->cgroup1, false, ENOENT, "no v1 freezer hierarchy of ours is mounted");
 }
 
 static void assert_picks(const struct box_probe *p, enum box_rung want, char *why, size_t size)
@@ -85,8 +92,13 @@ static void test_cgroup_not_writable_root_gets_pidns(void **state)
 	(void)state;
 	strcpy(p->cgroup_dir, "/sys/fs/cgroup/x");
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
-	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	/* A hybrid host: the v1 freezer comes next. */
+	assert_picks(p, BOX_RUNG_CGROUP1, why, sizeof(why));
 	assert_string_equal(why, "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
+	no_cgroup1(p);
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_string_equal(why, "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/x: EACCES\n"
+				 "cgroup1: skipped: no v1 freezer hierarchy of ours is mounted");
 
 	assert_false(box_rung_works(p, BOX_RUNG_CGROUP2, why, sizeof(why)));
 	assert_string_equal(why, "cannot create a cgroup in /sys/fs/cgroup/x: EACCES");
@@ -101,6 +113,7 @@ static void test_root_ignores_userns(void **state)
 	char why[1024];
 
 	(void)state;
+	no_cgroup1(p);
 	/* As root the pidns rung needs no user namespace. */
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /x: EACCES");
 	item(&p->userns, false, ENOSPC, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
@@ -114,6 +127,7 @@ static void test_non_root_uses_userns(void **state)
 	char why[1024];
 
 	(void)state;
+	no_cgroup1(p);
 	p->is_root = false;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
 	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
@@ -132,9 +146,11 @@ static void test_non_root_without_userns_gets_pgroup(void **state)
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/unified: EACCES");
 	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
 	item(&p->userns, false, ENOSPC, "user namespaces disabled: /proc/sys/user/max_user_namespaces is 0");
+	item(&p->cgroup1, false, EACCES, "cannot create a cgroup in /sys/fs/cgroup/freezer: EACCES");
 	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
 	assert_string_equal(why,
 			    "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/unified: EACCES\n"
+			    "cgroup1: skipped: cannot create a cgroup in /sys/fs/cgroup/freezer: EACCES\n"
 			    "pidns: skipped: not root, and user namespaces disabled: "
 			    "/proc/sys/user/max_user_namespaces is 0");
 
@@ -164,6 +180,7 @@ static void test_no_kill_no_freeze(void **state)
 	char why[1024];
 
 	(void)state;
+	no_cgroup1(p);
 	item(&p->cgroup_kill, false, ENOENT, "cgroup.kill missing: kernel 5.0 < 5.14");
 	item(&p->cgroup_freeze, false, ENOENT, "cgroup.freeze missing: kernel 5.0 < 5.2");
 	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
@@ -193,7 +210,8 @@ static void test_no_cgroup2_mount(void **state)
 	(void)state;
 	item(&p->cgroup2, false, ENOENT, "no cgroup2 mount (legacy: 9 v1 hierarchies only)");
 	item(&p->cgroup_writable, false, ENOENT, "no cgroup2 mount to create cgroups in");
-	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	/* A v1-only host: the v1 freezer. */
+	assert_picks(p, BOX_RUNG_CGROUP1, why, sizeof(why));
 	assert_string_equal(why, "cgroup2: skipped: no cgroup2 mount (legacy: 9 v1 hierarchies only)");
 	free(p);
 }
@@ -208,6 +226,7 @@ static void test_no_pidfd(void **state)
 	item(&p->pidfd, false, ENOSYS, "pidfd_open missing (ENOSYS): kernel older than 5.3");
 	assert_picks(p, BOX_RUNG_PGROUP, why, sizeof(why));
 	assert_string_equal(why, "cgroup2: skipped: pidfd_open missing (ENOSYS): kernel older than 5.3\n"
+				 "cgroup1: skipped: pidfd_open missing (ENOSYS): kernel older than 5.3\n"
 				 "pidns: skipped: pidfd_open missing (ENOSYS): kernel older than 5.3");
 	free(p);
 }
@@ -218,6 +237,7 @@ static void test_pgroup_without_seccomp(void **state)
 	char why[2048];
 
 	(void)state;
+	no_cgroup1(p);
 	p->is_root = false;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /x: EACCES");
 	item(&p->userns, false, EPERM, "clone(CLONE_NEWUSER) failed: EPERM");
@@ -239,10 +259,12 @@ static void test_nothing_works(void **state)
 	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
 	item(&p->userns, false, EPERM, "clone(CLONE_NEWUSER) failed: EPERM");
 	item(&p->subreaper, false, EINVAL, "PR_SET_CHILD_SUBREAPER failed: EINVAL");
+	no_cgroup1(p);
 	assert_int_equal(box_pick_rung(p, &got, why, sizeof(why)), -ENOTSUP);
 	/* Nothing picked, nothing written. */
 	assert_int_equal(got, BOX_RUNG_CGROUP2_PIDNS);
 	assert_string_equal(why, "cgroup2: skipped: no cgroup file system is mounted\n"
+				 "cgroup1: skipped: no v1 freezer hierarchy of ours is mounted\n"
 				 "pidns: skipped: not root, and clone(CLONE_NEWUSER) failed: EPERM\n"
 				 "pgroup: skipped: PR_SET_CHILD_SUBREAPER failed: EINVAL");
 	assert_false(box_rung_works(p, BOX_RUNG_AUTO, why, sizeof(why)));
@@ -258,6 +280,7 @@ static void test_ci_container_gets_pgroup(void **state)
 	char why[2048];
 
 	(void)state;
+	no_cgroup1(p);
 	p->cap_sys_admin = false;
 	p->seccomp_mode = 2;
 	item(&p->cgroup_writable, false, EROFS,
@@ -274,6 +297,7 @@ static void test_ci_container_gets_pgroup(void **state)
 	assert_string_equal(why,
 			    "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/unified: EROFS: the "
 			    "cgroup file system is mounted read-only here (as in a container)\n"
+			    "cgroup1: skipped: no v1 freezer hierarchy of ours is mounted\n"
 			    "pidns: skipped: no CAP_SYS_ADMIN, and clone(CLONE_NEWUSER) failed: EPERM: the "
 			    "seccomp filter of this process refuses namespaces (as Docker's default profile "
 			    "does)");
@@ -310,6 +334,10 @@ static void test_auto_never_picks_both(void **state)
 	assert_true(box_rung_works(p, BOX_RUNG_CGROUP2_PIDNS, why, sizeof(why)));
 	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
 	item(&p->cgroup_writable, false, EROFS, "cannot create a cgroup in /x: EROFS");
+	assert_picks(p, BOX_RUNG_CGROUP1, why, sizeof(why));
+	/* Nor cgroup1+pidns, where cgroup1 works. */
+	assert_true(box_rung_works(p, BOX_RUNG_CGROUP1_PIDNS, why, sizeof(why)));
+	no_cgroup1(p);
 	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
 	free(p);
 }
@@ -337,7 +365,7 @@ static void test_why_bounds(void **state)
 	(void)state;
 	item(&p->cgroup_writable, false, EACCES, "cannot create a cgroup in /a/very/long/path: EACCES");
 	assert_int_equal(box_pick_rung(p, &got, why, sizeof(why)), 0);
-	assert_int_equal(got, BOX_RUNG_PIDNS);
+	assert_int_equal(got, BOX_RUNG_CGROUP1);
 	assert_int_equal(strlen(why), sizeof(why) - 1);
 	assert_memory_equal(why, "cgroup2: skippe", sizeof(why));
 	/* No room for a reason at all is fine too. */
@@ -375,7 +403,7 @@ static void test_table_is_complete(void **state)
 			break;
 		}
 	}
-	assert_int_equal(box_rung_parse("cgroup1", &back), -EINVAL);
+	assert_int_equal(box_rung_parse("cgroup3", &back), -EINVAL);
 }
 
 /* cgroup2+pidns is composed of the two rungs' ops, and works exactly when both do. */
@@ -387,8 +415,14 @@ static void test_both_is_composed(void **state)
 	assert_ptr_equal(both->ops[0], box_rung_def(BOX_RUNG_CGROUP2)->ops[0]);
 	assert_ptr_equal(both->ops[1], box_rung_def(BOX_RUNG_PIDNS)->ops[0]);
 	assert_false(both->in_auto);
+	both = box_rung_def(BOX_RUNG_CGROUP1_PIDNS);
+	assert_ptr_equal(both->ops[0], box_rung_def(BOX_RUNG_CGROUP1)->ops[0]);
+	assert_ptr_equal(both->ops[1], box_rung_def(BOX_RUNG_PIDNS)->ops[0]);
+	assert_false(both->in_auto);
 	assert_int_equal(box_rung_next_auto(BOX_RUNG_AUTO), BOX_RUNG_CGROUP2);
-	assert_int_equal(box_rung_next_auto(BOX_RUNG_CGROUP2), BOX_RUNG_PIDNS);
+	/* auto's order: cgroup2, cgroup1, pidns, pgroup. */
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_CGROUP2), BOX_RUNG_CGROUP1);
+	assert_int_equal(box_rung_next_auto(BOX_RUNG_CGROUP1), BOX_RUNG_PIDNS);
 	assert_int_equal(box_rung_next_auto(BOX_RUNG_PIDNS), BOX_RUNG_PGROUP);
 	assert_int_equal(box_rung_next_auto(BOX_RUNG_PGROUP), BOX_RUNG_AUTO);
 }
@@ -403,6 +437,7 @@ static void test_probe_parts_of_rungs(void **state)
 	assert_int_equal(box_rung_probe_parts(BOX_RUNG_CGROUP2_PIDNS),
 			 BOX_PROBE_CGROUP | BOX_PROBE_NS_USED | BOX_PROBE_PIDFD);
 	assert_int_equal(box_rung_probe_parts(BOX_RUNG_PGROUP), BOX_PROBE_SUBREAPER);
+	assert_int_equal(box_rung_probe_parts(BOX_RUNG_CGROUP1), BOX_PROBE_CGROUP1 | BOX_PROBE_PIDFD);
 }
 
 /* The pgroup rung's probe: one child that becomes a subreaper, no cgroup, no namespace. */
@@ -458,6 +493,11 @@ static void test_dies_with_supervisor(void **state)
 	item(&p->cgroup_kill, false, ENOENT, "no cgroup.kill");
 	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2, how, sizeof(how)));
 	assert_non_null(strstr(how, "freeze-and-kill"));
+	/* cgroup1: the guard runs the v1 freezer loop over the context directory. */
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP1, how, sizeof(how)));
+	assert_non_null(strstr(how, "guard"));
+	assert_non_null(strstr(how, "freezer"));
+	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP1_PIDNS, how, sizeof(how)));
 	assert_false(box_rung_dies_with_supervisor(p, BOX_RUNG_AUTO, how, sizeof(how)));
 	assert_true(box_rung_dies_with_supervisor(p, BOX_RUNG_CGROUP2, NULL, 0));
 	free(p);
