@@ -101,6 +101,10 @@ int box_rung_ctx_fini(struct box_ctx *ctx);
 /* Sets why (when not NULL and size > 0) like snprintf: a works() reports through it. */
 void box_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* limits.c: the controllers a box can be limited by, and where a context has each. */
+enum box_lim_ctl { BOX_LIM_MEMORY, BOX_LIM_PIDS, BOX_LIM_CPU, BOX_LIM_N };
+enum box_lim_via { BOX_LIM_VIA_NONE, BOX_LIM_VIA_V2, BOX_LIM_VIA_V1 };
+
 struct box_ctx {
 	enum box_rung rung;
 	const struct box_rung_def *def;
@@ -125,6 +129,10 @@ struct box_ctx {
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
 	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
+	/* limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
+	enum box_lim_via lim_via[BOX_LIM_N];
+	int lim_v1_fd[BOX_LIM_N]; /* VIA_V1: the context's directory in that hierarchy, else -1 */
+	char lim_note[1024];      /* limits_optional: why a controller was left out */
 };
 
 struct box {
@@ -162,6 +170,13 @@ struct box {
 	uint64_t stop_start_ns;
 	uint64_t stop_ns;
 	uint64_t kill_start_ns;
+	/* limits.c: a box made by box_new_limited(). */
+	bool limited;
+	struct box_limits lim;      /* as applied: a field whose controller the context lacks is 0 */
+	int lim_v1_fd[BOX_LIM_N];   /* the box's own directory in each v1 hierarchy used, else -1 */
+	int lim_join_fd[BOX_LIM_N]; /* its cgroup.procs: the first process writes itself in before exec */
+	uint64_t lim_oom_seen;      /* counters already turned into events */
+	uint64_t lim_pids_seen;
 };
 
 /* spawn.c: starting a box's first process. */
@@ -177,6 +192,8 @@ struct box_child {
 	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
+	/* limits.c: cgroup.procs files of the box's v1 directories, joined next (fds < 0 are skipped) */
+	int join_fd[BOX_LIM_N];
 };
 
 struct box_child_err {
@@ -221,6 +238,23 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin);
 
 /* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
 char **box_make_env(const struct box *b, char *const *envp);
+
+/* limits.c: the limits of box_new_limited() (box.h), on cgroup v2 or the v1 hierarchies. */
+
+/* After the rung's ctx_init: prepares the controllers opts->limits needs. -ENOTSUP (ctx->why says why). */
+int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts);
+/* Before the rung's ctx_fini: removes the context's v1 directories. Returns 0 or -EBUSY. */
+int box_limits_ctx_fini(struct box_ctx *ctx);
+/* After the rung's create: writes lim into the box's cgroups. -errno, nothing left behind. */
+int box_limits_create(struct box *b, const struct box_limits *lim);
+/* Once the box is empty: removes its v1 directories. Returns 0 or -EBUSY. */
+int box_limits_destroy(struct box *b);
+/* The BOX_EV_OOM and BOX_EV_PIDS_MAX that the counters owe since the last call. */
+unsigned box_limits_events(struct box *b);
+/* Fills c->join_fd from the box (every -1 without v1 directories). */
+void box_limits_child(const struct box *b, struct box_child *c);
+/* In the child before exec: joins each v1 directory. 0 or -errno. Async-signal-safe. */
+int box_limits_join(const struct box_child *c);
 
 /* reap.c: the main process. */
 
