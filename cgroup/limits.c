@@ -318,7 +318,7 @@ static int v1_destroy(struct box *b, enum box_lim_ctl ctl)
 
 /* ---- the context ---- */
 
-static const char *const keys[BOX_LIM_N] = { "box.memory_max", "box.pids_max", "box.cpu_max" };
+static const char *const keys[BOX_LIM_N] = { "memory_max", "pids_max", "cpu_max" };
 
 int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts)
 {
