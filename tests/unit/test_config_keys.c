@@ -172,8 +172,9 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 	/* One per key; [[build.rules]] are implemented. */
 	assert_int_equal(notes, sizeof(unimplemented) / sizeof(unimplemented[0]));
 	assert_non_null(strstr(text, "| `proxy.enabled` |"));
-	assert_non_null(strstr(text, "**Not implemented yet:** no proxy runs and the browser is not reloaded; "
-				     "open the app's own port. |\n"));
+	assert_non_null(strstr(text,
+			       "**Not implemented yet:** no proxy runs and the browser is not reloaded; "
+			       "open the app's own port. |\n"));
 	assert_null(strstr(text, "no box gets a memory limit"));
 	free(text);
 
@@ -181,8 +182,8 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 	m = open_memstream(&text, &len);
 	config_write_toml(m, &c);
 	fclose(m);
-	assert_non_null(strstr(text, "# Not implemented yet: no proxy runs and the browser is not reloaded; open "
-				     "the app's own port.\nenabled"));
+	assert_non_null(strstr(
+		text, "# Not implemented yet: nothing polls (inotify is always used).\npoll_interval"));
 	assert_null(strstr(text, "# Not implemented yet: no box gets a process limit"));
 	assert_null(strstr(text, "# Not implemented yet: no rule runs"));
 	free(text);
