@@ -101,6 +101,8 @@ int box_rung_ctx_fini(struct box_ctx *ctx);
 /* Sets why (when not NULL and size > 0) like snprintf: a works() reports through it. */
 void box_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+struct cgv1_cg;
+
 /* limits.c: the controllers a box can be limited by, and where a context has each. */
 enum box_lim_ctl { BOX_LIM_MEMORY, BOX_LIM_PIDS, BOX_LIM_CPU, BOX_LIM_N };
 enum box_lim_via { BOX_LIM_VIA_NONE, BOX_LIM_VIA_V2, BOX_LIM_VIA_V1 };
@@ -131,8 +133,10 @@ struct box_ctx {
 	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
 	/* limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
 	enum box_lim_via lim_via[BOX_LIM_N];
-	int lim_v1_fd[BOX_LIM_N]; /* VIA_V1: the context's directory in that hierarchy, else -1 */
-	char lim_note[1024];      /* limits_optional: why a controller was left out */
+	struct cgv1_cg
+		*lim_v1_own[BOX_LIM_N];    /* VIA_V1: our own cgroup of that hierarchy (cgv1.h), else NULL */
+	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* VIA_V1: the context's directory below it, else NULL */
+	char lim_note[1024];               /* limits_optional: why a controller was left out */
 };
 
 struct box {
@@ -172,8 +176,8 @@ struct box {
 	uint64_t kill_start_ns;
 	/* limits.c: a box made by box_new_limited(). */
 	bool limited;
-	struct box_limits lim;      /* as applied: a field whose controller the context lacks is 0 */
-	int lim_v1_fd[BOX_LIM_N];   /* the box's own directory in each v1 hierarchy used, else -1 */
+	struct box_limits lim;             /* as applied: a field whose controller the context lacks is 0 */
+	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* the box's own directory in each v1 hierarchy used, else NULL */
 	int lim_join_fd[BOX_LIM_N]; /* its cgroup.procs: the first process writes itself in before exec */
 	uint64_t lim_oom_seen;      /* counters already turned into events */
 	uint64_t lim_pids_seen;

@@ -159,7 +159,7 @@ int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limi
 	b->def = ctx->def;
 	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
 	for (int i = 0; i < BOX_LIM_N; i++)
-		b->lim_v1_fd[i] = b->lim_join_fd[i] = -1;
+		b->lim_join_fd[i] = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
