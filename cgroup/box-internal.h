@@ -181,6 +181,11 @@ struct box {
 	int lim_join_fd[BOX_LIM_N]; /* its cgroup.procs: the first process writes itself in before exec */
 	uint64_t lim_oom_seen;      /* counters already turned into events */
 	uint64_t lim_pids_seen;
+	uint64_t lim_pids_told_ns; /* when the last BOX_EV_PIDS_MAX was given */
+	int lim_pids_fd;     /* v2: pids.events (POLLPRI); v1 (no notification): a 1 s timerfd (POLLIN); -1 */
+	bool lim_pids_timer; /* lim_pids_fd is v1's timerfd */
+	int lim_oom_fd; /* v2: memory.events (POLLPRI); v1: an eventfd on memory.oom_control (POLLIN); -1 */
+	bool lim_oom_eventfd; /* lim_oom_fd is v1's eventfd */
 };
 
 /* spawn.c: starting a box's first process. */

@@ -160,6 +160,7 @@ int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limi
 	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
 	for (int i = 0; i < BOX_LIM_N; i++)
 		b->lim_join_fd[i] = -1;
+	b->lim_pids_fd = b->lim_oom_fd = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
@@ -374,9 +375,13 @@ int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	const struct pollfd all[] = {
-		{ .fd = b->pidfd, .events = POLLIN },     { .fd = b->events_fd, .events = POLLPRI },
-		{ .fd = b->status_fd, .events = POLLIN }, { .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pidfd, .events = POLLIN },
+		{ .fd = b->events_fd, .events = POLLPRI },
+		{ .fd = b->status_fd, .events = POLLIN },
+		{ .fd = b->timer_fd, .events = POLLIN },
 		{ .fd = b->pin_fd, .events = POLLIN },
+		{ .fd = b->lim_pids_fd, .events = b->lim_pids_timer ? POLLIN : POLLPRI },
+		{ .fd = b->lim_oom_fd, .events = b->lim_oom_eventfd ? POLLIN : POLLPRI },
 	};
 	int n = 0;
 

@@ -278,7 +278,7 @@ int box_kill(struct box *b);
  * count. An fd the box closes leaves the caller's epoll set by itself; new
  * fds can appear after box_spawn() only.
  */
-#define BOX_MAX_FDS 5
+#define BOX_MAX_FDS 7
 
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 
@@ -299,7 +299,7 @@ enum {
 	BOX_EV_PIN_BLOCKED = 1 << 5,
 	/* box_new_limited(): the OOM killer killed a process of the box (box_limit_report() says more) */
 	BOX_EV_OOM = 1 << 6,
-	/* box_new_limited(): a fork or clone was refused at pids_max */
+	/* box_new_limited(): forks or clones were refused at pids_max (the first, then at most every 5 s) */
 	BOX_EV_PIDS_MAX = 1 << 7,
 };
 
@@ -344,9 +344,13 @@ const char *box_cgroup_path(const struct box *b);
  * memory.max_usage_in_bytes), pids.events max, cpu.stat's throttling. The
  * events BOX_EV_OOM and BOX_EV_PIDS_MAX come from box_process() when a count
  * grew since its last call: it reads them on every call (each SIGCHLD, each
- * readiness of the box's fds) and once more when the box empties, so a
- * killed main process is always followed by its report. Counters a kernel
- * lacks (memory.peak before 5.19) read 0.
+ * readiness of the box's fds, among which the kernel's notifications of
+ * pids.events and of an OOM: memory.events on v2, an eventfd on v1's
+ * memory.oom_control) and once more when the box empties, so a killed main
+ * process is always followed by its report. A fork bomb held at pids_max
+ * refuses forks all the time: BOX_EV_PIDS_MAX comes at the first refusal and
+ * then at most every 5 s while more follow. Counters a kernel lacks
+ * (memory.peak before 5.19) read 0.
  */
 struct box_limit_report {
 	struct box_limits applied; /* the limits the box has: those asked for that the context could give */

@@ -32,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "box-internal.h"
@@ -534,6 +536,83 @@ const char *box_ctx_limits_note(const struct box_ctx *ctx)
 
 /* ---- boxes ---- */
 
+/* The directory that holds ctl's counters for b, or -1. */
+static int counters_fd(const struct box *b, enum box_lim_ctl ctl)
+{
+	if (!lim_of(&b->lim, ctl))
+		return -1;
+	if (b->ctx->lim_via[ctl] == BOX_LIM_VIA_V2)
+		return b->cg_fd;
+	return b->lim_v1[ctl] ? b->lim_v1[ctl]->fd : -1;
+}
+
+/* Sets up v1's OOM notification: an eventfd registered on dirfd's memory.oom_control. */
+static int v1_oom_eventfd(int dirfd)
+{
+	char reg[64];
+	int efd, ofd, r;
+
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (efd < 0)
+		return -errno;
+	ofd = openat(dirfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
+	if (ofd < 0) {
+		r = -errno;
+		close(efd);
+		return r;
+	}
+	snprintf(reg, sizeof(reg), "%d %d", efd, ofd);
+	r = cg_write_file_at(dirfd, "cgroup.event_control", reg);
+	/* The kernel keeps the eventfd, not the file: ours can go. */
+	close(ofd);
+	if (r < 0) {
+		close(efd);
+		return r;
+	}
+	return efd;
+}
+
+/* v1's pids.events makes no notification (checked on 6.18): a timer looks at it every second. */
+static int v1_pids_timer(void)
+{
+	struct itimerspec its = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * Opens what the kernel notifies: pids.events (POLLPRI, v2; v1: a timer), the OOM
+ * (v2: memory.events, POLLPRI; v1: an eventfd). A kill's SIGCHLD reaches us
+ * only for our own child: these also catch an OOM kill or a refused fork deep
+ * in the box. Best effort: without them the counters are still read on
+ * every box_process().
+ */
+static void limits_watch(struct box *b)
+{
+	int fd;
+
+	if ((fd = counters_fd(b, BOX_LIM_PIDS)) >= 0 && b->ctx->lim_via[BOX_LIM_PIDS] == BOX_LIM_VIA_V2)
+		b->lim_pids_fd = openat(fd, "pids.events", O_RDONLY | O_CLOEXEC);
+	else if (fd >= 0)
+		b->lim_pids_fd = v1_pids_timer();
+	b->lim_pids_timer = b->lim_pids_fd >= 0 && b->ctx->lim_via[BOX_LIM_PIDS] == BOX_LIM_VIA_V1;
+	if ((fd = counters_fd(b, BOX_LIM_MEMORY)) < 0)
+		return;
+	if (b->ctx->lim_via[BOX_LIM_MEMORY] == BOX_LIM_VIA_V2) {
+		b->lim_oom_fd = openat(fd, "memory.events", O_RDONLY | O_CLOEXEC);
+	} else {
+		b->lim_oom_fd = v1_oom_eventfd(fd);
+		b->lim_oom_eventfd = b->lim_oom_fd >= 0;
+		if (b->lim_oom_fd < 0)
+			b->lim_oom_fd = -1;
+	}
+}
+
 int box_limits_create(struct box *b, const struct box_limits *lim)
 {
 	int r = 0;
@@ -571,6 +650,8 @@ int box_limits_create(struct box *b, const struct box_limits *lim)
 	}
 	if (r < 0)
 		(void)box_limits_destroy(b);
+	else
+		limits_watch(b);
 	return r;
 }
 
@@ -578,6 +659,11 @@ int box_limits_destroy(struct box *b)
 {
 	int r = 0;
 
+	if (b->lim_pids_fd >= 0)
+		close(b->lim_pids_fd);
+	if (b->lim_oom_fd >= 0)
+		close(b->lim_oom_fd);
+	b->lim_pids_fd = b->lim_oom_fd = -1;
 	for (int i = 0; i < BOX_LIM_N; i++) {
 		if (b->lim_join_fd[i] >= 0)
 			close(b->lim_join_fd[i]);
@@ -603,16 +689,6 @@ int box_limits_join(const struct box_child *c)
 		if (c->join_fd[i] >= 0 && write(c->join_fd[i], "0", 1) != 1)
 			return -errno;
 	return 0;
-}
-
-/* The directory that holds ctl's counters for b, or -1. */
-static int counters_fd(const struct box *b, enum box_lim_ctl ctl)
-{
-	if (!lim_of(&b->lim, ctl))
-		return -1;
-	if (b->ctx->lim_via[ctl] == BOX_LIM_VIA_V2)
-		return b->cg_fd;
-	return b->lim_v1[ctl] ? b->lim_v1[ctl]->fd : -1;
 }
 
 static const char *via_name(const struct box *b, enum box_lim_ctl ctl)
@@ -652,18 +728,46 @@ int box_limit_report(struct box *b, struct box_limit_report *out)
 	return 0;
 }
 
+/* Drains the watched notification fds, so that a level-triggered epoll sleeps until the next one. */
+static void limits_rearm(struct box *b)
+{
+	char buf[512];
+	uint64_t n;
+
+	/* Reading through the watched fd itself re-arms its POLLPRI, as cgroup.events' (rungs/cgroup2.c). */
+	if (b->lim_pids_fd >= 0 && b->lim_pids_timer)
+		(void)read(b->lim_pids_fd, &n, sizeof(n));
+	else if (b->lim_pids_fd >= 0)
+		(void)pread(b->lim_pids_fd, buf, sizeof(buf), 0);
+	if (b->lim_oom_fd >= 0 && b->lim_oom_eventfd)
+		(void)read(b->lim_oom_fd, &n, sizeof(n));
+	else if (b->lim_oom_fd >= 0)
+		(void)pread(b->lim_oom_fd, buf, sizeof(buf), 0);
+}
+
+/* A held fork bomb refuses forks all the time: told at the first, then at most this often. */
+#define PIDS_TELL_NS (5ull * 1000000000ull)
+
 unsigned box_limits_events(struct box *b)
 {
 	struct box_limit_report rep;
 	unsigned ev = 0;
+	uint64_t now;
 
-	if (!b->limited || box_limit_report(b, &rep) < 0)
+	if (!b->limited)
+		return 0;
+	limits_rearm(b);
+	if (box_limit_report(b, &rep) < 0)
 		return 0;
 	if (rep.oom_kills > b->lim_oom_seen)
 		ev |= BOX_EV_OOM;
-	if (rep.pids_max_hits > b->lim_pids_seen)
-		ev |= BOX_EV_PIDS_MAX;
 	b->lim_oom_seen = rep.oom_kills;
-	b->lim_pids_seen = rep.pids_max_hits;
+	now = box_now_ns();
+	if (rep.pids_max_hits > b->lim_pids_seen &&
+	    (b->lim_pids_told_ns == 0 || now - b->lim_pids_told_ns >= PIDS_TELL_NS)) {
+		ev |= BOX_EV_PIDS_MAX;
+		b->lim_pids_seen = rep.pids_max_hits;
+		b->lim_pids_told_ns = now;
+	}
 	return ev;
 }

@@ -169,7 +169,7 @@ if wait_for 15000 events_at_least oom 1; then
 			ok "oom: peak $peak bytes, near memory_max" || bad "oom: peak ${peak:-?} is not near 64M"
 	fi
 	wait_for 5000 events_at_least run_exit 1 && ok "oom: run_exit follows" || bad "oom: no run_exit"
-	grep -q '"event":"run_exit".*signal 9' "$log" && ok "oom: the exit is SIGKILL's" ||
+	grep -q '"event":"run_exit".*"status":137' "$log" && ok "oom: the exit is SIGKILL's (status 137)" ||
 		bad "oom: the exit is not signal 9: $(grep '"event":"run_exit"' "$log" | head -1)"
 	# The next change restarts it as usual (and it is OOM-killed again).
 	echo change >"$proj/a.txt"
