@@ -265,6 +265,19 @@ void box_limits_child(const struct box *b, struct box_child *c);
 /* In the child before exec: joins each v1 directory. 0 or -errno. Async-signal-safe. */
 int box_limits_join(const struct box_child *c);
 
+/* limits_v1.c: the v1 hierarchies' side of limits.c, through cgv1.h. */
+
+/* The context's directory in ctl's hierarchy (controller, for key's messages). -ENOENT: no such hierarchy. */
+int box_lim_v1_ctx_init(struct box_ctx *ctx, enum box_lim_ctl ctl, const char *controller, const char *key);
+void box_lim_v1_ctx_fini(struct box_ctx *ctx, enum box_lim_ctl ctl);
+/* The box's directory in ctl's hierarchy with lim's value, and its cgroup.procs in b->lim_join_fd. */
+int box_lim_v1_create(struct box *b, enum box_lim_ctl ctl, const struct box_limits *lim);
+int box_lim_v1_destroy(struct box *b, enum box_lim_ctl ctl);
+/* An eventfd the kernel signals on an OOM in the memory cgroup dirfd, or -errno. */
+int box_lim_v1_oom_eventfd(int dirfd);
+/* A 1 s periodic timerfd: v1's pids.events notifies nothing. -errno. */
+int box_lim_v1_pids_timer(void);
+
 /* reap.c: the main process. */
 
 /*

@@ -25,17 +25,13 @@
  * without that controller (box_ctx_limits_note()).
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "box-internal.h"
@@ -45,11 +41,6 @@
 #define SELF_SUFFIX ".self"
 
 static const char *const keys[BOX_LIM_N] = { "memory_max", "pids_max", "cpu_max" };
-
-static const char *keys_of(enum box_lim_ctl ctl)
-{
-	return keys[ctl];
-}
 
 /* What each controller is called and where its limits and counters live, v2 then v1. */
 struct ctl_files {
@@ -298,175 +289,6 @@ static int v2_write(struct box *b, enum box_lim_ctl ctl, const struct box_limits
 	return r;
 }
 
-/* ---- cgroup v1 (the hierarchies through cgv1.h, libcgroup) ---- */
-
-/*
- * Removes the context directories below own whose owner is gone, as the
- * cgroup2 rung sweeps its own: each held an flock while its nsreload lived,
- * so taking the lock proves it is gone. Only empty ones go (cgv1_delete
- * removes nothing that still lists a task); a box of a dead nsreload was
- * killed by its rung (the guard, the namespace), so its directories are.
- */
-static void v1_sweep(const struct cgv1_cg *own)
-{
-	DIR *d;
-	struct dirent *de;
-	int dfd = dup(own->fd);
-
-	if (dfd < 0)
-		return;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct cgv1_cg stale;
-
-		if (de->d_type != DT_DIR || strncmp(de->d_name, "nsreload.", 9) != 0 ||
-		    cgv1_open_below(own, de->d_name, &stale) < 0)
-			continue;
-		if (flock(stale.fd, LOCK_EX | LOCK_NB) < 0 || cgv1_delete(own, &stale) < 0)
-			cgv1_close(&stale);
-	}
-	closedir(d);
-}
-
-/*
- * The parent of our context directories in ctl's hierarchy: our own cgroup
- * of it, or $NSRELOAD_CGROUP1_PARENT below it (a test's own parent).
- */
-static int v1_open_parent(enum box_lim_ctl ctl, struct cgv1_cg *out)
-{
-	struct cgv1_cg own;
-	const char *rel = getenv("NSRELOAD_CGROUP1_PARENT");
-	int r = cgv1_open_own(ctls[ctl].name, &own);
-
-	if (r < 0 || !rel || !rel[0]) {
-		if (r == 0)
-			*out = own;
-		return r;
-	}
-	r = cgv1_open_below(&own, rel, out);
-	cgv1_close(&own);
-	return r;
-}
-
-/* A context directory of ours in ctl's v1 hierarchy, below our own cgroup there, locked. */
-static int v1_ctx_init(struct box_ctx *ctx, enum box_lim_ctl ctl)
-{
-	struct cgv1_cg *own = calloc(1, sizeof(*own)), *cg = calloc(1, sizeof(*cg));
-	char name[BOX_CTX_NAME_MAX + 1];
-	int r;
-
-	if (!own || !cg) {
-		free(own);
-		free(cg);
-		return -ENOMEM;
-	}
-	r = v1_open_parent(ctl, own);
-	if (r == 0) {
-		v1_sweep(own);
-		/* The cgroup2 rung's name where there is one, so that both say whose it is; else a fresh one.
-		 */
-		if (ctx->name[0])
-			snprintf(name, sizeof(name), "%s", ctx->name);
-		else
-			snprintf(name, sizeof(name), "nsreload.%d.%016llx", (int)getpid(),
-				 (unsigned long long)box_now_ns());
-		r = cgv1_create(own, name, cg);
-		if (r == 0 && (flock(cg->fd, LOCK_EX | LOCK_NB) < 0 || cgv1_same(own, cg) < 0)) {
-			r = -EAGAIN;
-			(void)cgv1_delete(own, cg);
-		}
-		if (r < 0)
-			cgv1_close(own);
-	}
-	if (r < 0) {
-		snprintf(ctx->why, sizeof(ctx->why), "%s: cannot make a cgroup in the v1 %s hierarchy: %s",
-			 keys_of(ctl), ctls[ctl].name, strerror(-r));
-		free(own);
-		free(cg);
-		/* Not mounted: the caller says "neither delegated nor in a v1 hierarchy". */
-		if (r == -ENOENT)
-			ctx->why[0] = '\0';
-		return r == -ENOENT ? -ENOENT : -ENOTSUP;
-	}
-	ctx->lim_v1_own[ctl] = own;
-	ctx->lim_v1[ctl] = cg;
-	return 0;
-}
-
-static void v1_ctx_fini(struct box_ctx *ctx, enum box_lim_ctl ctl)
-{
-	if (ctx->lim_v1[ctl]) {
-		if (cgv1_delete(ctx->lim_v1_own[ctl], ctx->lim_v1[ctl]) < 0)
-			cgv1_close(ctx->lim_v1[ctl]);
-		free(ctx->lim_v1[ctl]);
-		ctx->lim_v1[ctl] = NULL;
-	}
-	if (ctx->lim_v1_own[ctl]) {
-		cgv1_close(ctx->lim_v1_own[ctl]);
-		free(ctx->lim_v1_own[ctl]);
-		ctx->lim_v1_own[ctl] = NULL;
-	}
-}
-
-/* Writes key = value into cg, as a number. */
-static int v1_set_num(const struct cgv1_cg *cg, const char *key, uint64_t v)
-{
-	char val[32];
-
-	snprintf(val, sizeof(val), "%" PRIu64, v);
-	return cgv1_set(cg, key, val);
-}
-
-/* The box's own directory in ctl's hierarchy, with lim's value, and its cgroup.procs for the child. */
-static int v1_create(struct box *b, enum box_lim_ctl ctl, const struct box_limits *lim)
-{
-	struct cgv1_cg *cg = calloc(1, sizeof(*cg));
-	int r;
-
-	if (!cg)
-		return -ENOMEM;
-	r = cgv1_create(b->ctx->lim_v1[ctl], b->name, cg);
-	if (r < 0) {
-		free(cg);
-		return r;
-	}
-	b->lim_v1[ctl] = cg;
-	if (ctl == BOX_LIM_MEMORY) {
-		r = v1_set_num(cg, "memory.limit_in_bytes", lim->memory_max);
-		/* Memory and swap together at the same limit: no swap. Absent without swap accounting. */
-		if (r == 0 && faccessat(cg->fd, "memory.memsw.limit_in_bytes", F_OK, 0) == 0)
-			r = v1_set_num(cg, "memory.memsw.limit_in_bytes", lim->memory_max);
-	} else if (ctl == BOX_LIM_PIDS) {
-		r = v1_set_num(cg, "pids.max", lim->pids_max);
-	} else {
-		r = v1_set_num(cg, "cpu.cfs_period_us", lim->cpu_period_us ? lim->cpu_period_us : 100000);
-		if (r == 0)
-			r = v1_set_num(cg, "cpu.cfs_quota_us", lim->cpu_quota_us);
-	}
-	if (r == 0) {
-		b->lim_join_fd[ctl] = cgv1_procs_fd(cg);
-		if (b->lim_join_fd[ctl] < 0)
-			r = b->lim_join_fd[ctl];
-	}
-	return r;
-}
-
-static int v1_destroy(struct box *b, enum box_lim_ctl ctl)
-{
-	int r = cgv1_delete(b->ctx->lim_v1[ctl], b->lim_v1[ctl]);
-
-	/* Still busy after cgv1_delete's tries: left for the context's removal, or the next sweep. */
-	if (r < 0)
-		cgv1_close(b->lim_v1[ctl]);
-	free(b->lim_v1[ctl]);
-	b->lim_v1[ctl] = NULL;
-	return r;
-}
-
 /* ---- the context ---- */
 
 int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts)
@@ -491,7 +313,7 @@ int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts)
 			continue;
 		}
 		if (r == -ENOENT) {
-			r = v1_ctx_init(ctx, ctl);
+			r = box_lim_v1_ctx_init(ctx, ctl, ctls[ctl].name, keys[ctl]);
 			if (r == 0) {
 				ctx->lim_via[i] = BOX_LIM_VIA_V1;
 				continue;
@@ -525,7 +347,7 @@ int box_limits_ctx_fini(struct box_ctx *ctx)
 {
 	for (int i = 0; i < BOX_LIM_N; i++)
 		if (ctx->lim_via[i] == BOX_LIM_VIA_V1)
-			v1_ctx_fini(ctx, (enum box_lim_ctl)i);
+			box_lim_v1_ctx_fini(ctx, (enum box_lim_ctl)i);
 	return 0;
 }
 
@@ -546,45 +368,6 @@ static int counters_fd(const struct box *b, enum box_lim_ctl ctl)
 	return b->lim_v1[ctl] ? b->lim_v1[ctl]->fd : -1;
 }
 
-/* Sets up v1's OOM notification: an eventfd registered on dirfd's memory.oom_control. */
-static int v1_oom_eventfd(int dirfd)
-{
-	char reg[64];
-	int efd, ofd, r;
-
-	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (efd < 0)
-		return -errno;
-	ofd = openat(dirfd, "memory.oom_control", O_RDONLY | O_CLOEXEC);
-	if (ofd < 0) {
-		r = -errno;
-		close(efd);
-		return r;
-	}
-	snprintf(reg, sizeof(reg), "%d %d", efd, ofd);
-	r = cg_write_file_at(dirfd, "cgroup.event_control", reg);
-	/* The kernel keeps the eventfd, not the file: ours can go. */
-	close(ofd);
-	if (r < 0) {
-		close(efd);
-		return r;
-	}
-	return efd;
-}
-
-/* v1's pids.events makes no notification (checked on 6.18): a timer looks at it every second. */
-static int v1_pids_timer(void)
-{
-	struct itimerspec its = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL) < 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
 /*
  * Opens what the kernel notifies: pids.events (POLLPRI, v2; v1: a timer), the OOM
  * (v2: memory.events, POLLPRI; v1: an eventfd). A kill's SIGCHLD reaches us
@@ -599,14 +382,14 @@ static void limits_watch(struct box *b)
 	if ((fd = counters_fd(b, BOX_LIM_PIDS)) >= 0 && b->ctx->lim_via[BOX_LIM_PIDS] == BOX_LIM_VIA_V2)
 		b->lim_pids_fd = openat(fd, "pids.events", O_RDONLY | O_CLOEXEC);
 	else if (fd >= 0)
-		b->lim_pids_fd = v1_pids_timer();
+		b->lim_pids_fd = box_lim_v1_pids_timer();
 	b->lim_pids_timer = b->lim_pids_fd >= 0 && b->ctx->lim_via[BOX_LIM_PIDS] == BOX_LIM_VIA_V1;
 	if ((fd = counters_fd(b, BOX_LIM_MEMORY)) < 0)
 		return;
 	if (b->ctx->lim_via[BOX_LIM_MEMORY] == BOX_LIM_VIA_V2) {
 		b->lim_oom_fd = openat(fd, "memory.events", O_RDONLY | O_CLOEXEC);
 	} else {
-		b->lim_oom_fd = v1_oom_eventfd(fd);
+		b->lim_oom_fd = box_lim_v1_oom_eventfd(fd);
 		b->lim_oom_eventfd = b->lim_oom_fd >= 0;
 		if (b->lim_oom_fd < 0)
 			b->lim_oom_fd = -1;
@@ -630,7 +413,7 @@ int box_limits_create(struct box *b, const struct box_limits *lim)
 			r = b->cg_fd >= 0 ? v2_write(b, ctl, lim) : -ENOTSUP;
 			break;
 		case BOX_LIM_VIA_V1:
-			r = v1_create(b, ctl, lim);
+			r = box_lim_v1_create(b, ctl, lim);
 			break;
 		default:
 			/* limits_optional let the context start without it: the report says it is not
@@ -669,7 +452,7 @@ int box_limits_destroy(struct box *b)
 			close(b->lim_join_fd[i]);
 		b->lim_join_fd[i] = -1;
 		if (b->lim_v1[i]) {
-			int rr = v1_destroy(b, (enum box_lim_ctl)i);
+			int rr = box_lim_v1_destroy(b, (enum box_lim_ctl)i);
 			if (rr < 0 && r == 0)
 				r = rr;
 		}
