@@ -135,7 +135,7 @@ static int cg_is_populated(int dirfd)
 	return ev.populated > 0;
 }
 
-static void sleep_ms(unsigned ms)
+void cg_sleep_ms(unsigned ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -167,8 +167,7 @@ int cg_open_child(int dirfd, const char *name)
  * Calls fn(parentfd, subfd, name, data) for every child cgroup directory.
  * Returns the first error of fn or of the walk, after visiting them all.
  */
-static int for_each_child_cgroup(int dirfd, int (*fn)(int parentfd, int subfd, const char *name, void *data),
-				 void *data)
+int cg_for_each_child(int dirfd, int (*fn)(int parentfd, int subfd, const char *name, void *data), void *data)
 {
 	struct dirent *de;
 	DIR *d;
@@ -340,7 +339,7 @@ static int signal_procs_of(int dirfd, int sig, int depth)
 	r = n < 0 ? (int)n : cg_signal_listed(dirfd, buf, sig);
 	free(buf);
 
-	rr = for_each_child_cgroup(dirfd, signal_child_cgroup, &(struct signal_walk){ sig, depth });
+	rr = cg_for_each_child(dirfd, signal_child_cgroup, &(struct signal_walk){ sig, depth });
 	return r < 0 ? r : rr;
 }
 
@@ -427,7 +426,7 @@ int cg_kill_all(int dirfd, bool force_freeze_loop)
 		r = cg_kill_pass(dirfd, force_freeze_loop);
 		if (r <= 0)
 			return r;
-		sleep_ms((unsigned)cg_kill_pass_pause_ms(pass));
+		cg_sleep_ms((unsigned)cg_kill_pass_pause_ms(pass));
 	}
 	return -EBUSY;
 }
@@ -467,7 +466,7 @@ static int remove_children(int dirfd, int depth)
 {
 	if (depth > CG_MAX_DEPTH)
 		return -ELOOP;
-	return for_each_child_cgroup(dirfd, remove_child_cgroup, &depth);
+	return cg_for_each_child(dirfd, remove_child_cgroup, &depth);
 }
 
 int cg_remove_tree(int parentfd, const char *name, int fd)
@@ -483,7 +482,7 @@ int cg_remove_tree(int parentfd, const char *name, int fd)
 			return r;
 		/* Through the fd we hold; one round, as the tries themselves repeat it. */
 		(void)cg_kill_pass(fd, false);
-		sleep_ms(delay);
+		cg_sleep_ms(delay);
 		if (delay < CG_RMDIR_MAX_SLEEP_MS)
 			delay *= 2;
 	}

@@ -80,6 +80,17 @@ int cg_write_file_at(int dirfd, const char *name, const char *s);
  */
 int cg_open_child(int dirfd, const char *name);
 
+/* Sleeps ms milliseconds, resuming after signals. */
+void cg_sleep_ms(unsigned ms);
+
+/*
+ * Calls fn(dirfd, subfd, name, data) for every child cgroup directory of
+ * dirfd (opened with cg_open_child; one that vanished midway is skipped).
+ * Returns the first error of fn or of the walk, after visiting them all.
+ */
+int cg_for_each_child(int dirfd, int (*fn)(int parentfd, int subfd, const char *name, void *data),
+		      void *data);
+
 /* Freeze-and-kill rounds cg_kill_all() makes before it gives up with -EBUSY. */
 #define CG_KILL_PASSES 100
 
