@@ -265,5 +265,41 @@ for bad_flag in --memory-max=12Q --pids-max=0 --cpu-max=0%; do
 		bad "exec $bad_flag: rc=$rc: $(tr '\n' ' ' <"$work/exec-bad.txt")"
 done
 
+# ---- cgroup v2 only: the no-internal-processes rule ----
+if [ "$via" = cgroup2 ] && [ -n "$parent" ]; then
+	# The controllers for the test's cgroups below $parent (which holds no process itself).
+	echo "+memory +pids +cpu" >"$parent/cgroup.subtree_control"
+	# nsreload alone in its cgroup: it moves itself into a leaf of its own and the limit holds.
+	mkdir "$parent/alone"
+	NSRLIM_APP=$tok sh -c 'echo $$ >"$1/cgroup.procs" && exec env -u NSRELOAD_CGROUP_PARENT "$2" exec \
+		--memory-max=64M -- "$3" 1024' sh "$parent/alone" "$NSR" "$TOOLS/memhog" >/dev/null 2>"$work/alone.txt"
+	rc=$?
+	leaf=$(find "$parent/alone" -mindepth 1 -maxdepth 1 -type d -name 'nsreload.*.self' | head -1)
+	[ "$rc" = 137 ] && [ -n "$leaf" ] && grep -q "OOM killer" "$work/alone.txt" &&
+		ok "v2: alone in its cgroup, nsreload moved into $leaf and the limit held" ||
+		bad "v2: alone in its cgroup: rc=$rc, leaf '${leaf:-none}': $(tr '\n' ' ' <"$work/alone.txt")"
+	# A process nsreload did not start shares its cgroup: refused with the reason and the fix, or
+	# with --limits-optional run without the limit.
+	mkdir "$parent/shared"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 30' sh "$parent/shared" &
+	stranger=$!
+	wait_for 2000 grep -qx "$stranger" "$parent/shared/cgroup.procs"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec env -u NSRELOAD_CGROUP_PARENT "$2" exec --memory-max=64M -- true' \
+		sh "$parent/shared" "$NSR" 2>"$work/shared.txt"
+	rc=$?
+	[ "$rc" = 125 ] && grep -q "no-internal-processes" "$work/shared.txt" &&
+		grep -q "systemd-run --user --scope -p Delegate=yes nsreload" "$work/shared.txt" &&
+		ok "v2: a stranger in its cgroup: refused with the reason and the fix" ||
+		bad "v2: a stranger in its cgroup: rc=$rc: $(tr '\n' ' ' <"$work/shared.txt")"
+	sh -c 'echo $$ >"$1/cgroup.procs" && exec env -u NSRELOAD_CGROUP_PARENT "$2" exec --memory-max=64M \
+		--limits-optional -- true' sh "$parent/shared" "$NSR" 2>"$work/shared2.txt"
+	rc=$?
+	[ "$rc" = 0 ] && grep -q "running without limits" "$work/shared2.txt" &&
+		ok "v2: --limits-optional runs without the limit and says so" ||
+		bad "v2: --limits-optional: rc=$rc: $(tr '\n' ' ' <"$work/shared2.txt")"
+	kill "$stranger" 2>/dev/null
+	wait "$stranger" 2>/dev/null
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
