@@ -16,7 +16,7 @@
 # cgroup2 mount lists memory, pids and cpu (then the test's own cgroup2
 # parent), else the v1 hierarchies (hybrid hosts such as the VM this was
 # written on: then a test parent of its own below our cgroup in each of them,
-# $NSRELOAD_CGROUP1_PARENT, removed afterwards). The JSON events' "via" must
+# $NSRELOAD_CGROUP1_PARENT, testlib's make_cgroup1_parent, removed afterwards). The JSON events' "via" must
 # name that version.
 # Environment:
 #   NSRELOAD_TEST_REQUIRE  naming v2-limits (or v1-limits): a host without that version's controllers
@@ -38,8 +38,6 @@ tok_base="nsrlim$$"
 work=$(mktemp -d /tmp/nsreload-limits.XXXXXX)
 chmod 755 "$work"
 nsr_pid=""
-v1name="nsreload-test-limits.$$"
-v1dirs=""
 
 . "$(dirname "$0")/../lib/testlib.sh"
 
@@ -55,9 +53,6 @@ has_v2() {
 		case " $v2ctl " in *" $c "*) ;; *) return 1 ;; esac
 	done
 }
-# The mount point of the v1 hierarchy holding controller $1, and our own cgroup in it.
-v1_mount() { awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo; }
-v1_own() { awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup; }
 has_v1() {
 	for c in memory pids cpu; do
 		[ -n "$(v1_mount "$c")" ] && [ -n "$(v1_own "$c")" ] || return 1
@@ -90,33 +85,10 @@ echo "limits via $via"
 # below our own cgroup in each hierarchy; both removed at the end.
 make_cgroup_parent nsreload-test-limits
 [ -n "$parent" ] && export NSRELOAD_CGROUP_PARENT="$parent"
-if [ "$via" = cgroup1 ]; then
-	for c in memory pids cpu; do
-		d="$(v1_mount "$c")$(v1_own "$c")/$v1name"
-		d=$(echo "$d" | sed 's|//*|/|g')
-		mkdir "$d" && v1dirs="$v1dirs $d"
-	done
-	export NSRELOAD_CGROUP1_PARENT="$v1name"
-fi
-remove_v1_parents() {
-	for d in $v1dirs; do
-		[ -d "$d" ] || continue
-		for sub in $(find "$d" -depth -type d); do
-			tries=0
-			until rmdir "$sub" 2>/dev/null || [ ! -d "$sub" ]; do
-				tries=$((tries + 1))
-				if [ "$tries" -ge 100 ]; then
-					echo "warning: cannot remove the test's v1 cgroup $sub" >&2
-					break
-				fi
-				sleep 0.05
-			done
-		done
-	done
-}
-trap 'test_cleanup; remove_v1_parents' EXIT
-trap 'test_cleanup; remove_v1_parents; exit 130' INT
-trap 'test_cleanup; remove_v1_parents; exit 143' TERM
+[ "$via" = cgroup1 ] && make_cgroup1_parent nsreload-test-limits memory pids cpu
+trap 'test_cleanup; remove_cgroup1_parent' EXIT
+trap 'test_cleanup; remove_cgroup1_parent; exit 130' INT
+trap 'test_cleanup; remove_cgroup1_parent; exit 143' TERM
 
 # start_run CASE BOXKEYS FULL_BIN: nsreload run in a fresh project with an .air.toml.
 start_run() {
