@@ -137,6 +137,7 @@ struct box_ctx {
 		*lim_v1_own[BOX_LIM_N];    /* VIA_V1: our own cgroup of that hierarchy (cgv1.h), else NULL */
 	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* VIA_V1: the context's directory below it, else NULL */
 	char lim_note[1024];               /* limits_optional: why a controller was left out */
+	char lim_how[128];                 /* where each limit goes: "memory_max on cgroup1; ..." */
 };
 
 struct box {

@@ -369,6 +369,8 @@ int box_limit_report(struct box *b, struct box_limit_report *out);
 
 /* Why a limit was left out of every box (limits_optional), or "". */
 const char *box_ctx_limits_note(const struct box_ctx *ctx);
+/* Where the context puts each limit: "memory_max on cgroup1; pids_max on cgroup1", or "". */
+const char *box_ctx_limits_how(const struct box_ctx *ctx);
 
 /* After BOX_EV_PIN_BLOCKED: one line for the user naming the call, its process and --no-pin ("" before). */
 const char *box_pin_note(const struct box *b);

@@ -291,55 +291,66 @@ static int v2_write(struct box *b, enum box_lim_ctl ctl, const struct box_limits
 
 /* ---- the context ---- */
 
+/* Appends text to buf (size bytes) after a "; " when buf is not empty; a message cut short is fine. */
+static void append(char *buf, size_t size, const char *text)
+{
+	size_t len = strlen(buf);
+
+	/* A message cut short is fine: the precision only tells the compiler so. */
+	if (len + 3 < size)
+		snprintf(buf + len, size - len, "%s%.*s", len ? "; " : "", (int)(size - len - 3), text);
+}
+
+/* ctx->why when a controller ctl can be had nowhere and nothing more precise was said. */
+static void say_nowhere(struct box_ctx *ctx, enum box_lim_ctl ctl)
+{
+	snprintf(ctx->why, sizeof(ctx->why),
+		 "%s: the %s controller is neither delegated to %.1000s (its cgroup.controllers does not "
+		 "list it) nor in a cgroup v1 hierarchy below our own cgroup. Fix: have it delegated: "
+		 "systemd-run --user --scope -p Delegate=yes nsreload ...; or start without limits: "
+		 "box.limits_required = false (exec: --limits-optional)",
+		 keys[ctl], ctls[ctl].name, ctx->probe.cgroup_dir[0] ? ctx->probe.cgroup_dir : "our cgroup");
+}
+
 int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts)
 {
-	size_t note = 0;
+	/* ctx->why holds auto's reasons (box_ctx_why()): the steps below write theirs there too. */
+	char saved[sizeof(ctx->why)];
 
 	for (int i = 0; i < BOX_LIM_N; i++)
 		ctx->lim_via[i] = BOX_LIM_VIA_NONE;
-	ctx->lim_note[0] = '\0';
+	ctx->lim_note[0] = ctx->lim_how[0] = '\0';
 	if (!box_limits_any(opts->limits))
 		return 0;
+	snprintf(saved, sizeof(saved), "%s", ctx->why);
 	for (int i = 0; i < BOX_LIM_N; i++) {
 		enum box_lim_ctl ctl = (enum box_lim_ctl)i;
+		char how[64];
 		int r;
 
 		if (!lim_of(opts->limits, ctl))
 			continue;
 		ctx->why[0] = '\0';
 		r = v2_enable(ctx, ctl, keys[i]);
-		if (r == 0) {
+		if (r == 0)
 			ctx->lim_via[i] = BOX_LIM_VIA_V2;
+		else if (r == -ENOENT && (r = box_lim_v1_ctx_init(ctx, ctl, ctls[ctl].name, keys[ctl])) == 0)
+			ctx->lim_via[i] = BOX_LIM_VIA_V1;
+		if (r == 0) {
+			snprintf(how, sizeof(how), "%s on cgroup%s", keys[i],
+				 ctx->lim_via[i] == BOX_LIM_VIA_V2 ? "2" : "1");
+			append(ctx->lim_how, sizeof(ctx->lim_how), how);
 			continue;
 		}
-		if (r == -ENOENT) {
-			r = box_lim_v1_ctx_init(ctx, ctl, ctls[ctl].name, keys[ctl]);
-			if (r == 0) {
-				ctx->lim_via[i] = BOX_LIM_VIA_V1;
-				continue;
-			}
-		}
 		if (!ctx->why[0])
-			snprintf(ctx->why, sizeof(ctx->why),
-				 "%s: the %s controller is neither delegated to %.1000s (its "
-				 "cgroup.controllers "
-				 "does not list it) nor in a cgroup v1 hierarchy we can write below our own "
-				 "cgroup. "
-				 "Fix: have it delegated: systemd-run --user --scope -p Delegate=yes "
-				 "nsreload ...; "
-				 "or start without limits: box.limits_required = false (exec: "
-				 "--limits-optional)",
-				 keys[i], ctls[i].name,
-				 ctx->probe.cgroup_dir[0] ? ctx->probe.cgroup_dir : "our cgroup");
+			say_nowhere(ctx, ctl);
 		if (!opts->limits_optional) {
 			(void)box_limits_ctx_fini(ctx);
 			return -ENOTSUP;
 		}
-		if (note + 1 < sizeof(ctx->lim_note))
-			note += (size_t)snprintf(ctx->lim_note + note, sizeof(ctx->lim_note) - note, "%s%s",
-						 note ? "; " : "", ctx->why);
-		ctx->why[0] = '\0';
+		append(ctx->lim_note, sizeof(ctx->lim_note), ctx->why);
 	}
+	snprintf(ctx->why, sizeof(ctx->why), "%s", saved);
 	return 0;
 }
 
@@ -354,6 +365,11 @@ int box_limits_ctx_fini(struct box_ctx *ctx)
 const char *box_ctx_limits_note(const struct box_ctx *ctx)
 {
 	return ctx->lim_note;
+}
+
+const char *box_ctx_limits_how(const struct box_ctx *ctx)
+{
+	return ctx->lim_how;
 }
 
 /* ---- boxes ---- */

@@ -514,6 +514,8 @@ int cmd_exec(int argc, char **argv)
 	if (box_ctx_limits_note(ctx)[0])
 		fprintf(stderr, "nsreload exec: warning: running without limits (--limits-optional): %s\n",
 			box_ctx_limits_note(ctx));
+	if (o.verbose && box_ctx_limits_how(ctx)[0])
+		fprintf(stderr, "nsreload exec: limits: %s\n", box_ctx_limits_how(ctx));
 	if (o.verbose || (o.rung == BOX_RUNG_AUTO && box_ctx_rung(ctx) != BOX_RUNG_CGROUP2))
 		fprintf(stderr, "nsreload exec: box: %s%s%s\n", box_rung_name(box_ctx_rung(ctx)),
 			box_ctx_why(ctx)[0] ? "; " : "", box_ctx_why(ctx));

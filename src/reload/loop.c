@@ -370,6 +370,8 @@ static int open_box_ctx(struct loop *lp)
 		line++;
 		log_msg(lp->st.log, LOG_MAIN, "  %.*s", (int)strcspn(line, "\n"), line);
 	}
+	if (box_ctx_limits_how(lp->st.ctx)[0])
+		log_msg(lp->st.log, LOG_MAIN, "limits: %s", box_ctx_limits_how(lp->st.ctx));
 	if (box_ctx_limits_note(lp->st.ctx)[0])
 		log_msg(lp->st.log, LOG_MAIN,
 			"warning: running without limits (box.limits_required = false): %s",

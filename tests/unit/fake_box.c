@@ -148,6 +148,12 @@ const char *box_ctx_limits_note(const struct box_ctx *ctx)
 	return "";
 }
 
+const char *box_ctx_limits_how(const struct box_ctx *ctx)
+{
+	(void)ctx;
+	return "";
+}
+
 void fake_box_oom(struct box *b, unsigned long long peak)
 {
 	b->report.oom_kills++;
