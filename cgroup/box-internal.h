@@ -102,6 +102,12 @@ int box_rung_ctx_fini(struct box_ctx *ctx);
 /* Sets why (when not NULL and size > 0) like snprintf: a works() reports through it. */
 void box_why(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+struct cgv1_cg;
+
+/* limits.c: the controllers a box can be limited by, and where a context has each. */
+enum box_lim_ctl { BOX_LIM_MEMORY, BOX_LIM_PIDS, BOX_LIM_CPU, BOX_LIM_N };
+enum box_lim_via { BOX_LIM_VIA_NONE, BOX_LIM_VIA_V2, BOX_LIM_VIA_V1 };
+
 struct box_ctx {
 	enum box_rung rung;
 	const struct box_rung_def *def;
@@ -133,6 +139,13 @@ struct box_ctx {
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
 	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
+	/* limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
+	enum box_lim_via lim_via[BOX_LIM_N];
+	struct cgv1_cg
+		*lim_v1_own[BOX_LIM_N];    /* VIA_V1: our own cgroup of that hierarchy (cgv1.h), else NULL */
+	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* VIA_V1: the context's directory below it, else NULL */
+	char lim_note[1024];               /* limits_optional: why a controller was left out */
+	char lim_how[128];                 /* where each limit goes: "memory_max on cgroup1; ..." */
 };
 
 struct box {
@@ -171,6 +184,18 @@ struct box {
 	uint64_t stop_start_ns;
 	uint64_t stop_ns;
 	uint64_t kill_start_ns;
+	/* limits.c: a box made by box_new_limited(). */
+	bool limited;
+	struct box_limits lim;             /* as applied: a field whose controller the context lacks is 0 */
+	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* the box's own directory in each v1 hierarchy used, else NULL */
+	int lim_join_fd[BOX_LIM_N]; /* its cgroup.procs: the first process writes itself in before exec */
+	uint64_t lim_oom_seen;      /* counters already turned into events */
+	uint64_t lim_pids_seen;
+	uint64_t lim_pids_told_ns; /* when the last BOX_EV_PIDS_MAX was given */
+	int lim_pids_fd;     /* v2: pids.events (POLLPRI); v1 (no notification): a 1 s timerfd (POLLIN); -1 */
+	bool lim_pids_timer; /* lim_pids_fd is v1's timerfd */
+	int lim_oom_fd; /* v2: memory.events (POLLPRI); v1: an eventfd on memory.oom_control (POLLIN); -1 */
+	bool lim_oom_eventfd; /* lim_oom_fd is v1's eventfd */
 };
 
 /* spawn.c: starting a box's first process. */
@@ -186,6 +211,8 @@ struct box_child {
 	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
+	/* limits.c: cgroup.procs files of the box's v1 directories, joined next (fds < 0 are skipped) */
+	int join_fd[BOX_LIM_N];
 };
 
 struct box_child_err {
@@ -230,6 +257,36 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin);
 
 /* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
 char **box_make_env(const struct box *b, char *const *envp);
+
+/* limits.c: the limits of box_new_limited() (box.h), on cgroup v2 or the v1 hierarchies. */
+
+/* After the rung's ctx_init: prepares the controllers opts->limits needs. -ENOTSUP (ctx->why says why). */
+int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts);
+/* Before the rung's ctx_fini: removes the context's v1 directories. Returns 0 or -EBUSY. */
+int box_limits_ctx_fini(struct box_ctx *ctx);
+/* After the rung's create: writes lim into the box's cgroups. -errno, nothing left behind. */
+int box_limits_create(struct box *b, const struct box_limits *lim);
+/* Once the box is empty: removes its v1 directories. Returns 0 or -EBUSY. */
+int box_limits_destroy(struct box *b);
+/* The BOX_EV_OOM and BOX_EV_PIDS_MAX that the counters owe since the last call. */
+unsigned box_limits_events(struct box *b);
+/* Fills c->join_fd from the box (every -1 without v1 directories). */
+void box_limits_child(const struct box *b, struct box_child *c);
+/* In the child before exec: joins each v1 directory. 0 or -errno. Async-signal-safe. */
+int box_limits_join(const struct box_child *c);
+
+/* limits_v1.c: the v1 hierarchies' side of limits.c, through cgv1.h. */
+
+/* The context's directory in ctl's hierarchy (controller, for key's messages). -ENOENT: no such hierarchy. */
+int box_lim_v1_ctx_init(struct box_ctx *ctx, enum box_lim_ctl ctl, const char *controller, const char *key);
+void box_lim_v1_ctx_fini(struct box_ctx *ctx, enum box_lim_ctl ctl);
+/* The box's directory in ctl's hierarchy with lim's value, and its cgroup.procs in b->lim_join_fd. */
+int box_lim_v1_create(struct box *b, enum box_lim_ctl ctl, const struct box_limits *lim);
+int box_lim_v1_destroy(struct box *b, enum box_lim_ctl ctl);
+/* An eventfd the kernel signals on an OOM in the memory cgroup dirfd, or -errno. */
+int box_lim_v1_oom_eventfd(int dirfd);
+/* A 1 s periodic timerfd: v1's pids.events notifies nothing. -errno. */
+int box_lim_v1_pids_timer(void);
 
 /* reap.c: the main process. */
 

@@ -67,6 +67,11 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 	ctx->no_pin = opts->no_pin;
 	ctx->pin_notice = opts->pin_notice;
 	r = box_rung_choose(ctx, opts);
+	if (r == 0) {
+		r = box_limits_ctx_init(ctx, opts);
+		if (r < 0)
+			(void)box_rung_ctx_fini(ctx);
+	}
 	if (r < 0) {
 		/* Keep the reason for the caller's message. */
 		if (opts->errbuf && opts->errbuf_size)
@@ -95,13 +100,16 @@ const char *box_ctx_cgroup_dir(const struct box_ctx *ctx)
 
 int box_ctx_free(struct box_ctx *ctx)
 {
-	int r;
+	int r, rr;
 
 	if (!ctx)
 		return 0;
 	while (ctx->boxes)
 		(void)box_free(ctx->boxes);
-	r = box_rung_ctx_fini(ctx);
+	r = box_limits_ctx_fini(ctx);
+	rr = box_rung_ctx_fini(ctx);
+	if (r == 0)
+		r = rr;
 	free(ctx);
 	return r;
 }
@@ -136,6 +144,11 @@ static int create_ops(struct box *b)
 
 int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 {
+	return box_new_limited(ctx, kind, NULL, out);
+}
+
+int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limits *lim, struct box **out)
+{
 	struct box *b;
 	int r = 0;
 
@@ -147,6 +160,9 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->def = ctx->def;
 	b->cg_fd = b->events_fd = b->pidfd = b->status_fd = b->timer_fd = b->pin_fd = -1;
 	b->v1.fd = -1;
+	for (int i = 0; i < BOX_LIM_N; i++)
+		b->lim_join_fd[i] = -1;
+	b->lim_pids_fd = b->lim_oom_fd = -1;
 	b->pid = -1;
 	snprintf(b->name, sizeof(b->name), "%s.%u", kind, ++ctx->next_id);
 	snprintf(b->token, sizeof(b->token), "%d.%s", (int)getpid(), b->name);
@@ -155,6 +171,13 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 		r = -errno;
 	if (r == 0)
 		r = create_ops(b);
+	/* Before any process: a limited box never runs unlimited. */
+	if (r == 0 && (r = box_limits_create(b, lim)) < 0) {
+		int n = 0;
+		while (op_at(b->def, n))
+			n++;
+		(void)destroy_ops(b, n);
+	}
 	if (r < 0) {
 		if (b->timer_fd >= 0)
 			close(b->timer_fd);
@@ -354,9 +377,13 @@ int box_stop_all(struct box *b, int sig, unsigned timeout_ms)
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS])
 {
 	const struct pollfd all[] = {
-		{ .fd = b->pidfd, .events = POLLIN },     { .fd = b->events_fd, .events = POLLPRI },
-		{ .fd = b->status_fd, .events = POLLIN }, { .fd = b->timer_fd, .events = POLLIN },
+		{ .fd = b->pidfd, .events = POLLIN },
+		{ .fd = b->events_fd, .events = POLLPRI },
+		{ .fd = b->status_fd, .events = POLLIN },
+		{ .fd = b->timer_fd, .events = POLLIN },
 		{ .fd = b->pin_fd, .events = POLLIN },
+		{ .fd = b->lim_pids_fd, .events = b->lim_pids_timer ? POLLIN : POLLPRI },
+		{ .fd = b->lim_oom_fd, .events = b->lim_oom_eventfd ? POLLIN : POLLPRI },
 	};
 	int n = 0;
 
@@ -468,6 +495,8 @@ int box_process(struct box *b)
 		if (r < 0)
 			return r;
 	}
+	/* The limits' counters: on every call, and so once more as the box empties. */
+	b->pending |= box_limits_events(b);
 	if (b->empty && !b->empty_reported) {
 		b->empty_reported = true;
 		b->pending |= BOX_EV_EMPTY;
@@ -560,6 +589,9 @@ int box_free(struct box *b)
 	while (op_at(b->def, n))
 		n++;
 	rr = destroy_ops(b, n);
+	if (rr < 0 && r == 0)
+		r = rr;
+	rr = box_limits_destroy(b);
 	if (rr < 0 && r == 0)
 		r = rr;
 	int fds[] = { b->pidfd, b->events_fd, b->status_fd, b->timer_fd, b->cg_fd, b->pin_fd };

@@ -108,6 +108,7 @@ int box_supervisor_init(void);
  * owner is gone (it held an flock on the directory while alive).
  */
 struct box_ctx;
+struct box_limits;
 
 struct box_ctx_opts {
 	enum box_rung rung;        /* AUTO: the whole probe and box_pick_rung() decide; else only its probe */
@@ -123,6 +124,23 @@ struct box_ctx_opts {
 	/* Called once per stale box swept at start-up; may be NULL. */
 	void (*on_stale)(const char *path, void *data);
 	void *data;
+	/*
+	 * The most any box of the context will ask for (box_new_limited()), or
+	 * NULL: none will. The context prepares each controller a non-zero field
+	 * needs, once, before any box exists (limits.c): on cgroup v2 it enables
+	 * it down from the parent to the context directory; where the host binds
+	 * it to a v1 hierarchy instead (hybrid hosts, v1-only hosts) it makes the
+	 * context's directory below our own cgroup of that hierarchy.
+	 */
+	const struct box_limits *limits;
+	/*
+	 * Where a controller limits asks for cannot be had (not delegated to us,
+	 * or cgroup v2's no-internal-processes rule with strangers in our
+	 * cgroup), box_ctx_new() fails with -ENOTSUP and errbuf says why and how
+	 * to fix it. With limits_optional it starts without that controller and
+	 * box_ctx_limits_note() says why: never a half-limited box unasked.
+	 */
+	bool limits_optional;
 	/* On failure, why the rung cannot be used; may be NULL. */
 	char *errbuf;
 	size_t errbuf_size;
@@ -159,6 +177,37 @@ struct box_spawn {
  * <kind>.<n>.
  */
 int box_new(struct box_ctx *ctx, const char *kind, struct box **out);
+
+/*
+ * Per-box resource limits; a field 0 is no limit. Given when the box is
+ * made (box_new_limited()), not at spawn and not later: the values are
+ * written into the box's cgroups before its first process exists, so that
+ * no process of a limited box ever runs unlimited, not even between clone
+ * and exec. memory_max also refuses swap (memory.swap.max 0 where the file
+ * exists) so that going past it is an OOM kill, as in production, and not a
+ * slow swap.
+ */
+struct box_limits {
+	uint64_t memory_max;    /* bytes: memory.max, v1 memory.limit_in_bytes */
+	uint64_t pids_max;      /* pids.max */
+	uint64_t cpu_quota_us;  /* run time per period: cpu.max, v1 cpu.cfs_quota_us */
+	uint64_t cpu_period_us; /* 0: the kernel's 100000 */
+};
+
+/* Whether any field of l asks for a limit (l may be NULL). */
+bool box_limits_any(const struct box_limits *l);
+
+/*
+ * box_new() with limits (NULL or all 0: the same as box_new()). Each
+ * controller goes where the context found it (box_ctx_opts.limits): the
+ * box's cgroup2 directory, or a directory of the box's own in that v1
+ * hierarchy, below the context's, which its first process joins before
+ * exec. A limit whose controller the context does not have (allowed only
+ * with limits_optional) is left out: box_limit_report() says which were
+ * applied. -ENOTSUP when a limit needs a controller the context was not
+ * prepared for.
+ */
+int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limits *lim, struct box **out);
 
 /*
  * Where a failed box_spawn() stopped. Only BOX_SPAWN_EXEC means that the
@@ -231,7 +280,7 @@ int box_kill(struct box *b);
  * count. An fd the box closes leaves the caller's epoll set by itself; new
  * fds can appear after box_spawn() only.
  */
-#define BOX_MAX_FDS 5
+#define BOX_MAX_FDS 7
 
 int box_fds(const struct box *b, struct pollfd fds[BOX_MAX_FDS]);
 
@@ -250,6 +299,10 @@ enum {
 	BOX_EV_MAIN_CONTINUED = 1 << 4, /* ... and continued (SIGCONT) */
 	/* pgroup: the pin made a call do nothing (setsid): box_pin_note() says which; once per context */
 	BOX_EV_PIN_BLOCKED = 1 << 5,
+	/* box_new_limited(): the OOM killer killed a process of the box (box_limit_report() says more) */
+	BOX_EV_OOM = 1 << 6,
+	/* box_new_limited(): forks or clones were refused at pids_max (the first, then at most every 5 s) */
+	BOX_EV_PIDS_MAX = 1 << 7,
 };
 
 /*
@@ -287,6 +340,40 @@ uint64_t box_stop_duration_ns(const struct box *b);
 enum box_rung box_rung_of(const struct box *b);
 /* The cgroup directory of the box, or NULL on the pgroup and pidns rungs. */
 const char *box_cgroup_path(const struct box *b);
+/*
+ * What a limited box's counters say, read from the kernel on each call:
+ * memory.events oom_kill and memory.peak (v1: memory.oom_control oom_kill,
+ * memory.max_usage_in_bytes), pids.events max, cpu.stat's throttling. The
+ * events BOX_EV_OOM and BOX_EV_PIDS_MAX come from box_process() when a count
+ * grew since its last call: it reads them on every call (each SIGCHLD, each
+ * readiness of the box's fds, among which the kernel's notifications of
+ * pids.events and of an OOM: memory.events on v2, an eventfd on v1's
+ * memory.oom_control) and once more when the box empties, so a killed main
+ * process is always followed by its report. A fork bomb held at pids_max
+ * refuses forks all the time: BOX_EV_PIDS_MAX comes at the first refusal and
+ * then at most every 5 s while more follow. Counters a kernel lacks
+ * (memory.peak before 5.19) read 0.
+ */
+struct box_limit_report {
+	struct box_limits applied; /* the limits the box has: those asked for that the context could give */
+	const char *memory_via;    /* "cgroup2", "cgroup1", or NULL: no memory limit */
+	const char *pids_via;      /* the same for pids_max */
+	const char *cpu_via;       /* the same for the cpu quota */
+	uint64_t oom_kills;        /* processes of the box the OOM killer killed */
+	uint64_t memory_peak;      /* bytes; 0: unknown */
+	uint64_t pids_max_hits;    /* forks refused at pids_max */
+	uint64_t cpu_throttled;    /* periods in which the box ran out of quota */
+	uint64_t cpu_throttled_us; /* time it was held back */
+};
+
+/* Fills out; -ENODATA for a box without limits. Reading a counter that fails leaves it 0. */
+int box_limit_report(struct box *b, struct box_limit_report *out);
+
+/* Why a limit was left out of every box (limits_optional), or "". */
+const char *box_ctx_limits_note(const struct box_ctx *ctx);
+/* Where the context puts each limit: "memory_max on cgroup1; pids_max on cgroup1", or "". */
+const char *box_ctx_limits_how(const struct box_ctx *ctx);
+
 /* After BOX_EV_PIN_BLOCKED: one line for the user naming the call, its process and --no-pin ("" before). */
 const char *box_pin_note(const struct box *b);
 

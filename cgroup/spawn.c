@@ -87,6 +87,11 @@ void box_child_exec(const struct box_child *c)
 		}
 		close(c->procs_fd);
 	}
+	/* The limits' v1 directories (limits.c): the same rule, exec never happens unlimited. */
+	if (box_limits_join(c) < 0) {
+		write_child_err(c->err_fd, BOX_SPAWN_CGROUP, errno);
+		_exit(125);
+	}
 	if (setpgid(0, 0) < 0)
 		goto fail;
 	box_child_drop_pending();
@@ -185,6 +190,7 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 					.pin_sock = pin_sock[1],
 					.err_fd = errp[1],
 					.procs_fd = procs_fd };
+		box_limits_child(b, &c);
 		box_child_exec(&c);
 	}
 	if (procs_fd >= 0)

@@ -98,6 +98,9 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 			init_fail(a, BOX_SPAWN_CGROUP, errno);
 		close(a->child.procs_fd);
 	}
+	/* Our init joins the limits' v1 directories (limits.c) and the command inherits them. */
+	if (box_limits_join(&a->child) < 0)
+		init_fail(a, BOX_SPAWN_CGROUP, errno);
 	mount_own_proc();
 	/*
 	 * A process group of our own: a job-control shell signals nsreload's
@@ -122,6 +125,8 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 	if (target == 0) {
 		struct box_child target_child = a->child;
 		target_child.procs_fd = -1;
+		for (int i = 0; i < BOX_LIM_N; i++)
+			target_child.join_fd[i] = -1;
 		box_child_exec(&target_child);
 	}
 	/* The supervisor learns of exec by EOF on this pipe: our copy must not hold it open. */
@@ -236,6 +241,7 @@ static int pidns_spawn(struct box *b, const struct box_spawn *sp)
 			.parent_pidfd = parent_pidfd,
 			.wait_all = sp->wait_all,
 		};
+		box_limits_child(b, &a.child);
 		run_init(&a);
 	}
 	if (pid < 0) {

@@ -21,6 +21,8 @@
 
 #include "box.h"
 #include "cmds.h"
+#include "config.h"
+#include "log.h"
 #include "termjob.h"
 #include "util.h"
 
@@ -38,6 +40,8 @@ struct exec_opts {
 	bool no_pin;
 	bool verbose;
 	const char *cgroup_parent;
+	struct box_limits lim; /* --memory-max, --pids-max, --cpu-max */
+	bool limits_optional;
 	char **argv;
 };
 
@@ -50,6 +54,10 @@ enum {
 	EXEC_NO_PIN,
 	EXEC_CGROUP_PARENT,
 	EXEC_VERBOSE,
+	EXEC_MEMORY_MAX,
+	EXEC_PIDS_MAX,
+	EXEC_CPU_MAX,
+	EXEC_LIMITS_OPTIONAL,
 };
 
 static const struct opt exec_opts_table[] = {
@@ -68,6 +76,18 @@ static const struct opt exec_opts_table[] = {
 	{ "--cgroup-parent", 0, NULL, OPT_VALUE, "DIR",
 	  "create the boxes under this cgroup v2 directory\n(default $NSRELOAD_CGROUP_PARENT)",
 	  EXEC_CGROUP_PARENT, .complete = OPT_COMPLETE_DIR },
+	{ "--memory-max", 0, NULL, OPT_VALUE, "SIZE",
+	  "memory limit of the box (512M, bytes, max); past it\nthe OOM killer ends the command, and exec "
+	  "says so",
+	  EXEC_MEMORY_MAX },
+	{ "--pids-max", 0, NULL, OPT_VALUE, "N", "process and thread limit of the box (or max)",
+	  EXEC_PIDS_MAX },
+	{ "--cpu-max", 0, NULL, OPT_VALUE, "CPU",
+	  "CPU limit of the box: 50% of one CPU, 200% for two,\nor cpu.max's 'QUOTA PERIOD' in microseconds",
+	  EXEC_CPU_MAX },
+	{ "--limits-optional", 0, NULL, OPT_NONE, NULL,
+	  "run without a limit this host cannot apply (saying\nso) instead of failing",
+	  EXEC_LIMITS_OPTIONAL },
 	{ "--verbose", 'v', NULL, OPT_NONE, NULL, "say which rung was chosen and why", EXEC_VERBOSE },
 	{ NULL },
 };
@@ -99,6 +119,35 @@ static int take_duration(const char *value, const char *written, unsigned long l
 		fprintf(stderr, "nsreload exec: %s: %s, got '%s'\n", written,
 			duration_strerror(r) ? duration_strerror(r)
 					     : "expected a duration like 500ms, 2s or 1m",
+			text_escape(esc, sizeof(esc), value));
+	return r < 0 ? -EINVAL : 0;
+}
+
+/* --memory-max, --pids-max and --cpu-max: the syntax of box.memory_max, pids_max and cpu_max. */
+static int take_limit(struct exec_opts *o, int id, const char *value, const char *written)
+{
+	unsigned long long v;
+	char esc[256];
+	const char *want;
+	int r;
+
+	if (id == EXEC_MEMORY_MAX) {
+		r = config_parse_bytes(value, &v);
+		o->lim.memory_max = v;
+		want = "a size like 512M, bytes, or max";
+	} else if (id == EXEC_PIDS_MAX) {
+		r = config_parse_limit(value, &v);
+		o->lim.pids_max = v;
+		want = "a positive integer or max";
+	} else {
+		r = config_parse_cpu(value, &v);
+		o->lim.cpu_quota_us = config_cpu_quota_us(v);
+		o->lim.cpu_period_us = config_cpu_period_us(v);
+		want = "a share like 50%, max, or 'QUOTA PERIOD' in microseconds (period 1000 to 1000000, "
+		       "quota at least 1000)";
+	}
+	if (r < 0)
+		fprintf(stderr, "nsreload exec: %s: expected %s, got '%s'\n", written, want,
 			text_escape(esc, sizeof(esc), value));
 	return r < 0 ? -EINVAL : 0;
 }
@@ -138,6 +187,13 @@ static int take_exec_option(void *data, const struct opt *opt, const char *value
 		return 0;
 	case EXEC_VERBOSE:
 		o->verbose = true;
+		return 0;
+	case EXEC_MEMORY_MAX:
+	case EXEC_PIDS_MAX:
+	case EXEC_CPU_MAX:
+		return take_limit(o, opt->id, value, written);
+	case EXEC_LIMITS_OPTIONAL:
+		o->limits_optional = true;
 		return 0;
 	}
 	return -EINVAL;
@@ -297,6 +353,22 @@ static int on_signal(struct exec_state *st, const struct exec_opts *o, const str
 	}
 }
 
+/* "nsreload exec: command killed by the OOM killer: memory_max 64M, peak 64M", and pids_max's line. */
+static void report_limits(struct box *b, int ev)
+{
+	struct box_limit_report rep;
+	char text[256];
+
+	if (!(ev & (BOX_EV_OOM | BOX_EV_PIDS_MAX)) || box_limit_report(b, &rep) < 0)
+		return;
+	for (int bit = BOX_EV_OOM; bit <= BOX_EV_PIDS_MAX; bit <<= 1) {
+		if (!(ev & bit))
+			continue;
+		log_limit_text(text, sizeof(text), "command", (unsigned)bit, &rep);
+		fprintf(stderr, "nsreload exec: %s\n", text);
+	}
+}
+
 static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 {
 	for (;;) {
@@ -308,6 +380,7 @@ static int run_loop(struct exec_state *st, const struct exec_opts *o, int ep)
 			return r;
 		if (r & BOX_EV_PIN_BLOCKED)
 			fprintf(stderr, "nsreload exec: %s\n", box_pin_note(st->box));
+		report_limits(st->box, r);
 		if (r & BOX_EV_KILLED)
 			fprintf(stderr,
 				"nsreload exec: killed pid %d and its box: still there %llu ms after SIG%s "
@@ -428,6 +501,8 @@ int cmd_exec(int argc, char **argv)
 						      .no_pin = o.no_pin,
 						      /* run_loop() serves the box at all times. */
 						      .pin_notice = true,
+						      .limits = &o.lim,
+						      .limits_optional = o.limits_optional,
 						      .on_stale = print_stale,
 						      .errbuf = why,
 						      .errbuf_size = sizeof(why) });
@@ -437,6 +512,11 @@ int cmd_exec(int argc, char **argv)
 		fputs("nsreload exec: run 'nsreload doctor' for details\n", stderr);
 		goto out;
 	}
+	if (box_ctx_limits_note(ctx)[0])
+		fprintf(stderr, "nsreload exec: warning: running without limits (--limits-optional): %s\n",
+			box_ctx_limits_note(ctx));
+	if (o.verbose && box_ctx_limits_how(ctx)[0])
+		fprintf(stderr, "nsreload exec: limits: %s\n", box_ctx_limits_how(ctx));
 	if (o.verbose || (o.rung == BOX_RUNG_AUTO && box_ctx_rung(ctx) != BOX_RUNG_CGROUP2))
 		fprintf(stderr, "nsreload exec: box: %s%s%s\n", box_rung_name(box_ctx_rung(ctx)),
 			box_ctx_why(ctx)[0] ? "; " : "", box_ctx_why(ctx));
@@ -455,7 +535,7 @@ int cmd_exec(int argc, char **argv)
 	termjob_init(&st.tty, STDIN_FILENO);
 	tty_fd = termjob_foreground(&st.tty) ? st.tty.fd : -1;
 
-	r = box_new(ctx, "exec", &st.box);
+	r = box_new_limited(ctx, "exec", &o.lim, &st.box);
 	if (r < 0) {
 		fprintf(stderr, "nsreload exec: cannot create a %s box: %s\n",
 			box_rung_name(box_ctx_rung(ctx)), strerror(-r));

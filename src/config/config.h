@@ -48,12 +48,15 @@
  *    into one struct dotenv and pass dotenv_envp(environ, ...) to box_spawn().
  *  - on_busy (enum config_on_busy), box.mode (an enum box_rung value),
  *    box.pin_sessions.
+ *  - box.memory_max, pids_max and cpu_max (config_cpu_quota_us() and
+ *    config_cpu_period_us()) become the app's struct box_limits (box.h), and
+ *    the builds' too with box.limit_builds; box.limits_required is the
+ *    context's !limits_optional.
  *  - [[build.rules]]: build.rules[0..nrules), each with cmd and a matcher
  *    (config_load refuses the others); src/watch/rules.h matches them and
  *    src/reload/rulejob.h runs them.
  *  - Not implemented yet, so nothing reads them (the key table says what
- *    happens instead): build.poll and poll_interval, [proxy],
- *    box.memory_max and pids_max. (color.app is read and ignored, as in air.)
+ *    happens instead): build.poll and poll_interval, [proxy]. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
@@ -186,9 +189,12 @@ struct config_box {
 	unsigned long long stop_timeout_ms; /* final after config_finalize */
 	unsigned long long memory_max;      /* bytes; 0: no limit ("max") */
 	unsigned long long pids_max;        /* 0: no limit ("max") */
-	bool pin_sessions;                  /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
-	char *cgroup_parent;                /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
-	int stop_scope;                     /* enum config_stop_scope */
+	unsigned long long cpu_max;         /* config_cpu_pack(quota, period); 0: no limit ("max") */
+	bool limit_builds;                  /* the limits apply to builds, rules, pre_cmd and post_cmd too */
+	bool limits_required; /* a limit that cannot be had stops the start (false: run without) */
+	bool pin_sessions;    /* pgroup rung: pin setsid/setpgid (exec's --no-pin is false) */
+	char *cgroup_parent;  /* "": $NSRELOAD_CGROUP_PARENT, else nsreload's own cgroup */
+	int stop_scope;       /* enum config_stop_scope */
 };
 
 enum config_origin_kind {
@@ -229,6 +235,35 @@ struct config {
 	bool argv_exact; /* config_set_command(): the app is BIN [ARGS...] exactly, run without a shell */
 };
 
+/*
+ * box.cpu_max's value: the quota and period of cgroup v2's cpu.max, in
+ * microseconds, in one number (period below 2^20, quota below 2^44); 0 is
+ * "max". The text forms, as systemd's CPUQuota= and cpu.max write it: "50%"
+ * (of one CPU, period 100 ms; "200%" is two CPUs), "max", "QUOTA" or "QUOTA
+ * PERIOD" (period 1000 to 1000000, quota at least 1000).
+ */
+#define CONFIG_CPU_PERIOD_BITS 20
+static inline unsigned long long config_cpu_pack(unsigned long long quota_us, unsigned long long period_us)
+{
+	return quota_us << CONFIG_CPU_PERIOD_BITS | period_us;
+}
+static inline unsigned long long config_cpu_quota_us(unsigned long long v)
+{
+	return v >> CONFIG_CPU_PERIOD_BITS;
+}
+static inline unsigned long long config_cpu_period_us(unsigned long long v)
+{
+	return v & ((1ull << CONFIG_CPU_PERIOD_BITS) - 1);
+}
+/*
+ * The text parsers of the limit keys, for exec's flags: box.memory_max's
+ * ("512M", bytes, "max" as 0), box.pids_max's (a positive integer, "max" as
+ * 0), box.cpu_max's (packed as above). 0 or -EINVAL.
+ */
+int config_parse_bytes(const char *s, unsigned long long *out);
+int config_parse_limit(const char *s, unsigned long long *out);
+int config_parse_cpu(const char *s, unsigned long long *out);
+
 /* ---- the key table ---- */
 
 enum config_type {
@@ -243,6 +278,7 @@ enum config_type {
 	CONFIG_T_SIGNAL,     /* int: a signal number; written as a name */
 	CONFIG_T_BYTES,      /* unsigned long long bytes, 0 for "max"; "512M" */
 	CONFIG_T_LIMIT,      /* unsigned long long, 0 for "max" */
+	CONFIG_T_CPU,        /* unsigned long long, config_cpu_pack(): "50%", "max", "50000 100000" */
 };
 
 enum {
@@ -397,7 +433,7 @@ int config_finalize(struct config *c);
 /*
  * Warns, naming the flag, about each key set by a flag that is not
  * implemented yet (config_key.unimplemented) to a value that would matter:
- * "--box.memory_max: not implemented yet; boxes get no memory limit". Call it
+ * "--proxy.enabled: not implemented yet; no proxy runs ...". Call it
  * after config_load(), which warns about the file's, with file:line:col.
  * Nothing stops: such a key is only checked.
  */

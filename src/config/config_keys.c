@@ -181,11 +181,19 @@ static const struct config_key keys[] = {
 	  "build.kill_delay, which air uses only with send_interrupt",
 	  "Grace after box.stop_signal before the whole box is killed." },
 	{ "box.memory_max", CONFIG_T_BYTES, 0, AT(box.memory_max), "max", NULL, NULL,
-	  "Memory limit of each box on the cgroup rungs: bytes, a size such as \"512M\", or \"max\".",
-	  .unimplemented = "no box gets a memory limit of its own" },
+	  "Memory limit of the app's box (memory.max; swap refused): bytes, a size such as \"512M\", or "
+	  "\"max\". Past it the OOM killer ends the app, and nsreload says so." },
 	{ "box.pids_max", CONFIG_T_LIMIT, 0, AT(box.pids_max), "max", NULL, NULL,
-	  "Process limit of each box on the cgroup rungs, or \"max\".",
-	  .unimplemented = "no box gets a process limit of its own" },
+	  "Process and thread limit of the app's box (pids.max), or \"max\". Forks refused at it are "
+	  "reported." },
+	{ "box.cpu_max", CONFIG_T_CPU, 0, AT(box.cpu_max), "max", NULL, NULL,
+	  "CPU limit of the app's box, as systemd's CPUQuota= (\"50%\" of one CPU, \"200%\" two) or "
+	  "cpu.max (\"QUOTA PERIOD\" in microseconds), or \"max\"." },
+	{ "box.limit_builds", CONFIG_T_BOOL, 0, AT(box.limit_builds), "false", NULL, NULL,
+	  "Give builds, [[build.rules]] commands, pre_cmd and post_cmd the same limits as the app." },
+	{ "box.limits_required", CONFIG_T_BOOL, 0, AT(box.limits_required), "true", NULL, NULL,
+	  "Refuse to start when a limit cannot be applied on this host (the message says why and how to "
+	  "fix it); false runs without that limit and says so." },
 	{ "box.pin_sessions", CONFIG_T_BOOL, 0, AT(box.pin_sessions), "true", NULL, NULL,
 	  "pgroup rung: make setsid a no-op so that nothing leaves the session; setpgid stays allowed "
 	  "for job control (false is exec's --no-pin)." },

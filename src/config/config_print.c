@@ -26,6 +26,19 @@ static void print_duration(FILE *f, unsigned long long ms)
 		fprintf(f, "\"%llums\"", ms);
 }
 
+/* box.cpu_max as it reads back: "50%" when that is exact, else cpu.max's "QUOTA PERIOD". */
+static void print_cpu(FILE *f, unsigned long long v)
+{
+	unsigned long long quota = config_cpu_quota_us(v), period = config_cpu_period_us(v);
+
+	if (v == 0)
+		fputs("\"max\"", f);
+	else if (period == 100000 && quota % 1000 == 0)
+		fprintf(f, "\"%llu%%\"", quota / 1000);
+	else
+		fprintf(f, "\"%llu %llu\"", quota, period);
+}
+
 static void print_bytes(FILE *f, unsigned long long bytes, bool json)
 {
 	static const char units[] = "KMGT";
@@ -103,6 +116,9 @@ void config_print_value(FILE *f, const struct config_key *k, const void *slot, b
 			fputs("\"max\"", f);
 		else
 			fprintf(f, "%llu", *(const unsigned long long *)slot);
+		break;
+	case CONFIG_T_CPU:
+		print_cpu(f, *(const unsigned long long *)slot);
 		break;
 	}
 }
@@ -261,6 +277,8 @@ static const char *type_words(const struct config_key *k)
 		return "size (\"512M\", bytes, or \"max\")";
 	case CONFIG_T_LIMIT:
 		return "integer or \"max\"";
+	case CONFIG_T_CPU:
+		return "CPU share (\"50%\", \"max\", or \"QUOTA PERIOD\" in microseconds)";
 	}
 	return "";
 }

@@ -80,6 +80,10 @@ void config_type_expectation(const struct config_key *k, char *buf, size_t n)
 	case CONFIG_T_LIMIT:
 		fixed = "expected a positive integer or \"max\"";
 		break;
+	case CONFIG_T_CPU:
+		fixed = "expected a share of one CPU like \"50%\", \"max\", or cpu.max's \"QUOTA PERIOD\" in "
+			"microseconds (period 1000 to 1000000, quota at least 1000)";
+		break;
 	case CONFIG_T_CHOICE:
 		break;
 	}
@@ -210,6 +214,56 @@ static int parse_limit_text(const char *s, unsigned long long *out)
 	return 0;
 }
 
+/* "50%", "max", "QUOTA" or "QUOTA PERIOD" (config.h, config_cpu_pack()). */
+static int parse_cpu_text(const char *s, unsigned long long *out)
+{
+	unsigned long long quota, period = 100000;
+	char *end;
+
+	if (strcmp(s, "max") == 0 || strncmp(s, "max ", 4) == 0) {
+		if (s[3] && (parse_uint_text(s + 4, 1000000, &period) < 0 || period < 1000))
+			return -EINVAL;
+		*out = 0;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	quota = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (strcmp(end, "%") == 0) {
+		/* Of one CPU per 100 ms period, as systemd's CPUQuota=; 1% is the kernel's 1 ms minimum. */
+		if (quota == 0 || quota > 100000)
+			return -EINVAL;
+		quota *= 1000;
+	} else if (*end == ' ') {
+		if (parse_uint_text(end + 1, 1000000, &period) < 0 || period < 1000)
+			return -EINVAL;
+	} else if (*end) {
+		return -EINVAL;
+	}
+	if (quota < 1000 || quota >= 1ull << (64 - CONFIG_CPU_PERIOD_BITS))
+		return -EINVAL;
+	*out = config_cpu_pack(quota, period);
+	return 0;
+}
+
+int config_parse_bytes(const char *s, unsigned long long *out)
+{
+	return parse_bytes_text(s, out);
+}
+
+int config_parse_limit(const char *s, unsigned long long *out)
+{
+	return parse_limit_text(s, out);
+}
+
+int config_parse_cpu(const char *s, unsigned long long *out)
+{
+	return parse_cpu_text(s, out);
+}
+
 static int set_string(char **slot, const char *s, size_t len)
 {
 	char *copy = strndup(s, len);
@@ -259,6 +313,10 @@ static int scalar_from_text(const struct config_key *k, void *slot, const char *
 		break;
 	case CONFIG_T_LIMIT:
 		if ((r = parse_limit_text(s, &u)) == 0)
+			*(unsigned long long *)slot = u;
+		break;
+	case CONFIG_T_CPU:
+		if ((r = parse_cpu_text(s, &u)) == 0)
 			*(unsigned long long *)slot = u;
 		break;
 	default:
@@ -341,6 +399,9 @@ static int scalar_from_integer(const struct config_key *k, void *slot, int64_t i
 			return bad_integer(k, i, why, n);
 		*(unsigned long long *)slot = (unsigned long long)i;
 		return 0;
+	case CONFIG_T_CPU:
+		/* A bare number would be ambiguous (percent? microseconds?): only the text forms. */
+		return bad_integer(k, i, why, n);
 	default:
 		return -EINVAL;
 	}
@@ -473,6 +534,7 @@ int config_value_copy(const struct config_key *k, void *dst, const void *src)
 	case CONFIG_T_MS:
 	case CONFIG_T_BYTES:
 	case CONFIG_T_LIMIT:
+	case CONFIG_T_CPU:
 		*(unsigned long long *)dst = *(const unsigned long long *)src;
 		return 0;
 	}
@@ -509,6 +571,7 @@ bool config_value_equal(const struct config_key *k, const void *a, const void *b
 	case CONFIG_T_MS:
 	case CONFIG_T_BYTES:
 	case CONFIG_T_LIMIT:
+	case CONFIG_T_CPU:
 		return *(const unsigned long long *)a == *(const unsigned long long *)b;
 	}
 	return false;

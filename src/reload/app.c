@@ -17,10 +17,12 @@
 /* Spawns the app into a new box; -errno after logging why (the box is freed). */
 static int app_spawn(struct reload *st, char **argv, char **envp)
 {
+	struct box_limits lim;
 	char why[512];
 	int r, tty_fd;
 
-	r = box_new(st->ctx, "run", &st->app.box);
+	reload_box_limits(st->c, true, &lim);
+	r = box_new_limited(st->ctx, "run", &lim, &st->app.box);
 	if (r < 0) {
 		log_msg(st->log, LOG_MAIN,
 			"cannot create a box for the app: %s; nothing runs until the next build",
@@ -208,6 +210,8 @@ void app_update(struct reload *st)
 		log_msg(st->log, LOG_MAIN, "run box: %s", strerror(-ev));
 		return;
 	}
+	/* Before the exit it explains: "app killed by the OOM killer", then "killed by signal 9". */
+	reload_limit_events(st, st->app.box, "app", ev);
 	if (ev & BOX_EV_MAIN_EXITED) {
 		/* Before app_main_exited() kills the rest: the sentinel must be out of a pgroup box's group.
 		 */

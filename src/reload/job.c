@@ -19,6 +19,26 @@
 /* How much of a job's output is kept for build-errors.log. */
 #define CAPTURE_MAX (256 * 1024)
 
+void reload_box_limits(const struct config *c, bool app, struct box_limits *out)
+{
+	*out = (struct box_limits){ 0 };
+	if (!app && !c->box.limit_builds)
+		return;
+	out->memory_max = c->box.memory_max;
+	out->pids_max = c->box.pids_max;
+	out->cpu_quota_us = config_cpu_quota_us(c->box.cpu_max);
+	out->cpu_period_us = config_cpu_period_us(c->box.cpu_max);
+}
+
+void reload_limit_events(struct reload *st, struct box *b, const char *who, int ev)
+{
+	struct box_limit_report rep;
+
+	if (ev < 0 || !(ev & (BOX_EV_OOM | BOX_EV_PIDS_MAX)) || box_limit_report(b, &rep) < 0)
+		return;
+	log_limit(st->log, who, box_main_pid(b), (unsigned)ev, &rep);
+}
+
 void reload_box_free(struct reload *st, struct box **bp)
 {
 	struct pollfd fds[BOX_MAX_FDS];
@@ -123,11 +143,14 @@ int job_start(struct reload *st, struct job *j, const char *kind, const char *cm
 	      size_t why_size)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	struct box_limits lim;
 	int pfd[2], r;
 
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return -errno;
-	r = box_new(st->ctx, kind, &j->box);
+	j->kind = kind;
+	reload_box_limits(st->c, false, &lim);
+	r = box_new_limited(st->ctx, kind, &lim, &j->box);
 	if (r < 0)
 		goto fail;
 	r = box_spawn(j->box, &(struct box_spawn){ .argv = argv,
@@ -165,6 +188,7 @@ bool job_update(struct reload *st, struct job *j, int *status)
 		log_msg(st->log, LOG_MAIN, "box: %s", strerror(-ev));
 		return false;
 	}
+	reload_limit_events(st, j->box, j->kind ? j->kind : "job", ev);
 	if ((ev & BOX_EV_MAIN_EXITED) && !box_is_empty(j->box))
 		(void)box_kill(j->box);
 	if (!box_is_empty(j->box) || !box_main_exited(j->box))

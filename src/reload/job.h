@@ -22,6 +22,9 @@ struct reload;
 
 #define JOB_LINE_MAX 4096 /* longer output lines are split */
 
+struct box_limits;
+struct config;
+
 struct job {
 	struct box *box; /* NULL: no job */
 	int out_fd;      /* the read end of its stdout and stderr, or -1 */
@@ -30,6 +33,7 @@ struct job {
 	size_t line_len;
 	char *capture; /* the output's first 256 KiB, for build-errors.log */
 	size_t capture_len;
+	const char *kind; /* job_start()'s kind, a literal: who a limit event names */
 };
 
 /*
@@ -57,6 +61,15 @@ void job_reset(struct reload *st, struct job *j);
  * fds out of the epoll set first, and logs a cgroup left behind. *bp = NULL.
  */
 void reload_box_free(struct reload *st, struct box **bp);
+/*
+ * The limits a box of the run gets (box.h): box.memory_max, pids_max and
+ * cpu_max for the app, and for the others (build, rules, pre_cmd, post_cmd)
+ * only with box.limit_builds; all 0 otherwise. any: the most any box gets,
+ * for the context.
+ */
+void reload_box_limits(const struct config *c, bool app, struct box_limits *out);
+/* Logs each limit event of ev (BOX_EV_OOM, BOX_EV_PIDS_MAX) of b, with who's name. */
+void reload_limit_events(struct reload *st, struct box *b, const char *who, int ev);
 /* Why box_spawn() of b failed with r, for a log line: the box's step, or the command's errno. */
 const char *spawn_why(const struct box *b, int r, char *buf, size_t size);
 

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "box.h"
 #include "config.h"
 #include "log.h"
 #include "util.h"
@@ -363,4 +364,67 @@ void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, 
 	log_msg(l, LOG_RUNNER, "stopped pid %d in %llu ms%s; its box is empty", (int)pid,
 		(unsigned long long)stop_ms,
 		killed ? " (killed: the stop timeout ran out, or a second quit request came)" : "");
+}
+
+void log_size(char *buf, size_t size, uint64_t bytes)
+{
+	static const char units[] = "KMGT";
+	int unit = -1;
+
+	while (bytes && unit < 3 && bytes % 1024 == 0) {
+		bytes /= 1024;
+		unit++;
+	}
+	if (unit < 0)
+		snprintf(buf, size, "%llu", (unsigned long long)bytes);
+	else
+		snprintf(buf, size, "%llu%c", (unsigned long long)bytes, units[unit]);
+}
+
+void log_limit_text(char *buf, size_t size, const char *who, unsigned ev, const struct box_limit_report *rep)
+{
+	char max[32], peak[32];
+
+	if (ev & BOX_EV_OOM) {
+		log_size(max, sizeof(max), rep->applied.memory_max);
+		log_size(peak, sizeof(peak), rep->memory_peak);
+		snprintf(buf, size, "%s killed by the OOM killer: memory_max %s, peak %s%s", who, max,
+			 rep->memory_peak ? peak : "unknown",
+			 rep->oom_kills > 1 ? " (more than one process of its box was killed)" : "");
+	} else {
+		snprintf(buf, size, "%s hit pids_max %llu: %llu fork%s refused", who,
+			 (unsigned long long)rep->applied.pids_max, (unsigned long long)rep->pids_max_hits,
+			 rep->pids_max_hits == 1 ? "" : "s");
+	}
+}
+
+void log_limit(struct log *l, const char *who, pid_t pid, unsigned ev, const struct box_limit_report *rep)
+{
+	char text[256];
+
+	for (unsigned bit = BOX_EV_OOM; bit <= BOX_EV_PIDS_MAX; bit <<= 1) {
+		if (!(ev & bit))
+			continue;
+		if (l->format == LOG_FORMAT_JSON) {
+			json_begin(l, bit == BOX_EV_OOM ? "oom" : "pids_max");
+			json_string_field(l, "who", who);
+			fprintf(l->out, ",\"pid\":%d", (int)pid);
+			if (bit == BOX_EV_OOM)
+				fprintf(l->out,
+					",\"memory_max\":%llu,\"memory_peak\":%llu,\"oom_kills\":%llu",
+					(unsigned long long)rep->applied.memory_max,
+					(unsigned long long)rep->memory_peak,
+					(unsigned long long)rep->oom_kills);
+			else
+				fprintf(l->out, ",\"pids_max\":%llu,\"refused\":%llu",
+					(unsigned long long)rep->applied.pids_max,
+					(unsigned long long)rep->pids_max_hits);
+			json_string_field(l, "via",
+					  (bit == BOX_EV_OOM ? rep->memory_via : rep->pids_via) ?: "");
+			json_end(l);
+			continue;
+		}
+		log_limit_text(text, sizeof(text), who, bit, rep);
+		log_msg(l, LOG_RUNNER, "%s", text);
+	}
 }

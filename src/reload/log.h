@@ -75,6 +75,20 @@ void log_run_start(struct log *l, pid_t pid, const char *rung);
 void log_run_exit(struct log *l, pid_t pid, int status);
 void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, bool killed);
 
+struct box_limit_report;
+
+/*
+ * A limit of a box was hit (box.h: BOX_EV_OOM or BOX_EV_PIDS_MAX in ev, the
+ * counters in rep): who is "app", "build", a rule's name. Text: "app killed
+ * by the OOM killer: memory_max 64M, peak 64M", "app hit pids_max 32: 5
+ * forks refused"; JSON: {"event":"oom",...} and {"event":"pids_max",...}.
+ */
+void log_limit(struct log *l, const char *who, pid_t pid, unsigned ev, const struct box_limit_report *rep);
+/* log_limit()'s text for one event bit, for a caller without a log (exec). */
+void log_limit_text(char *buf, size_t size, const char *who, unsigned ev, const struct box_limit_report *rep);
+/* Bytes as a size that reads back: "64M", "1536K", "100" (powers of 1024, as memory.max). */
+void log_size(char *buf, size_t size, uint64_t bytes);
+
 /* "exit status 2", "killed by signal 9 (KILL)". */
 void log_describe_status(int status, char *buf, size_t size);
 

@@ -336,8 +336,12 @@ static int open_box_ctx(struct loop *lp)
 {
 	const struct config *c = lp->st.c;
 	char why[2048] = "";
+	struct box_limits lim;
 	const char *line;
 	int r;
+
+	/* The context prepares every controller the app's box needs; the builds' limits are the same. */
+	reload_box_limits(c, true, &lim);
 
 	r = box_ctx_new(&lp->st.ctx,
 			&(struct box_ctx_opts){ .rung = (enum box_rung)c->box.mode,
@@ -345,6 +349,8 @@ static int open_box_ctx(struct loop *lp)
 									 ? c->box.cgroup_parent
 									 : getenv("NSRELOAD_CGROUP_PARENT"),
 						.no_pin = !c->box.pin_sessions,
+						.limits = &lim,
+						.limits_optional = !c->box.limits_required,
 						.on_stale = report_stale,
 						.data = lp,
 						.errbuf = why,
@@ -364,6 +370,12 @@ static int open_box_ctx(struct loop *lp)
 		line++;
 		log_msg(lp->st.log, LOG_MAIN, "  %.*s", (int)strcspn(line, "\n"), line);
 	}
+	if (box_ctx_limits_how(lp->st.ctx)[0])
+		log_msg(lp->st.log, LOG_MAIN, "limits: %s", box_ctx_limits_how(lp->st.ctx));
+	if (box_ctx_limits_note(lp->st.ctx)[0])
+		log_msg(lp->st.log, LOG_MAIN,
+			"warning: running without limits (box.limits_required = false): %s",
+			box_ctx_limits_note(lp->st.ctx));
 	return 0;
 }
 

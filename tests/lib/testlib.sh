@@ -121,6 +121,47 @@ remove_cgroup_parent() {
 	done
 }
 
+# v1_mount CONTROLLER: the mount point of the cgroup v1 hierarchy holding it ("" when none);
+# v1_own CONTROLLER: our own cgroup in that hierarchy, from /proc/self/cgroup.
+v1_mount() { awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo; }
+v1_own() { awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup; }
+
+# make_cgroup1_parent NAME CONTROLLER...: the v1 twin of make_cgroup_parent. A directory NAME.$$
+# below our own cgroup of each controller's v1 hierarchy (never elsewhere), listed in $cgroup1_dirs,
+# and NSRELOAD_CGROUP1_PARENT exported as that relative name (nsreload makes its v1 cgroups below it).
+make_cgroup1_parent() {
+	name="$1.$$"
+	shift
+	cgroup1_dirs=""
+	for c in "$@"; do
+		m=$(v1_mount "$c")
+		[ -n "$m" ] || continue
+		d=$(echo "$m/$(v1_own "$c")/$name" | sed 's|//*|/|g')
+		mkdir "$d" && cgroup1_dirs="$cgroup1_dirs $d"
+	done
+	export NSRELOAD_CGROUP1_PARENT="$name"
+}
+
+# remove_cgroup1_parent: removes $cgroup1_dirs and what nsreload left in them, deepest first, each
+# retried for up to 5 s (a v1 cgroup can refuse rmdir for a moment after its last task); one that
+# stays is named on stderr.
+remove_cgroup1_parent() {
+	for d in ${cgroup1_dirs:-}; do
+		[ -d "$d" ] || continue
+		for sub in $(find "$d" -depth -type d); do
+			tries=0
+			until rmdir "$sub" 2>/dev/null || [ ! -d "$sub" ]; do
+				tries=$((tries + 1))
+				if [ "$tries" -ge 100 ]; then
+					echo "warning: cannot remove the test's v1 cgroup $sub" >&2
+					break
+				fi
+				sleep 0.05
+			done
+		done
+	done
+}
+
 # sigterm_ends_clean WHAT: SIGTERM to the nsreload in $nsr_pid; it must exit 0 within 10 s and leave no
 # process with $tok (reported through the caller's ok and bad).
 sigterm_ends_clean() {

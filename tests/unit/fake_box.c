@@ -122,6 +122,55 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	return 0;
 }
 
+int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limits *lim, struct box **out)
+{
+	int r = box_new(ctx, kind, out);
+
+	if (r == 0 && lim)
+		(*out)->lim = *lim;
+	return r;
+}
+
+bool box_limits_any(const struct box_limits *l)
+{
+	return l && (l->memory_max || l->pids_max || l->cpu_quota_us);
+}
+
+int box_limit_report(struct box *b, struct box_limit_report *out)
+{
+	*out = b->report;
+	out->applied = b->lim;
+	return box_limits_any(&b->lim) ? 0 : -ENODATA;
+}
+
+const char *box_ctx_limits_note(const struct box_ctx *ctx)
+{
+	(void)ctx;
+	return "";
+}
+
+const char *box_ctx_limits_how(const struct box_ctx *ctx)
+{
+	(void)ctx;
+	return "";
+}
+
+void fake_box_oom(struct box *b, unsigned long long peak)
+{
+	b->report.oom_kills++;
+	b->report.memory_peak = peak;
+	b->report.memory_via = "cgroup1";
+	b->pending |= BOX_EV_OOM;
+	fake_box_exit(b, SIGKILL);
+}
+
+void fake_box_pids_max(struct box *b, unsigned long long refused)
+{
+	b->report.pids_max_hits += refused;
+	b->report.pids_via = "cgroup1";
+	b->pending |= BOX_EV_PIDS_MAX;
+}
+
 int box_spawn(struct box *b, const struct box_spawn *sp)
 {
 	struct box_ctx *ctx = b->ctx;

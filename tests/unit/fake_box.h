@@ -57,6 +57,8 @@ struct box {
 	unsigned new_seq, empty_seq, free_seq;
 	int out_fd; /* the stdout given to box_spawn(), or -1 */
 	char **argv, **envp;
+	struct box_limits lim;          /* box_new_limited()'s, all 0 for box_new() */
+	struct box_limit_report report; /* what box_limit_report() gives (fake_box_oom()) */
 };
 
 struct box_ctx {
@@ -76,6 +78,13 @@ void fake_box_exit(struct box *b, int status);
 void fake_box_leave(struct box *b);
 /* The stop timeout of box_stop() ran out: the box is killed (BOX_EV_KILLED). */
 void fake_box_timeout(struct box *b);
+/*
+ * The OOM killer kills the main process (status SIGKILL) at peak bytes: the
+ * next box_process() reports BOX_EV_OOM with it, then the exit.
+ */
+void fake_box_oom(struct box *b, unsigned long long peak);
+/* refused forks at pids_max: BOX_EV_PIDS_MAX at the next box_process(). */
+void fake_box_pids_max(struct box *b, unsigned long long refused);
 /* Writes text to the box's stdout, as its command would. */
 void fake_box_write(struct box *b, const char *text);
 

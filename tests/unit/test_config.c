@@ -76,6 +76,9 @@ static const struct {
 	{ "box.stop_timeout", "\"5s\"" },
 	{ "box.memory_max", "\"max\"" },
 	{ "box.pids_max", "\"max\"" },
+	{ "box.cpu_max", "\"max\"" },
+	{ "box.limit_builds", "false" },
+	{ "box.limits_required", "true" },
 	{ "box.pin_sessions", "true" },
 	{ "box.cgroup_parent", "\"\"" },
 	{ "box.stop_scope", "\"all\"" },
@@ -236,6 +239,17 @@ static void test_type_errors_say_where_and_what(void **state)
 		  "\"512M\", or \"max\", got \"12Q\"" },
 		{ "[box]\npids_max = 0",
 		  "t.toml:2:12: box.pids_max: expected a positive integer or \"max\", got 0" },
+		{ "[box]\ncpu_max = '0%'",
+		  "t.toml:2:11: box.cpu_max: expected a share of one CPU like \"50%\", \"max\", or cpu.max's "
+		  "\"QUOTA PERIOD\" in microseconds (period 1000 to 1000000, quota at least 1000), got "
+		  "\"0%\"" },
+		{ "[box]\ncpu_max = '1000 999'",
+		  "t.toml:2:11: box.cpu_max: expected a share of one CPU like \"50%\", \"max\", or cpu.max's "
+		  "\"QUOTA PERIOD\" in microseconds (period 1000 to 1000000, quota at least 1000), got "
+		  "\"1000 999\"" },
+		{ "[box]\ncpu_max = 50",
+		  "t.toml:2:11: box.cpu_max: expected a share of one CPU like \"50%\", \"max\", or cpu.max's "
+		  "\"QUOTA PERIOD\" in microseconds (period 1000 to 1000000, quota at least 1000), got 50" },
 		{ "build = 3", "t.toml:1:9: build: expected a table, got an integer" },
 		{ "[color]\nmode = 'sometimes'",
 		  "t.toml:2:8: color.mode: expected one of \"auto\", \"always\", "
@@ -360,6 +374,8 @@ static void test_file_values_and_origins(void **state)
 				   "stop_timeout = '750ms'\n"
 				   "memory_max = '512M'\n"
 				   "pids_max = 100\n"
+				   "cpu_max = '25000 50000'\n"
+				   "limit_builds = true\n"
 				   "pin_sessions = false\n"
 				   "[misc]\n"
 				   "startup_banner = ''\n"
@@ -373,14 +389,8 @@ static void test_file_values_and_origins(void **state)
 	assert_int_equal(config_init(&c), 0);
 	assert_int_equal(load_text(&c, text, &dg), 0);
 	assert_int_equal(config_finalize(&c), 0);
-	/* Set to something but their defaults, the keys that are not implemented yet warn, and only they. */
-	assert_int_equal(dg.n, 2);
-	assert_string_equal(dg.msg[0],
-			    "t.toml:10:1: box.memory_max: not implemented yet; no box gets a memory "
-			    "limit of its own");
-	assert_string_equal(dg.msg[1],
-			    "t.toml:11:1: box.pids_max: not implemented yet; no box gets a process "
-			    "limit of its own");
+	/* The limits are implemented: nothing warns. */
+	assert_int_equal(dg.n, 0);
 	assert_string_equal(c.file, "t.toml");
 	assert_true(c.from_air);
 	assert_string_equal(c.root, "src");
@@ -393,6 +403,11 @@ static void test_file_values_and_origins(void **state)
 	assert_int_equal(c.box.stop_timeout_ms, 750);
 	assert_int_equal(c.box.memory_max, 512ull << 20);
 	assert_int_equal(c.box.pids_max, 100);
+	assert_int_equal(config_cpu_quota_us(c.box.cpu_max), 25000);
+	assert_int_equal(config_cpu_period_us(c.box.cpu_max), 50000);
+	assert_value(&c, "box.cpu_max", "\"25000 50000\"");
+	assert_true(c.box.limit_builds);
+	assert_true(c.box.limits_required);
 	assert_false(c.box.pin_sessions);
 	assert_string_equal(c.misc.startup_banner, "");
 	assert_int_equal(c.color.mode, CONFIG_COLOR_NEVER);
@@ -991,6 +1006,50 @@ static void test_docs_match_the_key_table(void **state)
 	free(doc);
 }
 
+/* box.cpu_max's forms, as systemd's CPUQuota= and cgroup v2's cpu.max write them, and what they read back as.
+ */
+static void test_cpu_max_forms(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned long long quota, period;
+		const char *back;
+	} ok[] = {
+		{ "50%", 50000, 100000, "\"50%\"" },
+		{ "200%", 200000, 100000, "\"200%\"" },
+		{ "1%", 1000, 100000, "\"1%\"" },
+		{ "50000 100000", 50000, 100000, "\"50%\"" },
+		{ "25000 50000", 25000, 50000, "\"25000 50000\"" },
+		{ "30000", 30000, 100000, "\"30%\"" },
+		{ "max", 0, 0, "\"max\"" },
+		{ "max 100000", 0, 0, "\"max\"" },
+	};
+	static const char *const bad[] = { "0%",           "12.5%", "50 %", "999",  "1000 999",
+					   "1000 1000001", "-5%",   "",     "max x" };
+	unsigned long long v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char flag[64];
+		char *argv[] = { "run", flag, NULL };
+		struct config_args a = { 0 };
+		struct diags dg;
+		struct config_diag d = diag_into(&dg);
+		struct config c;
+
+		assert_int_equal(config_parse_cpu(ok[i].text, &v), 0);
+		assert_int_equal(config_cpu_quota_us(v), ok[i].quota);
+		assert_int_equal(config_cpu_period_us(v), ok[i].period);
+		snprintf(flag, sizeof(flag), "--box.cpu_max=%s", ok[i].text);
+		assert_int_equal(config_init(&c), 0);
+		assert_int_equal(config_parse_args(&c, 2, argv, &a, &d), 0);
+		assert_value(&c, "box.cpu_max", ok[i].back);
+		config_free(&c);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(config_parse_cpu(bad[i], &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1016,6 +1075,7 @@ int main(void)
 		cmocka_unit_test(test_init_output_round_trips),
 		cmocka_unit_test(test_print_effective_and_json),
 		cmocka_unit_test(test_docs_match_the_key_table),
+		cmocka_unit_test(test_cpu_max_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,8 @@
  * of the key table, and its name out of here.
  */
 static const char *const unimplemented[] = {
-	"build.poll",     "build.poll_interval",     "proxy.enabled",  "proxy.proxy_port",
-	"proxy.app_port", "proxy.app_start_timeout", "box.memory_max", "box.pids_max",
+	"build.poll",       "build.poll_interval", "proxy.enabled",
+	"proxy.proxy_port", "proxy.app_port",      "proxy.app_start_timeout",
 };
 
 static bool listed(const char *name)
@@ -107,7 +107,8 @@ static void test_file_warns_where_each_key_is(void **state)
 	assert_int_equal(config_init(&c), 0);
 	/* Warnings only: the file loads and its other keys apply. */
 	assert_int_equal(load_text(&c, text, &dg), 0);
-	assert_int_equal(dg.n, 3); /* color.app (ignored, as in air) and [[build.rules]] do not warn */
+	/* color.app (ignored, as in air), [[build.rules]] and box.pids_max (implemented) do not warn */
+	assert_int_equal(dg.n, 2);
 	for (int i = 0; i < dg.n; i++)
 		assert_int_equal(dg.level[i], CONFIG_DIAG_WARNING);
 	assert_string_equal(dg.msg[0],
@@ -116,9 +117,6 @@ static void test_file_warns_where_each_key_is(void **state)
 			    "are missed");
 	assert_string_equal(dg.msg[1], "t.toml:4:3: build.poll_interval: not implemented yet; nothing polls "
 				       "(inotify is always used)");
-	assert_string_equal(dg.msg[2],
-			    "t.toml:11:1: box.pids_max: not implemented yet; no box gets a process "
-			    "limit of its own");
 	assert_string_equal(c.build.cmd, "make");
 	assert_int_equal(c.box.pids_max, 64);
 	config_free(&c);
@@ -147,14 +145,12 @@ static void test_flags_warn_naming_the_flag(void **state)
 	assert_int_equal(dg.n, 0);
 	d = diag_into(&dg);
 	config_warn_unimplemented(&c, &d);
-	assert_int_equal(dg.n, 3);
+	/* box.memory_max is implemented: no warning for it. */
+	assert_int_equal(dg.n, 2);
 	assert_string_equal(dg.msg[0],
 			    "--proxy.enabled: not implemented yet; no proxy runs and the browser is not "
 			    "reloaded; open the app's own port");
 	assert_string_equal(dg.msg[1], "--proxy.app_port: not implemented yet; no proxy runs");
-	assert_string_equal(dg.msg[2],
-			    "--box.memory_max: not implemented yet; no box gets a memory limit of its "
-			    "own");
 	assert_int_equal(dg.level[0], CONFIG_DIAG_WARNING);
 	config_free(&c);
 }
@@ -175,16 +171,20 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 		notes++;
 	/* One per key; [[build.rules]] are implemented. */
 	assert_int_equal(notes, sizeof(unimplemented) / sizeof(unimplemented[0]));
-	assert_non_null(strstr(text, "| `box.memory_max` |"));
-	assert_non_null(strstr(text, "**Not implemented yet:** no box gets a memory limit of its own. |\n"));
+	assert_non_null(strstr(text, "| `proxy.enabled` |"));
+	assert_non_null(strstr(text,
+			       "**Not implemented yet:** no proxy runs and the browser is not reloaded; "
+			       "open the app's own port. |\n"));
+	assert_null(strstr(text, "no box gets a memory limit"));
 	free(text);
 
 	assert_int_equal(config_init(&c), 0);
 	m = open_memstream(&text, &len);
 	config_write_toml(m, &c);
 	fclose(m);
-	assert_non_null(
-		strstr(text, "# Not implemented yet: no box gets a process limit of its own.\npids_max"));
+	assert_non_null(strstr(
+		text, "# Not implemented yet: nothing polls (inotify is always used).\npoll_interval"));
+	assert_null(strstr(text, "# Not implemented yet: no box gets a process limit"));
 	assert_null(strstr(text, "# Not implemented yet: no rule runs"));
 	free(text);
 	m = open_memstream(&text, &len);

@@ -175,6 +175,54 @@ static bool timer_armed(int fd)
 	return its.it_value.tv_sec || its.it_value.tv_nsec;
 }
 
+/* ---- limits ---- */
+
+/*
+ * The app's box gets box.memory_max, pids_max and cpu_max; builds only with
+ * box.limit_builds. An OOM kill is logged before the exit it explains, and
+ * the next change restarts the app as usual.
+ */
+static void test_the_app_gets_the_limits_and_an_oom_kill_is_reported(void **state)
+{
+	struct t *t = t_running("[box]\nmemory_max = '64M'\npids_max = 32\ncpu_max = '50%'", NULL);
+	struct box *run = newest(t, "run");
+	(void)state;
+
+	assert_int_equal(run->lim.memory_max, 64ull << 20);
+	assert_int_equal(run->lim.pids_max, 32);
+	assert_int_equal(run->lim.cpu_quota_us, 50000);
+	assert_int_equal(run->lim.cpu_period_us, 100000);
+	assert_int_equal(newest(t, "build")->lim.memory_max, 0); /* no box.limit_builds */
+	fake_box_pids_max(run, 3);
+	reload_update(&t->st);
+	assert_int_equal(logged(t, "\"event\":\"pids_max\",\"who\":\"app\""), 1);
+	assert_int_equal(logged(t, "\"pids_max\":32,\"refused\":3,\"via\":\"cgroup1\""), 1);
+	fake_box_oom(run, 64ull << 20);
+	update(t);
+	assert_int_equal(logged(t, "\"event\":\"oom\",\"who\":\"app\""), 1);
+	assert_int_equal(logged(t, "\"memory_max\":67108864,\"memory_peak\":67108864,\"oom_kills\":1"), 1);
+	assert_true(strstr(t->logbuf, "\"event\":\"oom\"") < strstr(t->logbuf, "\"event\":\"run_exit\""));
+	assert_int_equal(t->st.app.state, APP_DOWN);
+	change_settles(t, "a.go");
+	step_ends(t, 0);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_int_equal(fake_box_count(t->ctx, "run"), 2);
+	t_free(t);
+}
+
+static void test_limit_builds_limits_the_builds_too(void **state)
+{
+	struct t *t = t_new("[box]\nmemory_max = '1G'\nlimit_builds = true", NULL);
+	(void)state;
+
+	reload_start(&t->st);
+	assert_int_equal(newest(t, "build")->lim.memory_max, 1ull << 30);
+	fake_box_oom(newest(t, "build"), 1ull << 30);
+	update(t);
+	assert_int_equal(logged(t, "\"event\":\"oom\",\"who\":\"build\""), 1);
+	t_free(t);
+}
+
 /* ---- build and run ---- */
 
 static void test_first_build_starts_the_app(void **state)
@@ -1032,6 +1080,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_build_starts_the_app),
+		cmocka_unit_test(test_the_app_gets_the_limits_and_an_oom_kill_is_reported),
+		cmocka_unit_test(test_limit_builds_limits_the_builds_too),
 		cmocka_unit_test(test_steps_run_in_order_and_a_failing_one_ends_the_build),
 		cmocka_unit_test(test_a_step_that_leaves_a_process_is_over_when_its_box_is_empty),
 		cmocka_unit_test(test_a_step_that_cannot_start_is_a_failed_build),
