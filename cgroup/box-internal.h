@@ -104,7 +104,7 @@ void box_why(char *why, size_t size, const char *fmt, ...) __attribute__((format
 
 struct cgv1_cg;
 
-/* limits.c: the controllers a box can be limited by, and where a context has each. */
+/* limits/limits.c: the controllers a box can be limited by, and where a context has each. */
 enum box_lim_ctl { BOX_LIM_MEMORY, BOX_LIM_PIDS, BOX_LIM_CPU, BOX_LIM_N };
 enum box_lim_via { BOX_LIM_VIA_NONE, BOX_LIM_VIA_V2, BOX_LIM_VIA_V1 };
 
@@ -139,7 +139,7 @@ struct box_ctx {
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
 	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
-	/* limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
+	/* limits/limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
 	enum box_lim_via lim_via[BOX_LIM_N];
 	struct cgv1_cg
 		*lim_v1_own[BOX_LIM_N];    /* VIA_V1: our own cgroup of that hierarchy (cgv1.h), else NULL */
@@ -184,7 +184,7 @@ struct box {
 	uint64_t stop_start_ns;
 	uint64_t stop_ns;
 	uint64_t kill_start_ns;
-	/* limits.c: a box made by box_new_limited(). */
+	/* limits/limits.c: a box made by box_new_limited(). */
 	bool limited;
 	struct box_limits lim;             /* as applied: a field whose controller the context lacks is 0 */
 	struct cgv1_cg *lim_v1[BOX_LIM_N]; /* the box's own directory in each v1 hierarchy used, else NULL */
@@ -211,7 +211,8 @@ struct box_child {
 	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
-	/* limits.c: cgroup.procs files of the box's v1 directories, joined next (fds < 0 are skipped) */
+	/* limits/limits.c: cgroup.procs files of the box's v1 directories, joined next (fds < 0 are skipped)
+	 */
 	int join_fd[BOX_LIM_N];
 };
 
@@ -258,7 +259,7 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin);
 /* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
 char **box_make_env(const struct box *b, char *const *envp);
 
-/* limits.c: the limits of box_new_limited() (box.h), on cgroup v2 or the v1 hierarchies. */
+/* limits/limits.c: the limits of box_new_limited() (box.h), on cgroup v2 or the v1 hierarchies. */
 
 /* After the rung's ctx_init: prepares the controllers opts->limits needs. -ENOTSUP (ctx->why says why). */
 int box_limits_ctx_init(struct box_ctx *ctx, const struct box_ctx_opts *opts);
@@ -275,7 +276,7 @@ void box_limits_child(const struct box *b, struct box_child *c);
 /* In the child before exec: joins each v1 directory. 0 or -errno. Async-signal-safe. */
 int box_limits_join(const struct box_child *c);
 
-/* limits_v1.c: the v1 hierarchies' side of limits.c, through cgv1.h. */
+/* limits/v1.c: the v1 hierarchies' side of limits/limits.c, through cgv1.h. */
 
 /* The context's directory in ctl's hierarchy (controller, for key's messages). -ENOENT: no such hierarchy. */
 int box_lim_v1_ctx_init(struct box_ctx *ctx, enum box_lim_ctl ctl, const char *controller, const char *key);

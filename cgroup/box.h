@@ -127,7 +127,7 @@ struct box_ctx_opts {
 	/*
 	 * The most any box of the context will ask for (box_new_limited()), or
 	 * NULL: none will. The context prepares each controller a non-zero field
-	 * needs, once, before any box exists (limits.c): on cgroup v2 it enables
+	 * needs, once, before any box exists (limits/limits.c): on cgroup v2 it enables
 	 * it down from the parent to the context directory; where the host binds
 	 * it to a v1 hierarchy instead (hybrid hosts, v1-only hosts) it makes the
 	 * context's directory below our own cgroup of that hierarchy.

@@ -87,7 +87,7 @@ void box_child_exec(const struct box_child *c)
 		}
 		close(c->procs_fd);
 	}
-	/* The limits' v1 directories (limits.c): the same rule, exec never happens unlimited. */
+	/* The limits' v1 directories (limits/limits.c): the same rule, exec never happens unlimited. */
 	if (box_limits_join(c) < 0) {
 		write_child_err(c->err_fd, BOX_SPAWN_CGROUP, errno);
 		_exit(125);

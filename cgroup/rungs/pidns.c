@@ -98,7 +98,7 @@ static __attribute__((noreturn)) void run_init(const struct init_args *a)
 			init_fail(a, BOX_SPAWN_CGROUP, errno);
 		close(a->child.procs_fd);
 	}
-	/* Our init joins the limits' v1 directories (limits.c) and the command inherits them. */
+	/* Our init joins the limits' v1 directories (limits/limits.c) and the command inherits them. */
 	if (box_limits_join(&a->child) < 0)
 		init_fail(a, BOX_SPAWN_CGROUP, errno);
 	mount_own_proc();
