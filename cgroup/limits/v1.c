@@ -5,7 +5,6 @@
  * through cgv1.h (the one libcgroup glue), and v1's notifications.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -20,37 +19,36 @@
 #include "box-internal.h"
 #include "cgfs.h"
 #include "cgv1.h"
+#include "ctxdir.h"
+
+/* ctxdir.h's sweep_one for a v1 context directory: locked (its owner gone) and empty, it is removed. */
+static int v1_sweep_one(int parentfd, const char *name, void *data)
+{
+	const struct cgv1_cg *own = data;
+	struct cgv1_cg stale;
+	int r;
+
+	(void)parentfd;
+	r = cgv1_open_below(own, name, &stale);
+	if (r < 0)
+		return r;
+	r = flock(stale.fd, LOCK_EX | LOCK_NB) < 0 ? -errno : cgv1_delete(own, &stale);
+	if (r < 0)
+		cgv1_close(&stale);
+	return r;
+}
 
 /*
  * Removes the context directories below own whose owner is gone, as the
- * cgroup2 rung sweeps its own: each held an flock while its nsreload lived,
- * so taking the lock proves it is gone. Only empty ones go (cgv1_delete
- * removes nothing that still lists a task); a box of a dead nsreload was
- * killed by its rung (the guard, the namespace), so its directories are.
+ * cgroup rungs sweep theirs (ctxdir.h): each held an flock while its
+ * nsreload lived, so taking the lock proves it is gone. Only empty ones go
+ * (cgv1_delete removes nothing that still lists a task); a box of a dead
+ * nsreload was killed by its rung (the guard, the namespace), so its
+ * directories are.
  */
-static void v1_sweep(const struct cgv1_cg *own)
+static void v1_sweep(struct cgv1_cg *own)
 {
-	DIR *d;
-	struct dirent *de;
-	int dfd = dup(own->fd);
-
-	if (dfd < 0)
-		return;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		struct cgv1_cg stale;
-
-		if (de->d_type != DT_DIR || strncmp(de->d_name, "nsreload.", 9) != 0 ||
-		    cgv1_open_below(own, de->d_name, &stale) < 0)
-			continue;
-		if (flock(stale.fd, LOCK_EX | LOCK_NB) < 0 || cgv1_delete(own, &stale) < 0)
-			cgv1_close(&stale);
-	}
-	closedir(d);
+	box_ctxdir_sweep(own->fd, own->path, &(struct box_ctx_opts){ 0 }, v1_sweep_one, own);
 }
 
 /*
@@ -93,8 +91,7 @@ int box_lim_v1_ctx_init(struct box_ctx *ctx, enum box_lim_ctl ctl, const char *c
 		if (ctx->name[0])
 			snprintf(name, sizeof(name), "%s", ctx->name);
 		else
-			snprintf(name, sizeof(name), "nsreload.%d.%016llx", (int)getpid(),
-				 (unsigned long long)box_now_ns());
+			box_ctxdir_make_name(name, sizeof(name));
 		r = cgv1_create(own, name, cg);
 		if (r == 0 && (flock(cg->fd, LOCK_EX | LOCK_NB) < 0 || cgv1_same(own, cg) < 0)) {
 			r = -EAGAIN;

@@ -68,17 +68,14 @@ if [ -z "$cgparent" ]; then
 	cgparent=$parent
 	own_parent=$parent
 fi
-own_parent1=""
+own_dirs1=""
 if [ -z "${NSRELOAD_CGROUP1_PARENT:-}" ]; then
 	make_cgroup1_parent nsreload-test-death
-	own_parent1=$parent1
+	own_dirs1=$cgroup1_dirs
 fi
 cg1parent=""
 if [ -n "${NSRELOAD_CGROUP1_PARENT:-}" ]; then
-	fz=$(awk '$9 == "cgroup" && $NF ~ /(^|,)freezer(,|$)/ { print $5; exit }' /proc/self/mountinfo)
-	own1=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}freezer\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' /proc/self/cgroup)
-	[ "$own1" = / ] && own1=""
-	cg1parent="$fz$own1/$NSRELOAD_CGROUP1_PARENT"
+	cg1parent=$(echo "$(v1_mount freezer)/$(v1_own freezer)/$NSRELOAD_CGROUP1_PARENT" | sed 's|//*|/|g')
 fi
 death_cleanup() {
 	if [ -n "${nsr_pid:-}" ]; then
@@ -88,7 +85,7 @@ death_cleanup() {
 	[ -n "${tok:-}" ] && end_left
 	[ -n "$own_parent" ] && find "$own_parent" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
 	parent=$own_parent
-	parent1=$own_parent1
+	cgroup1_dirs=$own_dirs1
 	remove_cgroup1_parent
 	test_cleanup
 }

@@ -62,43 +62,6 @@ make_cgroup_parent() {
 	fi
 }
 
-# make_cgroup1_parent NAME: the v1 twin, a fresh directory of the test's own
-# below our own v1 freezer cgroup, in $parent1 ("" where there is none or it
-# is not writable); NSRELOAD_CGROUP1_PARENT (its path below our own cgroup,
-# which is what nsreload takes) is exported for every nsreload the test runs.
-make_cgroup1_parent() {
-	parent1=""
-	fz=$(awk '$9 == "cgroup" && $NF ~ /(^|,)freezer(,|$)/ { print $5; exit }' /proc/self/mountinfo)
-	own=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}freezer\(,[^:]*\)\{0,1\}:\(.*\)$/\3/p' /proc/self/cgroup)
-	[ "$own" = / ] && own=""
-	if [ -n "$fz" ] && mkdir "$fz$own/$1.$$" 2>/dev/null; then
-		parent1="$fz$own/$1.$$"
-		export NSRELOAD_CGROUP1_PARENT="$1.$$"
-	fi
-}
-
-# remove_cgroup1_parent: the v1 twin of remove_cgroup_parent; a leftover task
-# is frozen, SIGKILLed and thawed first ($parent1 is the test's own).
-remove_cgroup1_parent() {
-	[ -n "${parent1:-}" ] && [ -d "$parent1" ] || return 0
-	for d in $(find "$parent1" -depth -type d); do
-		if [ -s "$d/tasks" ]; then
-			echo FROZEN >"$d/freezer.state" 2>/dev/null
-			for t in $(cat "$d/tasks"); do kill -KILL "$t" 2>/dev/null; done
-			echo THAWED >"$d/freezer.state" 2>/dev/null
-		fi
-		tries=0
-		until rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
-			tries=$((tries + 1))
-			if [ "$tries" -ge 100 ]; then
-				echo "warning: cannot remove the test's cgroup $d" >&2
-				return 1
-			fi
-			sleep 0.05
-		done
-	done
-}
-
 # remove_cgroup_parent: removes $parent and whatever nsreload left in it,
 # deepest first. Right after its last process is reaped a cgroup can still
 # refuse rmdir (EBUSY) for a moment, so each directory is retried for up to
@@ -109,15 +72,22 @@ remove_cgroup_parent() {
 	[ -n "${parent:-}" ] && [ -d "$parent" ] || return 0
 	grep -q '^populated 1' "$parent/cgroup.events" 2>/dev/null && echo 1 >"$parent/cgroup.kill" 2>/dev/null
 	for d in $(find "$parent" -depth -type d); do
-		tries=0
-		until rmdir "$d" 2>/dev/null || [ ! -d "$d" ]; do
-			tries=$((tries + 1))
-			if [ "$tries" -ge 100 ]; then
-				echo "warning: cannot remove the test's cgroup $d" >&2
-				return 1
-			fi
-			sleep 0.05
-		done
+		rmdir_retry "$d" || return 1
+	done
+}
+
+# rmdir_retry DIR: a cgroup directory of the test's own removed; right after
+# its last process is reaped a cgroup can refuse rmdir (EBUSY) for a moment,
+# so it is retried for up to 5 s, then named on stderr (false).
+rmdir_retry() {
+	tries=0
+	until rmdir "$1" 2>/dev/null || [ ! -d "$1" ]; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 100 ]; then
+			echo "warning: cannot remove the test's cgroup $1" >&2
+			return 1
+		fi
+		sleep 0.05
 	done
 }
 
@@ -126,40 +96,46 @@ remove_cgroup_parent() {
 v1_mount() { awk -v c="$1" '$9 == "cgroup" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $5; exit } }' /proc/self/mountinfo; }
 v1_own() { awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup; }
 
-# make_cgroup1_parent NAME CONTROLLER...: the v1 twin of make_cgroup_parent. A directory NAME.$$
-# below our own cgroup of each controller's v1 hierarchy (never elsewhere), listed in $cgroup1_dirs,
-# and NSRELOAD_CGROUP1_PARENT exported as that relative name (nsreload makes its v1 cgroups below it).
+# make_cgroup1_parent NAME [CONTROLLER...]: the v1 twin of make_cgroup_parent.
+# A directory NAME.$$ below our own cgroup of each controller's v1 hierarchy
+# (freezer when none is named; never elsewhere), listed in $cgroup1_dirs, the
+# freezer's in $parent1 ("" where it is not mounted or not writable), and
+# NSRELOAD_CGROUP1_PARENT exported as that name, which nsreload takes below
+# its own cgroup of each hierarchy.
 make_cgroup1_parent() {
 	name="$1.$$"
 	shift
+	[ $# -gt 0 ] || set -- freezer
 	cgroup1_dirs=""
+	parent1=""
 	for c in "$@"; do
 		m=$(v1_mount "$c")
 		[ -n "$m" ] || continue
 		d=$(echo "$m/$(v1_own "$c")/$name" | sed 's|//*|/|g')
-		mkdir "$d" && cgroup1_dirs="$cgroup1_dirs $d"
+		mkdir "$d" 2>/dev/null || continue
+		cgroup1_dirs="$cgroup1_dirs $d"
+		[ "$c" = freezer ] && parent1=$d
 	done
-	export NSRELOAD_CGROUP1_PARENT="$name"
+	[ -n "$cgroup1_dirs" ] && export NSRELOAD_CGROUP1_PARENT="$name"
 }
 
-# remove_cgroup1_parent: removes $cgroup1_dirs and what nsreload left in them, deepest first, each
-# retried for up to 5 s (a v1 cgroup can refuse rmdir for a moment after its last task); one that
-# stays is named on stderr.
+# remove_cgroup1_parent: removes $cgroup1_dirs and what nsreload left in
+# them, deepest first (rmdir_retry). A task left there (a test that failed)
+# is killed first, frozen where the hierarchy has a freezer: these are the
+# test's own directories, which never hold us.
 remove_cgroup1_parent() {
 	for d in ${cgroup1_dirs:-}; do
 		[ -d "$d" ] || continue
 		for sub in $(find "$d" -depth -type d); do
-			tries=0
-			until rmdir "$sub" 2>/dev/null || [ ! -d "$sub" ]; do
-				tries=$((tries + 1))
-				if [ "$tries" -ge 100 ]; then
-					echo "warning: cannot remove the test's v1 cgroup $sub" >&2
-					break
-				fi
-				sleep 0.05
-			done
+			if [ -s "$sub/tasks" ]; then
+				[ -e "$sub/freezer.state" ] && echo FROZEN >"$sub/freezer.state" 2>/dev/null
+				for t in $(cat "$sub/tasks"); do kill -KILL "$t" 2>/dev/null; done
+				[ -e "$sub/freezer.state" ] && echo THAWED >"$sub/freezer.state" 2>/dev/null
+			fi
+			rmdir_retry "$sub"
 		done
 	done
+	cgroup1_dirs=""
 }
 
 # sigterm_ends_clean WHAT: SIGTERM to the nsreload in $nsr_pid; it must exit 0 within 10 s and leave no

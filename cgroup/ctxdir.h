@@ -1,5 +1,5 @@
 /*
- * ctxdir.h - what the cgroup rungs (cgroup2, cgroup1) share about their
+ * ctxdir.h - what the cgroup rungs (cgroup2, cgroup1) and the v1 limits share about their
  * context directories, nsreload.<pid>.<16 hex digits>: the name, and the
  * sweep of stale ones at start-up. Each owner holds an flock on its context
  * directory for its whole life, so taking the lock proves the owner gone;
