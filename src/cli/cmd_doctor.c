@@ -21,6 +21,12 @@ struct doctor_opts {
 	const char *cgroup_parent;
 };
 
+/* Where the limit keys would go here (limits_where()): "memory_max on cgroup1; ...", and why not. */
+struct doctor_limits {
+	char how[512];
+	char note[2048];
+};
+
 struct doctor_check {
 	const char *key;   /* JSON key */
 	const char *label; /* human label */
@@ -116,8 +122,8 @@ static void json_put_key(FILE *f, const char *key, bool first)
 	fputc(':', f);
 }
 
-static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_rung picked,
-		       const char *pick_why)
+static void print_json(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
+		       enum box_rung picked, const char *pick_why)
 {
 	char why[2048];
 
@@ -211,7 +217,46 @@ static void print_json(FILE *f, const struct box_probe *p, int pick_r, enum box_
 	json_put_key(f, "detail", false);
 	fput_quoted(f, pick_r == 0 ? why : "no rung works here");
 	fputc('}', f);
+	/* box.memory_max, pids_max, cpu_max: where each goes ("" none), and why one cannot. */
+	json_put_key(f, "limits", false);
+	fputc('{', f);
+	json_put_key(f, "how", true);
+	fput_quoted(f, lim->how);
+	json_put_key(f, "note", false);
+	fput_quoted(f, lim->note);
+	fputc('}', f);
 	fputs("}\n", f);
+}
+
+/*
+ * Where box.memory_max, pids_max and cpu_max would go, found the way a run
+ * finds it: a context of rung made with every limit asked for (optional, so
+ * that each one missing says why), then removed. On cgroup v2 that enables
+ * the controllers down to the context, and where nsreload is alone in its
+ * cgroup moves it into its leaf, as a run would.
+ */
+static void limits_where(const struct doctor_opts *o, enum box_rung rung, struct doctor_limits *out)
+{
+	static const struct box_limits every = { .memory_max = 1ull << 30,
+						 .pids_max = 4096,
+						 .cpu_quota_us = 100000 };
+	struct box_ctx *ctx = NULL;
+	char err[2048] = "";
+	int r = box_ctx_new(&ctx, &(struct box_ctx_opts){ .rung = rung,
+							  .cgroup_parent = o->cgroup_parent,
+							  .limits = &every,
+							  .limits_optional = true,
+							  .errbuf = err,
+							  .errbuf_size = sizeof(err) });
+
+	out->how[0] = '\0';
+	if (r < 0) {
+		snprintf(out->note, sizeof(out->note), "%s", err[0] ? err : strerror(-r));
+		return;
+	}
+	snprintf(out->how, sizeof(out->how), "%s", box_ctx_limits_how(ctx));
+	snprintf(out->note, sizeof(out->note), "%s", box_ctx_limits_note(ctx));
+	(void)box_ctx_free(ctx);
 }
 
 /* Prints a multi-line message with every line indented, so that it stays under its heading. */
@@ -227,8 +272,8 @@ static void print_indented(FILE *f, const char *indent, const char *text)
 	}
 }
 
-static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_rung picked,
-		       const char *pick_why)
+static void print_text(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
+		       enum box_rung picked, const char *pick_why)
 {
 	char why[2048];
 
@@ -251,6 +296,9 @@ static void print_text(FILE *f, const struct box_probe *p, int pick_r, enum box_
 
 		fprintf(f, "if nsreload is SIGKILLed: %s\n  %s\n",
 			kept ? "nothing of the boxes survives" : "the boxes survive", why);
+		fprintf(f, "limits (box.memory_max, pids_max, cpu_max): %s\n",
+			lim->how[0] ? lim->how : "none");
+		print_indented(f, "  ", lim->note);
 	}
 
 	fputs("\nFindings:\n", f);
@@ -281,6 +329,7 @@ int cmd_doctor(int argc, char **argv)
 {
 	struct doctor_opts opts;
 	struct box_probe *p;
+	struct doctor_limits lim = { "", "" };
 	enum box_rung picked = BOX_RUNG_AUTO;
 	char pick_why[2048];
 	int r, pick_r;
@@ -303,10 +352,12 @@ int cmd_doctor(int argc, char **argv)
 		return 1;
 	}
 	pick_r = box_pick_rung(p, &picked, pick_why, sizeof(pick_why));
+	if (pick_r == 0)
+		limits_where(&opts, picked, &lim);
 	if (opts.json)
-		print_json(stdout, p, pick_r, picked, pick_why);
+		print_json(stdout, p, &lim, pick_r, picked, pick_why);
 	else
-		print_text(stdout, p, pick_r, picked, pick_why);
+		print_text(stdout, p, &lim, pick_r, picked, pick_why);
 	free(p);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

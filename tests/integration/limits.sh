@@ -90,6 +90,13 @@ trap 'test_cleanup; remove_cgroup1_parent' EXIT
 trap 'test_cleanup; remove_cgroup1_parent; exit 130' INT
 trap 'test_cleanup; remove_cgroup1_parent; exit 143' TERM
 
+# doctor says where each limit goes, as a run finds it.
+want="memory_max on $via; pids_max on $via; cpu_max on $via"
+got=$("$NSR" doctor --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["limits"]["how"])' 2>&1)
+[ "$got" = "$want" ] && ok "doctor: $got" || bad "doctor --json limits.how is '$got', not '$want'"
+"$NSR" doctor | grep -qxF "limits (box.memory_max, pids_max, cpu_max): $want" && ok "doctor: the same in text" ||
+	bad "doctor's text does not say '$want'"
+
 # start_run CASE BOXKEYS FULL_BIN: nsreload run in a fresh project with an .air.toml.
 start_run() {
 	case_=$1
