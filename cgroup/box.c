@@ -66,11 +66,16 @@ int box_ctx_new(struct box_ctx **out, const struct box_ctx_opts *opts)
 	ctx->v1_parent.fd = ctx->v1_dir.fd = -1;
 	ctx->no_pin = opts->no_pin;
 	ctx->pin_notice = opts->pin_notice;
+	if (opts->limits_failed)
+		*opts->limits_failed = false;
 	r = box_rung_choose(ctx, opts);
 	if (r == 0) {
 		r = box_limits_ctx_init(ctx, opts);
-		if (r < 0)
+		if (r < 0) {
 			(void)box_rung_ctx_fini(ctx);
+			if (opts->limits_failed)
+				*opts->limits_failed = true;
+		}
 	}
 	if (r < 0) {
 		/* Keep the reason for the caller's message. */

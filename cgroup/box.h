@@ -141,7 +141,13 @@ struct box_ctx_opts {
 	 * box_ctx_limits_note() says why: never a half-limited box unasked.
 	 */
 	bool limits_optional;
-	/* On failure, why the rung cannot be used; may be NULL. */
+	/*
+	 * Set to whether a failure of box_ctx_new() was a limit's (the rung
+	 * works, a controller could not be had), so that the caller can say so
+	 * and name its way out; may be NULL.
+	 */
+	bool *limits_failed;
+	/* On failure, why the rung cannot be used (or the limit, above); may be NULL. */
 	char *errbuf;
 	size_t errbuf_size;
 };

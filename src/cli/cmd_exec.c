@@ -472,6 +472,7 @@ int cmd_exec(int argc, char **argv)
 	char why[2048] = "";
 	sigset_t mask;
 	int ep = -1, r, code = EXIT_OWN_FAILURE, tty_fd;
+	bool limits_failed = false;
 
 	r = parse_exec_opts(argc, argv, &o);
 	if (r)
@@ -504,8 +505,16 @@ int cmd_exec(int argc, char **argv)
 						      .limits = &o.lim,
 						      .limits_optional = o.limits_optional,
 						      .on_stale = print_stale,
+						      .limits_failed = &limits_failed,
 						      .errbuf = why,
 						      .errbuf_size = sizeof(why) });
+	if (r < 0 && limits_failed) {
+		fprintf(stderr, "nsreload exec: the limits cannot be applied here: %s\n", why);
+		fputs("nsreload exec: --limits-optional runs without those this host cannot give; 'nsreload "
+		      "doctor' says where each would go\n",
+		      stderr);
+		goto out;
+	}
 	if (r < 0) {
 		fprintf(stderr, "nsreload exec: box %s is not available here: %s\n", box_rung_name(o.rung),
 			why[0] ? why : strerror(-r));

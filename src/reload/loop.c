@@ -336,6 +336,7 @@ static int open_box_ctx(struct loop *lp)
 {
 	const struct config *c = lp->st.c;
 	char why[2048] = "";
+	bool limits_failed = false;
 	struct box_limits lim;
 	const char *line;
 	int r;
@@ -353,8 +354,17 @@ static int open_box_ctx(struct loop *lp)
 						.limits_optional = !c->box.limits_required,
 						.on_stale = report_stale,
 						.data = lp,
+						.limits_failed = &limits_failed,
 						.errbuf = why,
 						.errbuf_size = sizeof(why) });
+	if (r < 0 && limits_failed) {
+		log_msg(lp->st.log, LOG_MAIN,
+			"the [box] limits cannot be applied here: %s; box.limits_required = false runs "
+			"without "
+			"those this host cannot give; 'nsreload doctor' says where each would go",
+			why);
+		return 125;
+	}
 	if (r < 0) {
 		log_msg(lp->st.log, LOG_MAIN,
 			"box %s is not available here: %s; run 'nsreload doctor' for details",

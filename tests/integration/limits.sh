@@ -244,6 +244,26 @@ for bad_flag in --memory-max=12Q --pids-max=0 --cpu-max=0%; do
 		bad "exec $bad_flag: rc=$rc: $(tr '\n' ' ' <"$work/exec-bad.txt")"
 done
 
+# ---- a user who cannot have the controllers: told so, with the way out ----
+# uid 65534 can make no cgroup in our hierarchies (v1 is root's; v2 is not delegated to it): exec with
+# a limit is refused as a limit's failure, not a rung's, and --limits-optional runs without it.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	mkdir "$work/nobody" && cp "$NSR" "$work/nobody/nsreload" && chmod 755 "$work" "$work/nobody"
+	asnobody() { (cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env -u NSRELOAD_CGROUP1_PARENT \
+		-u NSRELOAD_CGROUP_PARENT "$work/nobody/nsreload" "$@"); }
+	asnobody exec --memory-max=64M -- true 2>"$work/nobody.txt"
+	rc=$?
+	[ "$rc" = 125 ] && grep -q "the limits cannot be applied here: memory_max" "$work/nobody.txt" &&
+		grep -q -- "--limits-optional runs without" "$work/nobody.txt" &&
+		ok "uid 65534: refused as a limit that cannot be had, with --limits-optional named" ||
+		bad "uid 65534: rc=$rc: $(tr '\n' ' ' <"$work/nobody.txt")"
+	asnobody exec --memory-max=64M --limits-optional -- true 2>"$work/nobody2.txt"
+	rc=$?
+	[ "$rc" = 0 ] && grep -q "running without limits" "$work/nobody2.txt" &&
+		ok "uid 65534: --limits-optional runs without the limit and says so" ||
+		bad "uid 65534: --limits-optional: rc=$rc: $(tr '\n' ' ' <"$work/nobody2.txt")"
+fi
+
 # ---- cgroup v2 only: the no-internal-processes rule ----
 if [ "$via" = cgroup2 ] && [ -n "$parent" ]; then
 	# The controllers for the test's cgroups below $parent (which holds no process itself).
