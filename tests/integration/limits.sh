@@ -23,26 +23,17 @@
 #                          is a failure, not a skip
 # Usage: limits.sh NSRELOAD FIXTURE_DIR
 set -u
-NSR=$1
+. "$(dirname "$0")/../lib/testlib.sh"
+test_begin "$1" limits
 FIX=${2:-}
-case $NSR in /*) ;; *) NSR="$PWD/$NSR" ;; esac
 case $FIX in /*) ;; *) FIX="$PWD/$FIX" ;; esac
 TOOLS=$(dirname "$FIX")/tools
-if [ ! -x "$NSR" ] || [ ! -x "$TOOLS/memhog" ] || [ ! -x "$TOOLS/forkbomb" ] || [ ! -x "$TOOLS/cpuburn" ]; then
-	echo "$NSR or $TOOLS/{memhog,forkbomb,cpuburn}: not an executable"
+if [ ! -x "$TOOLS/memhog" ] || [ ! -x "$TOOLS/forkbomb" ] || [ ! -x "$TOOLS/cpuburn" ]; then
+	echo "$TOOLS/{memhog,forkbomb,cpuburn}: not an executable"
 	exit 2
 fi
-pass=0
-fail=0
 tok_base="nsrlim$$"
-work=$(mktemp -d /tmp/nsreload-limits.XXXXXX)
 chmod 755 "$work"
-nsr_pid=""
-
-. "$(dirname "$0")/../lib/testlib.sh"
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
 # Which cgroup version has memory, pids and cpu for us.
 v2mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
