@@ -148,9 +148,14 @@ void probe_cgroup1(struct box_probe *p, bool each)
 	p->v1_count = n > 0 ? n : 0;
 	for (int i = 0; i < p->v1_count; i++) {
 		struct probe_v1 *v = &p->v1[i];
+		int len;
 
 		snprintf(v->controllers, sizeof(v->controllers), "%s", h[i].controllers);
-		snprintf(v->path, sizeof(v->path), "%s%s", h[i].mount, strcmp(h[i].own, "/") ? h[i].own : "");
+		len = snprintf(v->path, sizeof(v->path), "%s%s", h[i].mount,
+			       strcmp(h[i].own, "/") ? h[i].own : "");
+		/* Only shown (doctor): one too long to show is shown cut, and says so. */
+		if (len < 0 || (size_t)len >= sizeof(v->path))
+			memcpy(v->path + sizeof(v->path) - 4, "...", 4);
 		if (!h[i].mount[0])
 			probe_item_set(&v->works, false, ENOENT, "not mounted here");
 		else if (strncmp(h[i].controllers, "name=", 5) == 0)

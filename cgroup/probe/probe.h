@@ -46,7 +46,7 @@ struct probe_item {
 
 /* One cgroup v1 hierarchy this process is in (BOX_PROBE_CGROUP1). */
 struct probe_v1 {
-	char controllers[64];    /* "cpu,cpuacct", "name=systemd" */
+	char controllers[128];   /* "cpu,cpuacct", "name=systemd": as long as cgv1_hier's */
 	char path[512];          /* our own cgroup of it (mount + path), or the path alone when not mounted */
 	struct probe_item works; /* BOX_PROBE_CGROUP1_EACH: a child can be made and removed below ours */
 };

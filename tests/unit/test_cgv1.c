@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +141,20 @@ static void test_create_is_below_own_and_refuses_a_taken_name(void **state)
 	assert_int_equal(box.fd, -1);
 }
 
+/*
+ * Whether pidfd_open() exists here: the kill signals only through pidfds.
+ * Every kernel nsreload runs on has it (5.3); valgrind 3.19, which runs the
+ * unit tests once more, does not know the call and answers ENOSYS.
+ */
+static bool have_pidfd(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0 || errno != ENOSYS;
+}
+
 static void test_attach_join_and_freeze_kill(void **state)
 {
 	struct fixture *f = FIXTURE_OR_SKIP(state);
@@ -147,6 +162,10 @@ static void test_attach_join_and_freeze_kill(void **state)
 	pid_t by_pid, joined;
 	int procs, status, r;
 
+	if (!have_pidfd()) {
+		print_message("skip: pidfd_open() is ENOSYS here (valgrind): the freezer kill needs it\n");
+		skip();
+	}
 	assert_int_equal(cgv1_create(&f->parent, "kill", &box), 0);
 	assert_int_equal(cgv1_populated(box.fd), 0);
 	by_pid = sleeper(-1);
