@@ -425,8 +425,12 @@ static void unescape_mountinfo(char *s)
 	*w = '\0';
 }
 
-/* The cgroup2 mount point from /proc/self/mountinfo; false if there is none. */
-static bool find_cgroup2_mount(char *out, size_t size)
+/*
+ * The mount point of the first fstype mount in /proc/self/mountinfo whose
+ * super options list opt (any, when opt is NULL): "cgroup2", or "cgroup"
+ * with "freezer". False if there is none.
+ */
+static bool find_mount(const char *fstype, const char *opt, char *out, size_t size)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[8192];
@@ -435,20 +439,15 @@ static bool find_cgroup2_mount(char *out, size_t size)
 	if (!f)
 		return false;
 	while (!found && fgets(line, sizeof(line), f)) {
-		char *fields[6] = { 0 };
 		char *sep = strstr(line, " - ");
-		char *save = NULL, *tok, fstype[64];
-		int i = 0;
+		char type[64], opts[1024] = "", mnt[PATH_MAX];
 
-		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || strcmp(fstype, "cgroup2") != 0)
+		if (!sep || sscanf(sep + 3, "%63s %*s %1023s", type, opts) < 1 || strcmp(type, fstype) != 0)
 			continue;
-		*sep = '\0';
-		for (tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
-			fields[i++] = tok;
-		if (i < 5)
+		if ((opt && !pt_in_list(opts, opt)) || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		unescape_mountinfo(fields[4]);
-		snprintf(out, size, "%s", fields[4]);
+		unescape_mountinfo(mnt);
+		snprintf(out, size, "%s", mnt);
 		found = true;
 	}
 	fclose(f);
@@ -460,7 +459,7 @@ int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given)
 	int err = 0;
 
 	memset(cg, 0, sizeof(*cg));
-	if (!find_cgroup2_mount(cg->mount, sizeof(cg->mount)))
+	if (!find_mount("cgroup2", NULL, cg->mount, sizeof(cg->mount)))
 		return -ENOENT;
 	if (given && *given) {
 		struct stat st;
@@ -481,32 +480,6 @@ int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given)
 	}
 	cg->made = true;
 	return 0;
-}
-
-/* The v1 freezer mount point (a cgroup mount with the freezer option); false if there is none. */
-static bool find_freezer_mount(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char line[8192];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *sep = strstr(line, " - ");
-		char fstype[64], opts[1024], mnt[PATH_MAX];
-
-		if (!sep || sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 ||
-		    strcmp(fstype, "cgroup") != 0)
-			continue;
-		if (!pt_in_list(opts, "freezer") || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
-			continue;
-		unescape_mountinfo(mnt);
-		snprintf(out, size, "%s", mnt);
-		found = true;
-	}
-	fclose(f);
-	return found;
 }
 
 /* Our own cgroup of the v1 hierarchy named ctrl, from /proc/self/cgroup ("6:freezer:/x"). */
@@ -541,7 +514,8 @@ int pt_cgroup1_setup(struct pt_cgroup *cg, const char *name, const char *given)
 
 	memset(cg, 0, sizeof(*cg));
 	cg->v1 = true;
-	if (!find_freezer_mount(cg->mount, sizeof(cg->mount)) || !own_v1_path("freezer", own, sizeof(own)))
+	if (!find_mount("cgroup", "freezer", cg->mount, sizeof(cg->mount)) ||
+	    !own_v1_path("freezer", own, sizeof(own)))
 		return -ENOENT;
 	if (given && *given) {
 		struct stat st;
