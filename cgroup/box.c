@@ -103,6 +103,13 @@ const char *box_ctx_cgroup_dir(const struct box_ctx *ctx)
 	return ctx->dir;
 }
 
+const char *box_ctx_systemd_unit(const struct box_ctx *ctx)
+{
+	bool cgroup2 = ctx->rung == BOX_RUNG_CGROUP2 || ctx->rung == BOX_RUNG_CGROUP2_PIDNS;
+
+	return cgroup2 && ctx->probe.systemd_scope.ok ? ctx->probe.systemd_unit : "";
+}
+
 int box_ctx_free(struct box_ctx *ctx)
 {
 	int r, rr;

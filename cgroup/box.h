@@ -159,6 +159,11 @@ const char *box_ctx_why(const struct box_ctx *ctx);
 /* The context directory on the cgroup rungs, else "". */
 const char *box_ctx_cgroup_dir(const struct box_ctx *ctx);
 /*
+ * The systemd scope that directory is in, nsreload-<pid>.scope, when the
+ * probe asked systemd for one (probe.h, systemd_scope), else "".
+ */
+const char *box_ctx_systemd_unit(const struct box_ctx *ctx);
+/*
  * Frees every box left (box_free()) and removes the context directory.
  * Returns 0, or -EBUSY when that directory could not be removed (bounded
  * retries, see above).

@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config \
-	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev \
+	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev \
 	util-linux procps iproute2 python3 \
 	golang-go delve git ca-certificates valgrind curl \
 	clang-format cppcheck tmux vim-tiny >/dev/null

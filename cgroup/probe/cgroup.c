@@ -17,6 +17,8 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "scope.h"
+
 /* A probe cgroup name taken by someone else is tried with these many suffixes. */
 #define PROBE_NAME_TRIES 16
 
@@ -391,10 +393,102 @@ out:
 	close(dirfd);
 }
 
-/* The mount, then our cgroup, then (if there is a directory to try) a probe cgroup in it. */
+/* NSRELOAD_SYSTEMD=0 keeps systemd out (the test suite's default: its boxes stay in its own cgroups). */
+static bool systemd_turned_off(void)
+{
+	const char *v = getenv("NSRELOAD_SYSTEMD");
+
+	return v && strcmp(v, "0") == 0;
+}
+
+/* Root asks the system manager first, where systemd runs the host: it should know about our cgroups. */
+static bool systemd_runs_host(void)
+{
+	return access("/run/systemd/system", F_OK) == 0;
+}
+
+/*
+ * Asks systemd for a delegated scope and moves into its leaf; on success
+ * our own cgroup and cgroup_dir become the scope's. Says what happened in
+ * systemd_scope either way.
+ */
+static int probe_scope(struct box_probe *p)
+{
+	char cwd[1024], desc[1200], dir[sizeof(p->cgroup_dir)], why[sizeof(p->systemd_scope.detail)];
+	char *text = NULL;
+	int r;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		snprintf(cwd, sizeof(cwd), "%s", "an unknown directory");
+	snprintf(desc, sizeof(desc), "nsreload in %s", cwd);
+	p->systemd_asked = true;
+	r = sd_scope_join(&p->mounts, p->is_root, desc, p->systemd_unit, sizeof(p->systemd_unit), dir,
+			  sizeof(dir), why, sizeof(why));
+	probe_item_set(&p->systemd_scope, r == 0, -r, "%s", why);
+	if (r < 0) {
+		p->systemd_unit[0] = '\0';
+		return r;
+	}
+	memcpy(p->cgroup_dir, dir, sizeof(dir));
+	if (probe_read_proc_file("/proc/self/cgroup", &text) == 0)
+		(void)cg_parse_proc_cgroup(text, p->own_cgroup, sizeof(p->own_cgroup));
+	free(text);
+	return 0;
+}
+
+/*
+ * A second probe in the process that asked for a scope: our cgroup is its
+ * leaf, and the boxes go in the scope, as the first time.
+ */
+static bool probe_own_scope(struct box_probe *p)
+{
+	char scope[sizeof(p->own_cgroup)];
+	size_t len;
+
+	if (!sd_scope_in_own_leaf(p->own_cgroup, &len))
+		return false;
+	snprintf(scope, sizeof(scope), "%.*s", (int)len, p->own_cgroup);
+	if (cg_join_own_dir(&p->mounts, scope, p->cgroup_dir, sizeof(p->cgroup_dir)) < 0)
+		return false;
+	sd_scope_unit_name(p->systemd_unit, sizeof(p->systemd_unit));
+	probe_item_set(&p->systemd_scope, true, 0, "%s, asked for earlier by this nsreload: %s",
+		       p->systemd_unit, p->cgroup_dir);
+	return true;
+}
+
+/*
+ * The mount, then our cgroup, then (if there is a directory to try) a probe
+ * cgroup in it. Where none can be made there and we are not root, or first
+ * as root on a systemd host, the directory is a scope systemd delegates.
+ */
 void probe_cgroup(struct box_probe *p, const char *cgroup_parent)
 {
+	bool ask = !(cgroup_parent && cgroup_parent[0]) && !systemd_turned_off();
+
 	probe_mounts(p);
-	if (probe_cgroup_dir(p, cgroup_parent) == 0)
-		probe_cgroup_child(p);
+	if (!ask)
+		probe_item_set(&p->systemd_scope, false, ENOENT, "not asked for: %s",
+			       systemd_turned_off() ? "NSRELOAD_SYSTEMD=0" : "a cgroup parent is given");
+	else if (!sd_scope_supported())
+		probe_item_set(
+			&p->systemd_scope, false, ENOTSUP,
+			"this nsreload was built without sd-bus (libsystemd-dev): it cannot ask systemd "
+			"for a delegated scope");
+	else
+		probe_item_set(&p->systemd_scope, false, ENOENT, "not needed: %s",
+			       p->is_root ? "root, and systemd does not run this host"
+					  : "cgroups can be made where nsreload is");
+	if (probe_cgroup_dir(p, cgroup_parent) < 0)
+		return;
+	if (ask && probe_own_scope(p))
+		ask = false;
+	else if (ask && sd_scope_supported() && p->is_root && systemd_runs_host()) {
+		/* Whatever the manager says, root can still make cgroups where it is. */
+		(void)probe_scope(p);
+		ask = false;
+	}
+	probe_cgroup_child(p);
+	if (p->cgroup_writable.ok || !ask || p->is_root || !sd_scope_supported() || probe_scope(p) < 0)
+		return;
+	probe_cgroup_child(p);
 }

@@ -173,6 +173,7 @@ static void mark_skipped(struct box_probe *p, unsigned parts)
 		{ BOX_PROBE_CGROUP, &p->cgroup_kill },
 		{ BOX_PROBE_CGROUP, &p->cgroup_freeze },
 		{ BOX_PROBE_CGROUP, &p->clone_into_cgroup },
+		{ BOX_PROBE_CGROUP, &p->systemd_scope },
 		{ BOX_PROBE_PIDNS, &p->pidns },
 		{ BOX_PROBE_USERNS, &p->userns },
 		{ BOX_PROBE_SECCOMP, &p->seccomp },

@@ -66,11 +66,21 @@ struct box_probe {
 	struct probe_item cgroup_kill;       /* cgroup.kill exists */
 	struct probe_item cgroup_freeze;     /* cgroup.freeze exists (fallback kill) */
 	struct probe_item clone_into_cgroup; /* clone3(CLONE_INTO_CGROUP) works */
-	struct probe_item pidns;             /* CLONE_NEWPID (as root) works */
-	struct probe_item userns;            /* CLONE_NEWUSER|CLONE_NEWPID works */
-	struct probe_item seccomp;           /* the setsid/setpgid pin loads */
-	struct probe_item subreaper;         /* PR_SET_CHILD_SUBREAPER works */
-	struct probe_item pidfd;             /* pidfd_open works */
+	/*
+	 * A delegated scope from systemd (cgroup/systemd/scope.h), asked for
+	 * when not root and no cgroup can be made in our own (the user manager),
+	 * or first as root where systemd runs the host (the system manager);
+	 * never with a cgroup parent given or NSRELOAD_SYSTEMD=0. When had, this
+	 * process has moved into its leaf and cgroup_dir is the scope.
+	 */
+	struct probe_item systemd_scope;
+	char systemd_unit[40];       /* nsreload-<pid>.scope when had */
+	bool systemd_asked;          /* a manager was asked (systemd_scope says what it answered) */
+	struct probe_item pidns;     /* CLONE_NEWPID (as root) works */
+	struct probe_item userns;    /* CLONE_NEWUSER|CLONE_NEWPID works */
+	struct probe_item seccomp;   /* the setsid/setpgid pin loads */
+	struct probe_item subreaper; /* PR_SET_CHILD_SUBREAPER works */
+	struct probe_item pidfd;     /* pidfd_open works */
 	/* cgroup v1 (BOX_PROBE_CGROUP1): */
 	char cgroup1_parent[256];  /* $NSRELOAD_CGROUP1_PARENT: a path below our own cgroup of each v1
 				      hierarchy */
@@ -106,6 +116,15 @@ enum {
 int box_probe_parts(struct box_probe *p, const char *cgroup_parent, unsigned parts);
 /* Every part: what doctor reports and auto chooses from. */
 int box_probe(struct box_probe *p, const char *cgroup_parent);
+
+/*
+ * Whether the host's sysctls let a non-root user make user namespaces
+ * (user.max_user_namespaces, Debian's kernel.unprivileged_userns_clone,
+ * AppArmor's kernel.apparmor_restrict_unprivileged_userns): why says which
+ * and what it is set to, fix the one command that would allow them ("" when
+ * they are). A fact, not an experiment: the userns item says what a try did.
+ */
+bool box_probe_userns_policy(char *why, size_t why_size, char *fix, size_t fix_size);
 
 /* Whether a PID namespace made by us needs a user namespace too: not root, or root without CAP_SYS_ADMIN. */
 bool box_probe_wants_userns(const struct box_probe *p);

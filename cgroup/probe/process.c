@@ -11,6 +11,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -350,4 +351,34 @@ void probe_pidfd(struct box_probe *p)
 	} else {
 		probe_item_set(&p->pidfd, false, err, "pidfd_open failed: %s", probe_errno_name(err));
 	}
+}
+
+bool box_probe_userns_policy(char *why, size_t why_size, char *fix, size_t fix_size)
+{
+	long max_userns = read_sysctl_long("/proc/sys/user/max_user_namespaces");
+	long unpriv = read_sysctl_long("/proc/sys/kernel/unprivileged_userns_clone");
+	long apparmor = read_sysctl_long("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+
+	snprintf(fix, fix_size, "%s", "");
+	if (max_userns == 0) {
+		snprintf(why, why_size, "%s", "no: user.max_user_namespaces=0 disables user namespaces");
+		snprintf(fix, fix_size, "%s", "sudo sysctl -w user.max_user_namespaces=10000");
+	} else if (unpriv == 0) {
+		snprintf(why, why_size, "%s",
+			 "no: kernel.unprivileged_userns_clone=0 keeps them to root (Debian's switch)");
+		snprintf(fix, fix_size, "%s", "sudo sysctl -w kernel.unprivileged_userns_clone=1");
+	} else if (apparmor == 1) {
+		snprintf(why, why_size, "%s",
+			 "no: kernel.apparmor_restrict_unprivileged_userns=1 (AppArmor, as on Ubuntu 23.10 "
+			 "and "
+			 "later) refuses them to programs without a profile that allows userns");
+		snprintf(fix, fix_size, "%s",
+			 "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0");
+	} else {
+		snprintf(why, why_size, "yes by the sysctls: user.max_user_namespaces=%ld%s%s", max_userns,
+			 unpriv == 1 ? ", kernel.unprivileged_userns_clone=1" : "",
+			 apparmor == 0 ? ", kernel.apparmor_restrict_unprivileged_userns=0" : "");
+		return true;
+	}
+	return false;
 }

@@ -285,6 +285,9 @@ static bool cgroup2_works(const struct box_probe *p, char *why, size_t size)
 {
 	if (!p->cgroup2.ok)
 		box_why(why, size, "%s", p->cgroup2.detail);
+	else if (!p->cgroup_writable.ok && p->systemd_asked && !p->systemd_scope.ok)
+		box_why(why, size, "%s; and no delegated scope from systemd: %s", p->cgroup_writable.detail,
+			p->systemd_scope.detail);
 	else if (!p->cgroup_writable.ok)
 		box_why(why, size, "%s", p->cgroup_writable.detail);
 	else if (!p->cgroup_kill.ok && !p->cgroup_freeze.ok)

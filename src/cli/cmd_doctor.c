@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "box.h"
 #include "cmds.h"
@@ -39,6 +41,7 @@ static const struct doctor_check doctor_checks[] = {
 	{ "cgroup_kill", "cgroup.kill", offsetof(struct box_probe, cgroup_kill) },
 	{ "cgroup_freeze", "cgroup.freeze", offsetof(struct box_probe, cgroup_freeze) },
 	{ "clone_into_cgroup", "clone3 into cgroup", offsetof(struct box_probe, clone_into_cgroup) },
+	{ "systemd_scope", "systemd scope", offsetof(struct box_probe, systemd_scope) },
 	{ "pidns", "PID namespace", offsetof(struct box_probe, pidns) },
 	{ "userns", "user namespace", offsetof(struct box_probe, userns) },
 	{ "seccomp", "seccomp pin", offsetof(struct box_probe, seccomp) },
@@ -114,6 +117,65 @@ static int parse_doctor_args(int argc, char **argv, struct doctor_opts *o)
 	return r;
 }
 
+/* The one step that would give a better rung than auto's, and that rung; "" when auto's is the best. */
+struct doctor_better {
+	enum box_rung rung;
+	char command[256];
+	char why[640];
+};
+
+/* The user's session bus socket, where systemd's user manager would put it. */
+static bool user_bus_socket_exists(char *path, size_t size)
+{
+	struct stat st;
+
+	snprintf(path, size, "/run/user/%u/bus", (unsigned)geteuid());
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* A scope was asked for and not had: the user's manager is the way to cgroup2. */
+static bool scope_refused(const struct box_probe *p)
+{
+	return !p->is_root && p->systemd_asked && !p->systemd_scope.ok;
+}
+
+static void find_better(const struct box_probe *p, int pick_r, enum box_rung picked, struct doctor_better *b)
+{
+	char bus[64], policy[512], fix[128];
+	bool userns_allowed = box_probe_userns_policy(policy, sizeof(policy), fix, sizeof(fix));
+
+	*b = (struct doctor_better){ .rung = BOX_RUNG_AUTO };
+	if (pick_r == 0 && picked == BOX_RUNG_CGROUP2)
+		return;
+	if (scope_refused(p) && user_bus_socket_exists(bus, sizeof(bus)) &&
+	    !getenv("DBUS_SESSION_BUS_ADDRESS") && !getenv("XDG_RUNTIME_DIR")) {
+		b->rung = BOX_RUNG_CGROUP2;
+		snprintf(b->command, sizeof(b->command), "export XDG_RUNTIME_DIR=/run/user/%u",
+			 (unsigned)geteuid());
+		snprintf(b->why, sizeof(b->why),
+			 "your user manager's bus is at %s, but this shell does not say so (su and sudo -u "
+			 "drop XDG_RUNTIME_DIR): with it nsreload gets a delegated scope",
+			 bus);
+	} else if (scope_refused(p) && access("/run/systemd/system", F_OK) == 0 &&
+		   !user_bus_socket_exists(bus, sizeof(bus))) {
+		b->rung = BOX_RUNG_CGROUP2;
+		snprintf(b->command, sizeof(b->command), "%s", "sudo loginctl enable-linger $USER");
+		snprintf(b->why, sizeof(b->why), "%s",
+			 "systemd runs this host, but no user manager runs for you (no login session): with "
+			 "one, nsreload gets a delegated scope from it");
+	} else if (!p->is_root && picked == BOX_RUNG_PGROUP && !userns_allowed && fix[0]) {
+		b->rung = BOX_RUNG_PIDNS;
+		snprintf(b->command, sizeof(b->command), "%s", fix);
+		snprintf(b->why, sizeof(b->why), "unprivileged user namespaces: %s", policy);
+	} else if (!p->is_root && p->cgroup2.ok) {
+		b->rung = BOX_RUNG_CGROUP2;
+		snprintf(b->command, sizeof(b->command), "%s", "sudo nsreload run");
+		snprintf(b->why, sizeof(b->why), "%s",
+			 "no systemd user manager to delegate a cgroup to you here: only root can make "
+			 "cgroups (and would build as root in your tree)");
+	}
+}
+
 static void json_put_key(FILE *f, const char *key, bool first)
 {
 	if (!first)
@@ -123,9 +185,10 @@ static void json_put_key(FILE *f, const char *key, bool first)
 }
 
 static void print_json(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
 {
-	char why[2048];
+	char why[2048], fix[128];
+	bool userns_allowed;
 
 	fputc('{', f);
 	json_put_key(f, "kernel", true);
@@ -147,6 +210,18 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 	fput_quoted(f, p->own_cgroup);
 	json_put_key(f, "dir", false);
 	fput_quoted(f, p->cgroup_dir);
+	json_put_key(f, "systemd_unit", false);
+	fput_quoted(f, p->systemd_unit);
+	fputc('}', f);
+	userns_allowed = box_probe_userns_policy(why, sizeof(why), fix, sizeof(fix));
+	json_put_key(f, "unprivileged_userns", false);
+	fputc('{', f);
+	json_put_key(f, "allowed", true);
+	fputs(userns_allowed ? "true" : "false", f);
+	json_put_key(f, "detail", false);
+	fput_quoted(f, why);
+	json_put_key(f, "fix", false);
+	fput_quoted(f, fix);
 	fputc('}', f);
 
 	json_put_key(f, "checks", false);
@@ -208,6 +283,19 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 		fputs("null", f);
 	json_put_key(f, "auto_why", false);
 	fput_quoted(f, pick_why);
+	json_put_key(f, "better", false);
+	if (better->command[0]) {
+		fputc('{', f);
+		json_put_key(f, "rung", true);
+		fput_quoted(f, box_rung_name(better->rung));
+		json_put_key(f, "command", false);
+		fput_quoted(f, better->command);
+		json_put_key(f, "why", false);
+		fput_quoted(f, better->why);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
 	/* The promise of issue 13: nothing of the boxes survives a SIGKILL of nsreload, by default. */
 	json_put_key(f, "supervisor_death", false);
 	fputc('{', f);
@@ -273,9 +361,10 @@ static void print_indented(FILE *f, const char *indent, const char *text)
 }
 
 static void print_text(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
 {
-	char why[2048];
+	char why[2048], fix[128];
+	bool userns_allowed;
 
 	fputs("Rungs:\n", f);
 	for (size_t i = 0; i < N_ELEMENTS(doctor_rungs); i++) {
@@ -291,6 +380,11 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 	else
 		fputs("auto picks: nothing, no rung works here\n", f);
 	print_indented(f, "  ", pick_why);
+	if (p->systemd_scope.ok)
+		fprintf(f, "  in %s, delegated by systemd\n", p->systemd_unit);
+	if (better->command[0])
+		fprintf(f, "for %s instead: %s\n  %s\n", box_rung_name(better->rung), better->command,
+			better->why);
 	if (pick_r == 0) {
 		bool kept = box_rung_dies_with_supervisor(p, picked, why, sizeof(why));
 
@@ -317,6 +411,9 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 
 		fprintf(f, "  %-19s %-4s %s\n", doctor_checks[i].label, it->ok ? "ok" : "no", it->detail);
 	}
+	userns_allowed = box_probe_userns_policy(why, sizeof(why), fix, sizeof(fix));
+	fprintf(f, "  %-19s %-4s %s%s%s\n", "userns for users", userns_allowed ? "ok" : "no", why,
+		fix[0] ? "; to allow them: " : "", fix);
 	fprintf(f, "\ncgroup v1 hierarchies:%s\n", p->v1_count ? "" : " none");
 	for (int i = 0; i < p->v1_count; i++)
 		fprintf(f, "  %-19s %-4s %s%s%s\n", p->v1[i].controllers, p->v1[i].works.ok ? "ok" : "no",
@@ -330,6 +427,7 @@ int cmd_doctor(int argc, char **argv)
 	struct doctor_opts opts;
 	struct box_probe *p;
 	struct doctor_limits lim = { "", "" };
+	struct doctor_better better;
 	enum box_rung picked = BOX_RUNG_AUTO;
 	char pick_why[2048];
 	int r, pick_r;
@@ -354,10 +452,11 @@ int cmd_doctor(int argc, char **argv)
 	pick_r = box_pick_rung(p, &picked, pick_why, sizeof(pick_why));
 	if (pick_r == 0)
 		limits_where(&opts, picked, &lim);
+	find_better(p, pick_r, picked, &better);
 	if (opts.json)
-		print_json(stdout, p, &lim, pick_r, picked, pick_why);
+		print_json(stdout, p, &lim, pick_r, picked, pick_why, &better);
 	else
-		print_text(stdout, p, &lim, pick_r, picked, pick_why);
+		print_text(stdout, p, &lim, pick_r, picked, pick_why, &better);
 	free(p);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

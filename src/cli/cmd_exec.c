@@ -524,6 +524,9 @@ int cmd_exec(int argc, char **argv)
 	if (box_ctx_limits_note(ctx)[0])
 		fprintf(stderr, "nsreload exec: warning: running without limits (--limits-optional): %s\n",
 			box_ctx_limits_note(ctx));
+	if (o.verbose && box_ctx_systemd_unit(ctx)[0])
+		fprintf(stderr, "nsreload exec: box: in %s, a scope systemd delegated to nsreload\n",
+			box_ctx_systemd_unit(ctx));
 	if (o.verbose && box_ctx_limits_how(ctx)[0])
 		fprintf(stderr, "nsreload exec: limits: %s\n", box_ctx_limits_how(ctx));
 	if (o.verbose || (o.rung == BOX_RUNG_AUTO && box_ctx_rung(ctx) != BOX_RUNG_CGROUP2))

@@ -380,6 +380,9 @@ static int open_box_ctx(struct loop *lp)
 		line++;
 		log_msg(lp->st.log, LOG_MAIN, "  %.*s", (int)strcspn(line, "\n"), line);
 	}
+	if (box_ctx_systemd_unit(lp->st.ctx)[0])
+		log_msg(lp->st.log, LOG_MAIN, "box: in %s, a scope systemd delegated to nsreload (%s)",
+			box_ctx_systemd_unit(lp->st.ctx), box_ctx_cgroup_dir(lp->st.ctx));
 	if (box_ctx_limits_how(lp->st.ctx)[0])
 		log_msg(lp->st.log, LOG_MAIN, "limits: %s", box_ctx_limits_how(lp->st.ctx));
 	if (box_ctx_limits_note(lp->st.ctx)[0])
