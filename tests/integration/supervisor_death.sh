@@ -20,6 +20,7 @@
 #   NSRELOAD_DEATH_WITHIN_MS  how soon nothing may be left (default 100)
 #   NSRELOAD_CGROUP_PARENT    used as it is when set (envmatrix: the environment's cgroup); else a
 #                             cgroup of the test's own where cgroup2 is writable
+#   NSRELOAD_TEST_NO_PARENT   1: no cgroup parent at all, nsreload finds its own place (a systemd scope)
 #   NSRELOAD_CGROUP1_PARENT   likewise for the v1 freezer (cgroup1): used when set, else the test's own
 #   NSRELOAD_TEST_REQUIRE     a rung named there that cannot run is a failure, not a skip
 # Usage: supervisor_death.sh NSRELOAD FIXTURE_DIR
@@ -63,7 +64,8 @@ end_left() {
 
 cgparent=${NSRELOAD_CGROUP_PARENT:-}
 own_parent=""
-if [ -z "$cgparent" ]; then
+# NSRELOAD_TEST_NO_PARENT=1: as a user runs nsreload, without a parent (envmatrix's systemd-user rows).
+if [ -z "$cgparent" ] && [ "${NSRELOAD_TEST_NO_PARENT:-}" != 1 ]; then
 	make_cgroup_parent nsreload-test-death
 	cgparent=$parent
 	own_parent=$parent
@@ -188,6 +190,19 @@ EOF
 	fi
 	if "$HOLDPORT" free "$port"; then ok "$label: port $port is free"; else bad "$label: port $port is still held"; fi
 
+	# A delegated scope from systemd (a user's run): once the guard has emptied it, systemd stops the scope
+	# and removes its cgroup with everything below it; nothing is left for a next start to sweep.
+	scope=$(grep -o "in nsreload-$dead_pid\.scope" "$log" | head -1)
+	if [ -n "$scope" ]; then
+		v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+		if wait_for 5000 eval '[ -z "$(find "$v2" -type d -name "nsreload-$dead_pid.scope" 2>/dev/null)" ]'; then
+			ok "$label: systemd removed nsreload-$dead_pid.scope and every cgroup in it"
+		else
+			bad "$label: nsreload-$dead_pid.scope is left: $(find "$v2" -path "*nsreload-$dead_pid.scope*" -type d | tr '\n' ' ')"
+		fi
+		end_left
+		return
+	fi
 	case $taken in
 	cgroup2*) cgdir=$cgparent ;;
 	cgroup1*) cgdir=$cg1parent ;;
