@@ -39,8 +39,10 @@
 #   initial cgroup namespace, apply_cgroup_root_flags(), so the host's
 #   nsdelegate & co. stay as they are), tmpfs on /run/systemd (with
 #   /run/systemd/system: without it the manager says "system has not been
-#   booted with systemd") and on /run/user (/run/user/UID 0700, the user's),
-#   and a file of the state dir bound over /dev/kmsg: the manager's log.
+#   booted with systemd") and on /run/user (/run/user/UID 0700, the user's;
+#   one tmpfs over /run where the host lacks either directory), and a file of
+#   the state dir bound over /dev/kmsg: the manager's log (its stderr,
+#   env.out, where there is no /dev/kmsg).
 # Every process of the environment lives below ENV_CGROUP, so sdenv_cleanup
 # ends them all with ENV_CGROUP/cgroup.kill (a cgroup that never holds the
 # caller) and then removes the cgroups, deepest first; the namespaces, and the
@@ -134,22 +136,34 @@ _sdenv_init() {
 			exit 1
 		}
 	fi
-	mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 /sys/fs/cgroup &&
-		mount -t tmpfs -o mode=0755,nosuid,nodev sdenv-systemd /run/systemd &&
-		mkdir /run/systemd/system &&
-		mount -t tmpfs -o mode=0755,nosuid,nodev sdenv-user /run/user &&
-		mkdir -m 0700 "$SDENV_RUNTIME" &&
-		chown "$SDENV_UID:$SDENV_GID" "$SDENV_RUNTIME" &&
-		mount --bind "$SDENV_DIR/manager.log" /dev/kmsg || {
-		echo "sdenv: mounts failed" >&2
+	mount -t cgroup2 -o rw,nosuid,nodev,noexec cgroup2 /sys/fs/cgroup || {
+		echo "sdenv: cannot mount cgroup2" >&2
 		exit 1
 	}
+	# Mount points are never made on the host's file systems: where the host
+	# lacks /run/systemd or /run/user, a tmpfs over all of /run holds both.
+	if [ -d /run/systemd ] && [ -d /run/user ]; then
+		mount -t tmpfs -o mode=0755,nosuid,nodev sdenv-systemd /run/systemd &&
+			mount -t tmpfs -o mode=0755,nosuid,nodev sdenv-user /run/user
+	else
+		mount -t tmpfs -o mode=0755,nosuid,nodev sdenv-run /run && mkdir /run/systemd /run/user
+	fi && mkdir /run/systemd/system && mkdir -m 0700 "$SDENV_RUNTIME" &&
+		chown "$SDENV_UID:$SDENV_GID" "$SDENV_RUNTIME" || {
+		echo "sdenv: cannot mount /run/systemd and /run/user" >&2
+		exit 1
+	}
+	# The manager's log: no journald here; kmsg bound to a file of ours where
+	# there is a /dev/kmsg to mount over, else its stderr (env.out).
+	local target=console
+	if [ -e /dev/kmsg ] && mount --bind "$SDENV_DIR/manager.log" /dev/kmsg; then
+		target=kmsg
+	fi
 	(
 		echo "$BASHPID" >/sys/fs/cgroup/cgroup.procs || exit 1
 		cd "$SDENV_DIR/home" || exit 1
 		exec setpriv --reuid="$SDENV_UID" --regid="$SDENV_GID" --clear-groups --inh-caps=-all -- \
 			env -i HOME="$SDENV_DIR/home" USER=nobody LOGNAME=nobody PATH=/usr/local/bin:/usr/bin:/bin \
-			XDG_RUNTIME_DIR="$SDENV_RUNTIME" "$SDENV_SYSTEMD" --user --log-target=kmsg --log-level=info
+			XDG_RUNTIME_DIR="$SDENV_RUNTIME" "$SDENV_SYSTEMD" --user --log-target="$target" --log-level=info
 	) &
 	echo "$!" >"$SDENV_DIR/manager.nspid"
 	while :; do
@@ -228,7 +242,7 @@ sdenv_start() {
 		sleep 0.05
 	done
 	SDENV_READY_MS=$(($(_sdenv_ms) - t0))
-	SDENV_MANAGER=$(cat "$SDENV_CG/init.scope/cgroup.procs" 2>/dev/null | head -n 1)
+	SDENV_MANAGER=$(head -n 1 "$SDENV_CG/init.scope/cgroup.procs" 2>/dev/null)
 	return 0
 }
 
