@@ -13,6 +13,10 @@
 #             scope cannot be had and auto picks a lower rung; exec still runs,
 #             says why it fell back in exactly one line naming systemd or the
 #             bus, and leaves 0 survivors and no cgroup.
+#   root:     root's own user manager standing in for the system manager,
+#             reached as the system bus (DBUS_SYSTEM_BUS_ADDRESS): root's exec
+#             gets its box in a scope from it; without that bus the box is made
+#             where root is, as before; NSRELOAD_SYSTEMD=0 asks nothing.
 # The environment itself is checked first (systemd-run --user --scope works as
 # the user), so that a broken environment is told apart from nsreload's part.
 # Environment:
@@ -191,6 +195,41 @@ fi
 n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
 [ "$n" = 0 ] || bad "$n processes with the token at the end"
 sdenv_cleanup && ok "env: cleaned up: no process, no cgroup left" || bad "env: cleanup left something (above)"
+
+# Root on a systemd host asks the system manager, on the system bus. This VM runs no systemd as PID 1:
+# root's own user manager stands in for it, reached as the system bus through DBUS_SYSTEM_BUS_ADDRESS
+# (the same StartTransientUnit; the environment has /run/systemd/system, as a systemd host does).
+SDENV_UID=0 SDENV_GID=0 SDENV_RUNTIME=/run/user/0
+if sdenv_start "$parent/root"; then
+	sysbus="DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/user/0/bus"
+	out=$(sdenv_run_root env "$sysbus" NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
+		sh -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & grep "^0::" /proc/self/cgroup' 2>&1)
+	echo "--- root: nsreload exec -v, the system bus up:"
+	echo "$out"
+	echo "$out" | grep -Eq '^0::/app\.slice/nsreload-[0-9]+\.scope/nsreload\.[0-9]+\.[0-9a-f]+/exec\.1$' &&
+		echo "$out" | grep -q "box: in nsreload-[0-9]*.scope" &&
+		ok "root: the box is in a scope from the manager on the system bus" ||
+		bad "root: the box is not in a scope from the system bus"
+	out=$(sdenv_run_root env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/nothing NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
+		sh -c 'grep "^0::" /proc/self/cgroup' 2>&1)
+	echo "--- root: nsreload exec -v, no system bus:"
+	echo "$out"
+	echo "$out" | grep -Eq '^0::/harness/nsreload\.[0-9]+\.[0-9a-f]+/exec\.1$' &&
+		ok "root: without the system bus, the box is made where root is, as before" ||
+		bad "root: without the system bus: not the cgroup2 box where root is"
+	out=$(sdenv_run_root env NSRELOAD_SYSTEMD=0 "$sysbus" "$N" doctor 2>&1 | grep "systemd scope")
+	echo "$out" | grep -q "not asked for: NSRELOAD_SYSTEMD=0" && ok "root: NSRELOAD_SYSTEMD=0 asks no manager" ||
+		bad "root: NSRELOAD_SYSTEMD=0: $out"
+	wait_for 5000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+	n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
+	[ "$n" = 0 ] && ok "root: 0 survivors" || bad "root: $n survivors"
+	wait_for 5000 no_leftovers
+	line=$(leftovers | tr '\n' ' ')
+	[ -z "$line" ] && ok "root: no nsreload scope or cgroup left" || bad "root: left: $line"
+	sdenv_cleanup || bad "root: the environment's cleanup left something (above)"
+else
+	bad "root: the environment with root's manager could not be built"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
