@@ -136,6 +136,52 @@ static void test_non_root_uses_userns(void **state)
 	free(p);
 }
 
+/* A user whose manager gave no scope: cgroup2's one reason says both why no cgroup and why no scope. */
+static void test_no_scope_says_why_once(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[2048];
+
+	(void)state;
+	no_cgroup1(p);
+	p->is_root = false;
+	item(&p->cgroup_writable, false, EACCES,
+	     "cannot create a cgroup in /sys/fs/cgroup/user.slice: EACCES");
+	item(&p->pidns, false, EPERM, "clone(CLONE_NEWPID) failed: EPERM");
+	p->systemd_asked = true;
+	item(&p->systemd_scope, false, ENOENT,
+	     "cannot connect to the session bus (/run/user/1000/bus): ENOENT");
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_non_null(
+		strstr(why, "cgroup2: skipped: cannot create a cgroup in /sys/fs/cgroup/user.slice: EACCES; "
+			    "and no delegated scope from systemd: cannot connect to the session bus"));
+	/* Said once: no other skipped rung's line names systemd. */
+	assert_null(strstr(strstr(why, "systemd") + 1, "systemd"));
+	/* Not asked (a parent given, NSRELOAD_SYSTEMD=0): the scope is not named. */
+	p->systemd_asked = false;
+	assert_picks(p, BOX_RUNG_PIDNS, why, sizeof(why));
+	assert_null(strstr(why, "systemd"));
+	free(p);
+}
+
+/* With the scope had, the probe's directory is the scope's and cgroup2 works as for any writable one. */
+static void test_scope_gets_cgroup2(void **state)
+{
+	struct box_probe *p = probe_all_ok();
+	char why[1024];
+
+	(void)state;
+	p->is_root = false;
+	p->systemd_asked = true;
+	item(&p->systemd_scope, true, 0,
+	     "nsreload-7.scope from the user manager (session bus), delegated: /x");
+	strcpy(p->cgroup_dir,
+	       "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/nsreload-7.scope");
+	assert_picks(p, BOX_RUNG_CGROUP2, why, sizeof(why));
+	assert_string_equal(why, "");
+	free(p);
+}
+
 static void test_non_root_without_userns_gets_pgroup(void **state)
 {
 	struct box_probe *p = probe_all_ok();
@@ -511,6 +557,8 @@ int main(void)
 		cmocka_unit_test(test_root_ignores_userns),
 		cmocka_unit_test(test_non_root_uses_userns),
 		cmocka_unit_test(test_non_root_without_userns_gets_pgroup),
+		cmocka_unit_test(test_no_scope_says_why_once),
+		cmocka_unit_test(test_scope_gets_cgroup2),
 		cmocka_unit_test(test_no_kill_but_freeze),
 		cmocka_unit_test(test_no_kill_no_freeze),
 		cmocka_unit_test(test_clone_into_cgroup_not_needed),
