@@ -461,7 +461,8 @@ int pt_cgroup_setup(struct pt_cgroup *cg, const char *name, const char *given)
 	memset(cg, 0, sizeof(*cg));
 	if (!find_mount("cgroup2", NULL, cg->mount, sizeof(cg->mount)))
 		return -ENOENT;
-	/* As a user runs nsreload: no parent, nsreload finds its place itself (envmatrix's systemd-user rows). */
+	/* As a user runs nsreload: no parent, nsreload finds its place itself (envmatrix's systemd-user
+	 * rows). */
 	if (getenv("NSRELOAD_TEST_NO_PARENT") && strcmp(getenv("NSRELOAD_TEST_NO_PARENT"), "1") == 0)
 		return -ENOENT;
 	if (given && *given) {
