@@ -96,22 +96,30 @@ static int open_bus(bool system, sd_bus **bus, char *why, size_t size)
 {
 	const char *addr = getenv(system ? "DBUS_SYSTEM_BUS_ADDRESS" : "DBUS_SESSION_BUS_ADDRESS");
 	const char *rt = getenv("XDG_RUNTIME_DIR");
+	char where[512];
 	int r;
 
 	if (!system && (!addr || !addr[0]) && (!rt || !rt[0])) {
-		say(why, size,
+		say(why, size, "%s",
 		    "no session bus: neither $DBUS_SESSION_BUS_ADDRESS nor $XDG_RUNTIME_DIR is set");
 		return -ENOMEDIUM;
 	}
+	if (addr && addr[0])
+		snprintf(where, sizeof(where), "%s", addr);
+	else if (system)
+		snprintf(where, sizeof(where), "%s", "/run/dbus/system_bus_socket");
+	else
+		snprintf(where, sizeof(where), "%s/bus", rt);
 	r = system ? sd_bus_open_system(bus) : sd_bus_open_user(bus);
+	/* A bus that accepts and never answers holds each call (AddMatch too) this long, not sd-bus's 25 s.
+	 */
+	if (r >= 0) {
+		r = sd_bus_set_method_call_timeout(*bus, (uint64_t)SD_SCOPE_TIMEOUT_MS * 1000u);
+		if (r < 0)
+			*bus = sd_bus_unref(*bus);
+	}
 	if (r < 0)
-		say(why, size, "cannot connect to the %s bus (%s%s): %s", system ? "system" : "session",
-		    addr && addr[0] ? addr
-		    : system        ? "/run/dbus/system_bus_socket"
-				    : rt,
-		    addr && addr[0] ? ""
-		    : system        ? ""
-				    : "/bus",
+		say(why, size, "cannot connect to the %s bus (%s): %s", system ? "system" : "session", where,
 		    strerror(-r));
 	return r;
 }
@@ -196,6 +204,35 @@ static int wait_job(sd_bus *bus, struct job_wait *w, uint64_t deadline, char *wh
 	return 0;
 }
 
+/*
+ * Waits, until deadline, for the connection to be up: authenticated, and
+ * Hello answered. sd-bus would wait for that within the first call, for up to
+ * its own authentication timeout (90 s), on a bus that accepts and never
+ * answers.
+ */
+static int wait_ready(sd_bus *bus, bool system, uint64_t deadline, char *why, size_t size)
+{
+	int r;
+
+	while ((r = sd_bus_is_ready(bus)) == 0) {
+		uint64_t now = now_usec();
+
+		r = sd_bus_process(bus, NULL);
+		if (r > 0)
+			continue;
+		if (r == 0 && now >= deadline)
+			r = -ETIMEDOUT;
+		if (r == 0)
+			r = sd_bus_wait(bus, deadline - now);
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		say(why, size, "the %s bus did not let us in within %d ms: %s", system ? "system" : "session",
+		    SD_SCOPE_TIMEOUT_MS, strerror(-r));
+	return r < 0 ? r : 0;
+}
+
 /* Asks the manager on the bus for the scope, and waits until it holds us. */
 static int ask_manager(bool system, const char *unit, const char *description, char *why, size_t size)
 {
@@ -208,6 +245,11 @@ static int ask_manager(bool system, const char *unit, const char *description, c
 	r = open_bus(system, &bus, why, size);
 	if (r < 0)
 		return r;
+	r = wait_ready(bus, system, deadline, why, size);
+	if (r < 0) {
+		sd_bus_close_unref(bus);
+		return r;
+	}
 	/* Before the call: the job may end before its reply is read. */
 	r = sd_bus_match_signal(bus, &slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
 				"org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, &w);
@@ -219,7 +261,8 @@ static int ask_manager(bool system, const char *unit, const char *description, c
 	if (r >= 0)
 		r = wait_job(bus, &w, deadline, why, size);
 	sd_bus_slot_unref(slot);
-	sd_bus_flush_close_unref(bus);
+	/* Not sd_bus_flush_close_unref(): a flush waits out sd-bus's 90 s for a bus that never answered. */
+	sd_bus_close_unref(bus);
 	return r;
 }
 
