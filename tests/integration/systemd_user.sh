@@ -199,10 +199,11 @@ sdenv_cleanup && ok "env: cleaned up: no process, no cgroup left" || bad "env: c
 # Root on a systemd host asks the system manager, on the system bus. This VM runs no systemd as PID 1:
 # root's own user manager stands in for it, reached as the system bus through DBUS_SYSTEM_BUS_ADDRESS
 # (the same StartTransientUnit; the environment has /run/systemd/system, as a systemd host does).
+# ctest sets NSRELOAD_SYSTEMD=0 for every test (tests/CMakeLists.txt): these runs turn it back on.
 SDENV_UID=0 SDENV_GID=0 SDENV_RUNTIME=/run/user/0
 if sdenv_start "$parent/root"; then
 	sysbus="DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/user/0/bus"
-	out=$(sdenv_run_root env "$sysbus" NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
+	out=$(sdenv_run_root env -u NSRELOAD_SYSTEMD "$sysbus" NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
 		sh -c 'setsid sleep 300 </dev/null >/dev/null 2>&1 & grep "^0::" /proc/self/cgroup' 2>&1)
 	echo "--- root: nsreload exec -v, the system bus up:"
 	echo "$out"
@@ -210,7 +211,7 @@ if sdenv_start "$parent/root"; then
 		echo "$out" | grep -q "box: in nsreload-[0-9]*.scope" &&
 		ok "root: the box is in a scope from the manager on the system bus" ||
 		bad "root: the box is not in a scope from the system bus"
-	out=$(sdenv_run_root env DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/nothing NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
+	out=$(sdenv_run_root env -u NSRELOAD_SYSTEMD DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/nothing NSRELOAD_TEST_TOKEN="$tok" "$N" exec -v -- \
 		sh -c 'grep "^0::" /proc/self/cgroup' 2>&1)
 	echo "--- root: nsreload exec -v, no system bus:"
 	echo "$out"
