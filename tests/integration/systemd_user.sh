@@ -76,6 +76,17 @@ leftovers() { # nsreload's scopes and cgroups left in the environment
 }
 no_leftovers() { [ -z "$(leftovers)" ]; }
 
+# nothing_left LABEL: 0 processes with the token, and no nsreload scope or cgroup, within 5 s each.
+nothing_left() {
+	local n line
+	wait_for 5000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
+	n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
+	[ "$n" = 0 ] && ok "$1: 0 survivors" || bad "$1: $n survivors"
+	wait_for 5000 no_leftovers
+	line=$(leftovers | tr '\n' ' ')
+	[ -z "$line" ] && ok "$1: no nsreload scope or cgroup is left" || bad "$1: left: $line"
+}
+
 # check PHASE: doctor and exec as the user; the bus is up for "bus up".
 check() {
 	local phase=$1 rc line cg n
@@ -116,13 +127,7 @@ check() {
 		[ "$n" = 1 ] && ok "$phase: one line says why it fell back" ||
 			bad "$phase: $n lines of exec's stderr name systemd or the bus, not 1"
 	fi
-	wait_for 5000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
-	n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
-	[ "$n" = 0 ] && ok "$phase: 0 survivors" || bad "$phase: $n survivors"
-	wait_for 5000 no_leftovers
-	line=$(leftovers | tr '\n' ' ')
-	[ -z "$line" ] && ok "$phase: after exit no nsreload scope or cgroup is left" ||
-		bad "$phase: left after exit: $line"
+	nothing_left "$phase: after exit"
 }
 
 # Pids of the processes holding $tok, and how many of them run exactly CMDLINE ($1, spaces for NULs).
@@ -163,13 +168,7 @@ killed() {
 	fi
 	kill -KILL "$main"
 	wait
-	wait_for 5000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
-	n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
-	[ "$n" = 0 ] && ok "$phase: SIGKILL of nsreload: 0 survivors" || bad "$phase: SIGKILL of nsreload: $n survivors"
-	wait_for 5000 no_leftovers
-	line=$(leftovers | tr '\n' ' ')
-	[ -z "$line" ] && ok "$phase: SIGKILL of nsreload: no nsreload scope or cgroup left" ||
-		bad "$phase: SIGKILL of nsreload: left: $line"
+	nothing_left "$phase: SIGKILL of nsreload"
 }
 
 # The token scan sees the environment's processes (a control).
@@ -221,12 +220,7 @@ if sdenv_start "$parent/root"; then
 	out=$(sdenv_run_root env NSRELOAD_SYSTEMD=0 "$sysbus" "$N" doctor 2>&1 | grep "systemd scope")
 	echo "$out" | grep -q "not asked for: NSRELOAD_SYSTEMD=0" && ok "root: NSRELOAD_SYSTEMD=0 asks no manager" ||
 		bad "root: NSRELOAD_SYSTEMD=0: $out"
-	wait_for 5000 none_with_env "NSRELOAD_TEST_TOKEN=$tok"
-	n=$(count_env "NSRELOAD_TEST_TOKEN=$tok")
-	[ "$n" = 0 ] && ok "root: 0 survivors" || bad "root: $n survivors"
-	wait_for 5000 no_leftovers
-	line=$(leftovers | tr '\n' ' ')
-	[ -z "$line" ] && ok "root: no nsreload scope or cgroup left" || bad "root: left: $line"
+	nothing_left root
 	sdenv_cleanup || bad "root: the environment's cleanup left something (above)"
 else
 	bad "root: the environment with root's manager could not be built"
