@@ -113,6 +113,11 @@ check() {
 		grep -q '"auto":"cgroup2"' "$work/doctor.$phase.json" &&
 			ok "$phase: auto picks cgroup2" ||
 			bad "$phase: auto is $(grep -o '"auto":"[^"]*"' "$work/doctor.$phase.json")"
+		# A shell that lost the session's variables (su, sudo -u): doctor gives the one command back.
+		sdenv_run env -u XDG_RUNTIME_DIR -u DBUS_SESSION_BUS_ADDRESS "$N" doctor --json >"$work/doctor.noenv.json" 2>&1
+		grep -q '"better":{"rung":"cgroup2","command":"export XDG_RUNTIME_DIR=/run/user/'"$SDENV_UID"'"' "$work/doctor.noenv.json" &&
+			ok "$phase: without XDG_RUNTIME_DIR, doctor says: export XDG_RUNTIME_DIR=/run/user/$SDENV_UID" ||
+			bad "$phase: without XDG_RUNTIME_DIR, doctor's better: $(grep -o '"better":[^}]*}\{0,1\}' "$work/doctor.noenv.json")"
 		echo "$cg" | grep -Eq '^/app\.slice/nsreload-[0-9]+\.scope/nsreload\.[0-9]+\.[0-9a-f]+/' &&
 			ok "$phase: exec's box is in nsreload-<pid>.scope ($cg)" ||
 			bad "$phase: exec's box is not in an nsreload-<pid>.scope: '$cg'"
@@ -123,6 +128,9 @@ check() {
 		grep -q '"auto":"cgroup2"' "$work/doctor.$phase.json" &&
 			bad "$phase: auto still picks cgroup2 without the bus" ||
 			ok "$phase: auto picks $(grep -o '"auto":"[^"]*"' "$work/doctor.$phase.json")"
+		grep -q '"better":{"rung":"cgroup2","command":"sudo loginctl enable-linger $USER"' "$work/doctor.$phase.json" &&
+			ok "$phase: doctor says how to have a user manager: sudo loginctl enable-linger \$USER" ||
+			bad "$phase: doctor's better: $(grep -o '"better":[^}]*}\{0,1\}' "$work/doctor.$phase.json")"
 		n=$(grep -Eci 'systemd|d-bus|dbus|session bus' "$work/exec.$phase.err")
 		[ "$n" = 1 ] && ok "$phase: one line says why it fell back" ||
 			bad "$phase: $n lines of exec's stderr name systemd or the bus, not 1"
