@@ -464,12 +464,13 @@ static bool probe_own_scope(struct box_probe *p)
 void probe_cgroup(struct box_probe *p, const char *cgroup_parent)
 {
 	bool ask = !(cgroup_parent && cgroup_parent[0]) && !systemd_turned_off();
+	bool can_ask = ask && sd_scope_supported();
 
 	probe_mounts(p);
 	if (!ask)
 		probe_item_set(&p->systemd_scope, false, ENOENT, "not asked for: %s",
 			       systemd_turned_off() ? "NSRELOAD_SYSTEMD=0" : "a cgroup parent is given");
-	else if (!sd_scope_supported())
+	else if (!can_ask)
 		probe_item_set(
 			&p->systemd_scope, false, ENOTSUP,
 			"this nsreload was built without sd-bus (libsystemd-dev): it cannot ask systemd "
@@ -480,15 +481,12 @@ void probe_cgroup(struct box_probe *p, const char *cgroup_parent)
 					  : "cgroups can be made where nsreload is");
 	if (probe_cgroup_dir(p, cgroup_parent) < 0)
 		return;
-	if (ask && probe_own_scope(p))
-		ask = false;
-	else if (ask && sd_scope_supported() && p->is_root && systemd_runs_host()) {
-		/* Whatever the manager says, root can still make cgroups where it is. */
-		(void)probe_scope(p);
-		ask = false;
-	}
+	if (can_ask && probe_own_scope(p))
+		can_ask = false;
+	else if (can_ask && p->is_root && systemd_runs_host())
+		(void)probe_scope(p); /* whatever the manager says, root can still make cgroups where it is */
 	probe_cgroup_child(p);
-	if (p->cgroup_writable.ok || !ask || p->is_root || !sd_scope_supported() || probe_scope(p) < 0)
+	if (p->cgroup_writable.ok || !can_ask || p->is_root || probe_scope(p) < 0)
 		return;
 	probe_cgroup_child(p);
 }

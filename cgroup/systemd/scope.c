@@ -273,20 +273,13 @@ static int find_scope_dir(const struct cg_mounts *m, const char *unit, char *dir
 	char own[4096], text[8192];
 	const char *base;
 	ssize_t n;
-	int fd, r;
+	int r;
 
-	fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, text, sizeof(text) - 1);
-	r = n < 0 ? -errno : 0;
-	close(fd);
-	if (r < 0)
-		return r;
-	text[n] = '\0';
-	r = cg_parse_proc_cgroup(text, own, sizeof(own));
+	n = cg_read_file_at(AT_FDCWD, "/proc/self/cgroup", text, sizeof(text));
+	r = n < 0 ? (int)n : cg_parse_proc_cgroup(text, own, sizeof(own));
 	if (r < 0) {
-		say(why, why_size, "the scope started, but /proc/self/cgroup has no cgroup2 line");
+		say(why, why_size, "the scope started, but /proc/self/cgroup gives no cgroup2 path: %s",
+		    strerror(-r));
 		return r;
 	}
 	base = strrchr(own, '/');

@@ -122,6 +122,10 @@ struct doctor_better {
 	enum box_rung rung;
 	char command[256];
 	char why[640];
+	/* box_probe_userns_policy(), read once for the hint and both reports. */
+	bool userns_allowed;
+	char userns_why[512];
+	char userns_fix[128];
 };
 
 /* The user's session bus socket, where systemd's user manager would put it. */
@@ -141,10 +145,11 @@ static bool scope_refused(const struct box_probe *p)
 
 static void find_better(const struct box_probe *p, int pick_r, enum box_rung picked, struct doctor_better *b)
 {
-	char bus[64], policy[512], fix[128];
-	bool userns_allowed = box_probe_userns_policy(policy, sizeof(policy), fix, sizeof(fix));
+	char bus[64];
 
 	*b = (struct doctor_better){ .rung = BOX_RUNG_AUTO };
+	b->userns_allowed = box_probe_userns_policy(b->userns_why, sizeof(b->userns_why), b->userns_fix,
+						    sizeof(b->userns_fix));
 	if (pick_r == 0 && picked == BOX_RUNG_CGROUP2)
 		return;
 	if (scope_refused(p) && user_bus_socket_exists(bus, sizeof(bus)) &&
@@ -163,10 +168,10 @@ static void find_better(const struct box_probe *p, int pick_r, enum box_rung pic
 		snprintf(b->why, sizeof(b->why), "%s",
 			 "systemd runs this host, but no user manager runs for you (no login session): with "
 			 "one, nsreload gets a delegated scope from it");
-	} else if (!p->is_root && picked == BOX_RUNG_PGROUP && !userns_allowed && fix[0]) {
+	} else if (!p->is_root && picked == BOX_RUNG_PGROUP && !b->userns_allowed && b->userns_fix[0]) {
 		b->rung = BOX_RUNG_PIDNS;
-		snprintf(b->command, sizeof(b->command), "%s", fix);
-		snprintf(b->why, sizeof(b->why), "unprivileged user namespaces: %s", policy);
+		snprintf(b->command, sizeof(b->command), "%s", b->userns_fix);
+		snprintf(b->why, sizeof(b->why), "unprivileged user namespaces: %s", b->userns_why);
 	} else if (!p->is_root && p->cgroup2.ok) {
 		b->rung = BOX_RUNG_CGROUP2;
 		snprintf(b->command, sizeof(b->command), "%s", "sudo nsreload run");
@@ -187,8 +192,7 @@ static void json_put_key(FILE *f, const char *key, bool first)
 static void print_json(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
 		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
 {
-	char why[2048], fix[128];
-	bool userns_allowed;
+	char why[2048];
 
 	fputc('{', f);
 	json_put_key(f, "kernel", true);
@@ -213,15 +217,14 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 	json_put_key(f, "systemd_unit", false);
 	fput_quoted(f, p->systemd_unit);
 	fputc('}', f);
-	userns_allowed = box_probe_userns_policy(why, sizeof(why), fix, sizeof(fix));
 	json_put_key(f, "unprivileged_userns", false);
 	fputc('{', f);
 	json_put_key(f, "allowed", true);
-	fputs(userns_allowed ? "true" : "false", f);
+	fputs(better->userns_allowed ? "true" : "false", f);
 	json_put_key(f, "detail", false);
-	fput_quoted(f, why);
+	fput_quoted(f, better->userns_why);
 	json_put_key(f, "fix", false);
-	fput_quoted(f, fix);
+	fput_quoted(f, better->userns_fix);
 	fputc('}', f);
 
 	json_put_key(f, "checks", false);
@@ -363,8 +366,7 @@ static void print_indented(FILE *f, const char *indent, const char *text)
 static void print_text(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
 		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
 {
-	char why[2048], fix[128];
-	bool userns_allowed;
+	char why[2048];
 
 	fputs("Rungs:\n", f);
 	for (size_t i = 0; i < N_ELEMENTS(doctor_rungs); i++) {
@@ -411,9 +413,8 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 
 		fprintf(f, "  %-19s %-4s %s\n", doctor_checks[i].label, it->ok ? "ok" : "no", it->detail);
 	}
-	userns_allowed = box_probe_userns_policy(why, sizeof(why), fix, sizeof(fix));
-	fprintf(f, "  %-19s %-4s %s%s%s\n", "userns for users", userns_allowed ? "ok" : "no", why,
-		fix[0] ? "; to allow them: " : "", fix);
+	fprintf(f, "  %-19s %-4s %s%s%s\n", "userns for users", better->userns_allowed ? "ok" : "no",
+		better->userns_why, better->userns_fix[0] ? "; to allow them: " : "", better->userns_fix);
 	fprintf(f, "\ncgroup v1 hierarchies:%s\n", p->v1_count ? "" : " none");
 	for (int i = 0; i < p->v1_count; i++)
 		fprintf(f, "  %-19s %-4s %s%s%s\n", p->v1[i].controllers, p->v1[i].works.ok ? "ok" : "no",
