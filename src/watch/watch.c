@@ -33,6 +33,7 @@
  */
 static const struct watch_backend_ops *const watch_backends[] = {
 	&watch_inotify_ops,
+	&watch_poll_ops,
 };
 
 /* ---- the sink and warnings ---- */
@@ -378,8 +379,11 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->ops = watch_backends[0];
-	w->fd = -1;
+	/* Polling forbidden: inotify alone, as it always was; else the poll backend decides per subtree. */
+	w->ops = o->poll == WATCH_POLL_NEVER ? watch_backends[0] : watch_backends[1];
+	w->poll_mode = o->poll;
+	w->poll_interval_ms = o->poll_interval_ms ? o->poll_interval_ms : WATCH_POLL_INTERVAL_MS;
+	w->fd = w->ifd = -1;
 	w->follow = o->follow_symlink;
 	w->filter = o->filter;
 	w->sink = o->sink;
@@ -412,6 +416,15 @@ fail:
 int watch_fd(const struct watch *w)
 {
 	return w ? w->fd : -EINVAL;
+}
+
+const char *watch_backend_name(const struct watch *w)
+{
+	if (!w)
+		return NULL;
+	if (w->ops == &watch_inotify_ops || !w->poll)
+		return "inotify";
+	return w->poll_mode == WATCH_POLL_ALWAYS ? "poll" : watch_poll_count(w) ? "inotify+poll" : "inotify";
 }
 
 size_t watch_count(const struct watch *w)

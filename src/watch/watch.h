@@ -63,12 +63,23 @@ struct watch_sink {
 	void *data;
 };
 
+/* build.poll: unset is auto. */
+enum watch_poll {
+	WATCH_POLL_AUTO,   /* poll the subtrees on file systems inotify cannot see through (watch_poll.c) */
+	WATCH_POLL_ALWAYS, /* poll everything */
+	WATCH_POLL_NEVER,  /* inotify everywhere */
+};
+
 struct watch_opts {
 	const char *root;
 	bool follow_symlink;
 	struct filter *filter; /* borrowed; decides which dirs to watch and which files count */
 	struct watch_sink sink;
+	enum watch_poll poll;
+	unsigned poll_interval_ms; /* 0: WATCH_POLL_INTERVAL_MS */
 };
+
+#define WATCH_POLL_INTERVAL_MS 500
 
 int watch_new(struct watch **out, const struct watch_opts *o);
 void watch_free(struct watch *w);
@@ -83,5 +94,13 @@ size_t watch_count(const struct watch *w);
  * WATCH_OVERFLOW. For a caller that knows events were lost.
  */
 int watch_rescan(struct watch *w);
+/* "inotify", "poll" (everything polled) or "inotify+poll" (some subtrees polled). */
+const char *watch_backend_name(const struct watch *w);
+/*
+ * Which backend would watch the directory path under mode, and why, in a
+ * sentence written into why (for doctor): "poll" or "inotify"; NULL when
+ * path cannot be examined (why says so).
+ */
+const char *watch_backend_probe(const char *path, enum watch_poll mode, char *why, size_t size);
 
 #endif

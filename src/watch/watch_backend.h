@@ -48,6 +48,10 @@ struct watch_backend_ops {
 };
 
 extern const struct watch_backend_ops watch_inotify_ops;
+/* Polling, alone or beside inotify for the subtrees it cannot see (watch_poll.c). */
+extern const struct watch_backend_ops watch_poll_ops;
+/* How many directories are polled (the root's parent not counted). */
+uint32_t watch_poll_count(const struct watch *w);
 
 enum watch_kind {
 	K_APPEAR = 1, /* created or moved in */
@@ -79,7 +83,11 @@ struct change {
 
 struct watch {
 	const struct watch_backend_ops *ops;
-	int fd; /* the backend's, for the caller's epoll loop */
+	int fd;                  /* the backend's, for the caller's epoll loop */
+	int ifd;                 /* inotify's: fd itself, or inside it when the poll backend nests it */
+	struct poll_state *poll; /* watch_poll.c's */
+	enum watch_poll poll_mode;
+	unsigned poll_interval_ms;
 	bool follow;
 	bool overflow;
 	bool warned_nospc, warned_nofile;
@@ -133,6 +141,8 @@ const char *watch_root_name(struct watch *w);
 /* ---- watch_tree.c: nodes, paths, the walk ---- */
 
 uint32_t watch_node_find(const struct watch *w, int id);
+/* Fills w->abs with node n's absolute path; returns its length or -ENAMETOOLONG. */
+int watch_node_abs(struct watch *w, uint32_t n);
 void watch_subtree_drop(struct watch *w, uint32_t top);
 void watch_nodes_free(struct watch *w);
 /* Watches the directory name under parent (the root when parent is WATCH_NONE) and all below it. */

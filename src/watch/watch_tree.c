@@ -589,6 +589,11 @@ uint32_t watch_node_find(const struct watch *w, int id)
 	return id_find(w, id);
 }
 
+int watch_node_abs(struct watch *w, uint32_t n)
+{
+	return node_abs(w, n);
+}
+
 void watch_nodes_free(struct watch *w)
 {
 	for (uint32_t i = 0; i < w->nnodes; i++)

@@ -1,0 +1,899 @@
+/*
+ * watch_poll.c - the poll backend (watch_backend.h): stat, compare, report.
+ *
+ * Where inotify sees nothing (NFS, SMB, 9p, virtiofs and other FUSE views,
+ * VirtualBox shared folders: changes made by another machine or the host),
+ * the tree is scanned every poll interval from a one-shot timerfd, re-armed
+ * when a scan ends, so a slow scan cannot run back to back. Each polled
+ * directory keeps its listing: per entry the name, type, inode, size, mtime
+ * and ctime (nanoseconds). A scan opens each polled directory once, and
+ *  - when its mtime and ctime are what they were at the last listing (and
+ *    that listing is not racy, below), its entries are the same names: only
+ *    the files are fstatat()ed, since writing a file in place does not touch
+ *    its directory;
+ *  - otherwise it is read again and the listings are compared: a name gone
+ *    vanished (a directory with every file it held), a name new appeared (a
+ *    directory is walked as a new one), an entry whose inode or type changed
+ *    was replaced (vanished, then appeared), and a file whose size, mtime or
+ *    ctime changed was written. Contents are never read.
+ * A listing is racy while its directory's mtime is within RACY_NS of the
+ * time it was read: a file made in the same timestamp tick (or under a
+ * server clock up to RACY_NS behind ours) would leave the mtime as it was,
+ * so such a directory is read again on each scan until it is older.
+ * Appearances wait for the end of the scan, after every vanish, so that a
+ * directory moved inside the tree is dropped at its old place before it is
+ * walked at its new one, whatever the order of the scan.
+ *
+ * Ids are POLL_ID_BASE + the directory's slot, found by (st_dev, st_ino), so
+ * adding a directory already polled gives its id back (the symlink loop
+ * check). In WATCH_POLL_AUTO the backend also runs inotify (watch_inotify.c)
+ * for every directory whose file system inotify can see; w->fd is then an
+ * epoll fd holding the inotify fd and the timer, and the file system of each
+ * new device met in the walk is read once with statfs() and said in one line
+ * when it is polled. No threads, no signals: all of it runs in
+ * watch_process() from the caller's epoll loop.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "watch_backend.h"
+
+#define POLL_ID_BASE (1 << 30)
+#define RACY_NS      (2LL * 1000 * 1000 * 1000)
+
+enum { PE_FILE, PE_DIR };
+
+struct pent {
+	uint32_t name; /* offset into the directory's names */
+	uint8_t type;
+	uint64_t ino;
+	int64_t size, mtime, ctime;
+};
+
+struct pdir {
+	bool used, parent_only, link, racy;
+	uint32_t next_free;
+	dev_t dev;
+	ino_t ino;
+	int64_t mtime, ctime;
+	struct pent *ents;
+	uint32_t nents;
+	char *names;
+};
+
+struct later {
+	int id;
+	char *name;
+	bool dir;
+};
+
+struct polldev {
+	dev_t dev;
+	bool poll;
+};
+
+struct poll_state {
+	int ep, tfd;
+	bool armed, parent_polled;
+	struct pdir *dirs;
+	uint32_t ndirs, free_head, npolled;
+	size_t capdirs;
+	uint32_t *slots; /* (dev, ino) -> slot, open addressing */
+	uint32_t nslots;
+	struct later *later;
+	size_t nlater, caplater;
+	struct polldev *devs;
+	size_t ndevs, capdevs;
+};
+
+/* ---- which file systems inotify cannot see through ---- */
+
+static const struct {
+	unsigned long magic;
+	const char *name;
+} remote_fs[] = {
+	{ 0x6969, "NFS" },
+	{ 0xff534d42, "CIFS" },
+	{ 0xfe534d42, "SMB2" },
+	{ 0x517b, "SMB" },
+	{ 0x01021997, "9p" },
+	{ 0x65735546, "FUSE (virtiofs, Docker Desktop's file sharing, sshfs, bindfs, ...)" },
+	{ 0x786f4256, "vboxsf" },
+	{ 0x7c7c6673, "prl_fs" },
+	{ 0x73757245, "Coda" },
+	{ 0x6b414653, "AFS" },
+	{ 0x5346414f, "OpenAFS" },
+	{ 0x00c36400, "Ceph" },
+	{ 0x0bd00bd0, "Lustre" },
+	{ 0x01161970, "GFS2" },
+	{ 0x7461636f, "OCFS2" },
+	{ 0x564c, "NCP" },
+	{ 0x47504653, "GPFS" },
+};
+
+/* The name of a file system that inotify cannot see through, or NULL. */
+static const char *remote_name(unsigned long magic)
+{
+	for (size_t i = 0; i < sizeof(remote_fs) / sizeof(remote_fs[0]); i++)
+		if (remote_fs[i].magic == magic)
+			return remote_fs[i].name;
+	return NULL;
+}
+
+const char *watch_backend_probe(const char *path, enum watch_poll mode, char *why, size_t size)
+{
+	struct statfs sf;
+	const char *fs;
+
+	if (mode == WATCH_POLL_ALWAYS) {
+		snprintf(why, size, "build.poll = true: every directory is polled");
+		return "poll";
+	}
+	if (statfs(path, &sf) < 0) {
+		snprintf(why, size, "cannot read the file system of %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	fs = remote_name((unsigned long)sf.f_type);
+	if (!fs) {
+		snprintf(why, size, "%s is on a local file system (f_type 0x%lx): inotify sees its changes",
+			 path, (unsigned long)sf.f_type);
+		return "inotify";
+	}
+	if (mode == WATCH_POLL_NEVER) {
+		snprintf(why, size,
+			 "%s is on %s (f_type 0x%lx), where inotify does not see changes made elsewhere, "
+			 "but build.poll = false forbids polling: such changes are missed",
+			 path, fs, (unsigned long)sf.f_type);
+		return "inotify";
+	}
+	snprintf(why, size,
+		 "%s is on %s (f_type 0x%lx), where inotify does not see changes made by another machine "
+		 "or the host: polled (build.poll = false forbids it)",
+		 path, fs, (unsigned long)sf.f_type);
+	return "poll";
+}
+
+/* Whether the directory (dev, at path) is polled; said once for each device polled in auto mode. */
+static int dev_polled(struct watch *w, dev_t dev, const char *path)
+{
+	struct poll_state *ps = w->poll;
+	struct statfs sf;
+	const char *fs;
+
+	if (w->poll_mode == WATCH_POLL_ALWAYS)
+		return 1;
+	for (size_t i = 0; i < ps->ndevs; i++)
+		if (ps->devs[i].dev == dev)
+			return ps->devs[i].poll;
+	if (statfs(path, &sf) < 0)
+		return -errno;
+	if (ps->ndevs == ps->capdevs) {
+		struct polldev *v = array_grow(ps->devs, &ps->capdevs, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ps->devs = v;
+	}
+	fs = remote_name((unsigned long)sf.f_type);
+	ps->devs[ps->ndevs++] = (struct polldev){ .dev = dev, .poll = fs != NULL };
+	if (fs)
+		watch_warnf(w,
+			    "%s is on %s, where inotify does not see changes made by another machine or the "
+			    "host: polling it every %u ms (build.poll = false forbids it)",
+			    path, fs, w->poll_interval_ms);
+	return fs != NULL;
+}
+
+/* ---- the timer ---- */
+
+static int timer_rearm(struct poll_state *ps, unsigned ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+						.tv_nsec = (long)(ms % 1000) * 1000000 } };
+
+	if (timerfd_settime(ps->tfd, 0, &its, NULL) < 0)
+		return -errno;
+	ps->armed = true;
+	return 0;
+}
+
+/* Whether the timer fired since it was armed (and takes the expiry). */
+static bool timer_fired(struct poll_state *ps)
+{
+	uint64_t n;
+
+	return read(ps->tfd, &n, sizeof(n)) == (ssize_t)sizeof(n);
+}
+
+/* ---- directories: slots and the (dev, ino) index ---- */
+
+static int64_t ts_ns(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+static uint32_t di_hash(dev_t dev, ino_t ino, uint32_t mask)
+{
+	uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32) ^ (uint64_t)dev) * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h >> 32) & mask;
+}
+
+static uint32_t di_find(const struct poll_state *ps, dev_t dev, ino_t ino)
+{
+	uint32_t mask, i;
+
+	if (!ps->nslots)
+		return WATCH_NONE;
+	mask = ps->nslots - 1;
+	for (i = di_hash(dev, ino, mask); ps->slots[i] != WATCH_NONE; i = (i + 1) & mask) {
+		const struct pdir *d = &ps->dirs[ps->slots[i]];
+
+		if (d->dev == dev && d->ino == ino)
+			return ps->slots[i];
+	}
+	return WATCH_NONE;
+}
+
+static void di_put(struct poll_state *ps, uint32_t s)
+{
+	uint32_t mask = ps->nslots - 1, i;
+
+	for (i = di_hash(ps->dirs[s].dev, ps->dirs[s].ino, mask); ps->slots[i] != WATCH_NONE;
+	     i = (i + 1) & mask)
+		;
+	ps->slots[i] = s;
+}
+
+/* Grows the index and puts the live slots back in. */
+static int di_grow(struct poll_state *ps)
+{
+	if (watch_slots_regrow(&ps->slots, &ps->nslots) < 0)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < ps->ndirs; i++)
+		if (ps->dirs[i].used)
+			di_put(ps, i);
+	return 0;
+}
+
+/* Takes slot s out of the index: linear probing without tombstones, as id_remove() in watch_tree.c. */
+static void di_remove(struct poll_state *ps, uint32_t s)
+{
+	uint32_t mask = ps->nslots - 1, i, j;
+
+	for (i = di_hash(ps->dirs[s].dev, ps->dirs[s].ino, mask); ps->slots[i] != s; i = (i + 1) & mask)
+		if (ps->slots[i] == WATCH_NONE)
+			return;
+	ps->slots[i] = WATCH_NONE;
+	for (j = (i + 1) & mask; ps->slots[j] != WATCH_NONE; j = (j + 1) & mask) {
+		const struct pdir *d = &ps->dirs[ps->slots[j]];
+		uint32_t k = di_hash(d->dev, d->ino, mask);
+		bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
+
+		if (!stays) {
+			ps->slots[i] = ps->slots[j];
+			ps->slots[j] = WATCH_NONE;
+			i = j;
+		}
+	}
+}
+
+static void dir_clear(struct pdir *d)
+{
+	free(d->ents);
+	free(d->names);
+	d->ents = NULL;
+	d->names = NULL;
+	d->nents = 0;
+}
+
+/* A new slot for (dev, ino), in the index; WATCH_NONE without memory. */
+static uint32_t dir_new(struct poll_state *ps, const struct stat *st)
+{
+	uint32_t s;
+
+	if ((uint64_t)(ps->npolled + 1) * 2 > ps->nslots && di_grow(ps) < 0)
+		return WATCH_NONE;
+	if (ps->free_head != WATCH_NONE) {
+		s = ps->free_head;
+		ps->free_head = ps->dirs[s].next_free;
+	} else {
+		if (ps->ndirs == ps->capdirs) {
+			struct pdir *v = array_grow(ps->dirs, &ps->capdirs, sizeof(*v));
+
+			if (!v)
+				return WATCH_NONE;
+			ps->dirs = v;
+		}
+		s = ps->ndirs++;
+	}
+	ps->dirs[s] = (struct pdir){ .used = true, .dev = st->st_dev, .ino = st->st_ino };
+	di_put(ps, s);
+	ps->npolled++;
+	return s;
+}
+
+static void dir_free(struct poll_state *ps, uint32_t s)
+{
+	struct pdir *d = &ps->dirs[s];
+
+	di_remove(ps, s);
+	dir_clear(d);
+	d->used = false;
+	d->next_free = ps->free_head;
+	ps->free_head = s;
+	ps->npolled--;
+}
+
+/* ---- listings ---- */
+
+static int pent_cmp(const void *a, const void *b, void *names)
+{
+	const struct pent *x = a, *y = b;
+
+	return strcmp((const char *)names + x->name, (const char *)names + y->name);
+}
+
+/* Reads the directory fd into a sorted listing (entries and names); 0 or -errno. */
+static int list_dir(int fd, struct pent **ents, uint32_t *nents, char **names)
+{
+	size_t cap = 0, ncap = 0, nlen = 0, n = 0;
+	struct pent *v = NULL;
+	char *nm = NULL;
+	struct dirent *de;
+	int dfd = dup(fd);
+	DIR *d;
+
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	(void)lseek(dfd, 0, SEEK_SET);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name) + 1;
+		struct stat st;
+		uint8_t type = de->d_type == DT_DIR ? PE_DIR : PE_FILE;
+
+		if ((de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) ||
+		    watch_is_temp_name(de->d_name))
+			continue;
+		if (de->d_type == DT_UNKNOWN || type == PE_FILE) {
+			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue; /* gone meanwhile */
+			type = S_ISDIR(st.st_mode) ? PE_DIR : PE_FILE;
+		}
+		if (n == cap) {
+			struct pent *g = array_grow(v, &cap, sizeof(*g));
+
+			if (!g)
+				goto nomem;
+			v = g;
+		}
+		while (nlen + len > ncap) {
+			char *g = array_grow(nm, &ncap, 1);
+
+			if (!g)
+				goto nomem;
+			nm = g;
+		}
+		memcpy(nm + nlen, de->d_name, len);
+		v[n] = (struct pent){ .name = (uint32_t)nlen, .type = type, .ino = de->d_ino };
+		if (type == PE_FILE)
+			v[n] = (struct pent){ .name = (uint32_t)nlen,
+					      .type = type,
+					      .ino = st.st_ino,
+					      .size = st.st_size,
+					      .mtime = ts_ns(&st.st_mtim),
+					      .ctime = ts_ns(&st.st_ctim) };
+		nlen += len;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort_r(v, n, sizeof(*v), pent_cmp, nm);
+	*ents = v;
+	*nents = (uint32_t)n;
+	*names = nm;
+	return 0;
+nomem:
+	closedir(d);
+	free(v);
+	free(nm);
+	return -ENOMEM;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return ts_ns(&t);
+}
+
+/* Lists the directory fd (whose stat is st) as d's listing from now on. */
+static int dir_relist(struct pdir *d, int fd, const struct stat *st)
+{
+	struct pent *ents;
+	uint32_t n;
+	char *names;
+	int r = list_dir(fd, &ents, &n, &names);
+
+	if (r < 0)
+		return r;
+	dir_clear(d);
+	d->ents = ents;
+	d->nents = n;
+	d->names = names;
+	d->mtime = ts_ns(&st->st_mtim);
+	d->ctime = ts_ns(&st->st_ctim);
+	d->racy = d->mtime >= now_ns() - RACY_NS;
+	return 0;
+}
+
+static struct pdir *dir_of(struct poll_state *ps, int id)
+{
+	uint32_t s = (uint32_t)(id - POLL_ID_BASE);
+
+	return s < ps->ndirs && ps->dirs[s].used ? &ps->dirs[s] : NULL;
+}
+
+/* ---- what a scan reports ---- */
+
+static int later_push(struct poll_state *ps, int id, const char *name, bool dir)
+{
+	char *s;
+
+	if (ps->nlater == ps->caplater) {
+		struct later *v = array_grow(ps->later, &ps->caplater, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ps->later = v;
+	}
+	s = strdup(name);
+	if (!s)
+		return -ENOMEM;
+	ps->later[ps->nlater++] = (struct later){ .id = id, .name = s, .dir = dir };
+	return 0;
+}
+
+/* The files of every polled directory from n down vanished with it (an inotify backend sees each go). */
+static int files_vanish(struct watch *w, uint32_t top)
+{
+	uint32_t n = top;
+	int r = 0;
+
+	for (;;) {
+		struct pdir *d = w->nodes[n].id >= POLL_ID_BASE ? dir_of(w->poll, w->nodes[n].id) : NULL;
+
+		for (uint32_t i = 0; d && r == 0 && i < d->nents; i++)
+			if (d->ents[i].type == PE_FILE)
+				r = watch_on_entry(w, n, d->names + d->ents[i].name, K_VANISH, false, false);
+		if (r < 0)
+			return r;
+		if (w->nodes[n].child != WATCH_NONE) {
+			n = w->nodes[n].child;
+			continue;
+		}
+		while (n != top && w->nodes[n].next == WATCH_NONE)
+			n = w->nodes[n].parent;
+		if (n == top)
+			return 0;
+		n = w->nodes[n].next;
+	}
+}
+
+/* The entry e of node n vanished (a directory: with all below it). */
+static int entry_vanish(struct watch *w, uint32_t n, const char *name, uint8_t type)
+{
+	if (type == PE_DIR) {
+		uint32_t c;
+
+		for (c = w->nodes[n].child; c != WATCH_NONE; c = w->nodes[c].next)
+			if (strcmp(w->nodes[c].name, name) == 0)
+				break;
+		if (c != WATCH_NONE) {
+			int r = files_vanish(w, c);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return watch_on_entry(w, n, name, K_VANISH, type == PE_DIR, false);
+}
+
+static bool pent_same(const struct pent *a, const struct pent *b)
+{
+	return a->type == b->type && a->ino == b->ino && a->size == b->size && a->mtime == b->mtime &&
+	       a->ctime == b->ctime;
+}
+
+/* Reports the differences between d's listing and a new one (ents, names), which d then keeps. */
+static int diff_report(struct watch *w, uint32_t n, struct pdir *d, const struct pent *ents, uint32_t nents,
+		       const char *names)
+{
+	struct poll_state *ps = w->poll;
+	int id = w->nodes[n].id, r = 0;
+	uint32_t i = 0, j = 0;
+
+	while (r == 0 && (i < d->nents || j < nents)) {
+		const struct pent *o = i < d->nents ? &d->ents[i] : NULL, *e = j < nents ? &ents[j] : NULL;
+		int c = !o ? 1 : !e ? -1 : strcmp(d->names + o->name, names + e->name);
+
+		if (c < 0) {
+			r = entry_vanish(w, n, d->names + o->name, o->type);
+			i++;
+		} else if (c > 0) {
+			r = later_push(ps, id, names + e->name, e->type == PE_DIR);
+			j++;
+		} else {
+			if (o->type != e->type || (o->type == PE_FILE && o->ino != e->ino)) {
+				/* Replaced: by a rename over it (an atomic save), or by another type. */
+				r = entry_vanish(w, n, d->names + o->name, o->type);
+				if (r == 0)
+					r = later_push(ps, id, names + e->name, e->type == PE_DIR);
+			} else if (o->type == PE_FILE && !pent_same(o, e)) {
+				r = watch_on_entry(w, n, names + e->name, K_WRITE, false, false);
+			}
+			i++;
+			j++;
+		}
+	}
+	return r;
+}
+
+/* The files of d, which kept its names, fstatat()ed in place; -ENOENT when one is gone (list again). */
+static int files_check(struct watch *w, uint32_t n, struct pdir *d, int fd)
+{
+	for (uint32_t i = 0; i < d->nents; i++) {
+		struct pent *e = &d->ents[i], now;
+		struct stat st;
+
+		if (e->type != PE_FILE)
+			continue;
+		if (fstatat(fd, d->names + e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return errno == ENOENT ? -ENOENT : 0;
+		now = (struct pent){ .name = e->name,
+				     .type = S_ISDIR(st.st_mode) ? PE_DIR : PE_FILE,
+				     .ino = st.st_ino,
+				     .size = st.st_size,
+				     .mtime = ts_ns(&st.st_mtim),
+				     .ctime = ts_ns(&st.st_ctim) };
+		if (now.type != PE_FILE || now.ino != e->ino)
+			return -ENOENT; /* replaced: the listing tells how */
+		if (!pent_same(e, &now)) {
+			int r;
+
+			*e = now;
+			r = watch_on_entry(w, n, d->names + e->name, K_WRITE, false, false);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The directory n itself is gone or was replaced: its parent's entry says so. */
+static int dir_lost(struct watch *w, uint32_t n, bool replaced)
+{
+	uint32_t p = w->nodes[n].parent;
+	char *name;
+	int r;
+
+	if (n == w->root_node)
+		return watch_on_root_lost(w, replaced ? "replaced" : "deleted or moved away");
+	if (!replaced || p == WATCH_NONE)
+		return 0; /* the parent's listing sees the name go */
+	name = strdup(w->nodes[n].name);
+	if (!name)
+		return -ENOMEM;
+	r = entry_vanish(w, p, name, PE_DIR);
+	if (r == 0)
+		r = later_push(w->poll, w->nodes[p].id, name, true);
+	free(name);
+	return r;
+}
+
+/* One polled directory (node n) in one scan. */
+static int scan_dir(struct watch *w, uint32_t n, struct pdir *d)
+{
+	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (d->link ? 0 : O_NOFOLLOW);
+	struct stat st;
+	int fd, r;
+
+	if (watch_node_abs(w, n) < 0)
+		return 0;
+	fd = open(w->abs, flags);
+	if (fd < 0) {
+		int err = errno;
+
+		if (err == ENOENT || err == ENOTDIR || err == ELOOP)
+			return dir_lost(w, n, false);
+		watch_warn_errno(w, err, w->abs);
+		return 0;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (st.st_dev != d->dev || st.st_ino != d->ino) {
+		close(fd);
+		return dir_lost(w, n, true);
+	}
+	r = d->racy || ts_ns(&st.st_mtim) != d->mtime || ts_ns(&st.st_ctim) != d->ctime
+		    ? -ENOENT
+		    : files_check(w, n, d, fd);
+	if (r == -ENOENT) {
+		struct pent *ents;
+		uint32_t nents;
+		char *names;
+
+		r = list_dir(fd, &ents, &nents, &names);
+		if (r == 0) {
+			r = diff_report(w, n, d, ents, nents, names);
+			/* d may have moved (the slots grow only on add, and adds wait): look again. */
+			d = dir_of(w->poll, w->nodes[n].id);
+			if (d) {
+				dir_clear(d);
+				d->ents = ents;
+				d->nents = nents;
+				d->names = names;
+				d->mtime = ts_ns(&st.st_mtim);
+				d->ctime = ts_ns(&st.st_ctim);
+				d->racy = d->mtime >= now_ns() - RACY_NS;
+			} else {
+				free(ents);
+				free(names);
+			}
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/* ---- the scan ---- */
+
+static int apply_later(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+	int r = 0;
+
+	for (size_t i = 0; i < ps->nlater; i++) {
+		uint32_t n = watch_node_find(w, ps->later[i].id);
+
+		if (r == 0 && n != WATCH_NONE)
+			r = watch_on_entry(w, n, ps->later[i].name, K_APPEAR, ps->later[i].dir, false);
+		free(ps->later[i].name);
+	}
+	ps->nlater = 0;
+	return r;
+}
+
+static int poll_scan(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+	int r = 0;
+
+	for (uint32_t s = 0; r == 0 && s < ps->ndirs; s++) {
+		struct pdir *d = &ps->dirs[s];
+		uint32_t n;
+
+		if (!d->used || d->parent_only)
+			continue;
+		n = watch_node_find(w, POLL_ID_BASE + (int)s);
+		if (n != WATCH_NONE)
+			r = scan_dir(w, n, d);
+	}
+	if (r == 0)
+		r = apply_later(w);
+	if (r == 0 && w->root_gone && ps->parent_polled) {
+		struct stat st;
+
+		if (stat(w->root, &st) == 0 && S_ISDIR(st.st_mode))
+			r = watch_on_root_back(w);
+	}
+	if (r < 0) {
+		/* What this scan could not take in is lost: rescan the tree. */
+		for (size_t i = 0; i < ps->nlater; i++)
+			free(ps->later[i].name);
+		ps->nlater = 0;
+		watch_on_overflow(w);
+	}
+	return r == -ENOMEM ? r : 0;
+}
+
+/* ---- the backend ---- */
+
+static int epoll_add_fd(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void poll_close(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+
+	if (ps) {
+		for (uint32_t s = 0; s < ps->ndirs; s++)
+			dir_clear(&ps->dirs[s]);
+		for (size_t i = 0; i < ps->nlater; i++)
+			free(ps->later[i].name);
+		free(ps->later);
+		free(ps->dirs);
+		free(ps->slots);
+		free(ps->devs);
+		if (ps->ep >= 0)
+			close(ps->ep);
+		if (ps->tfd >= 0)
+			close(ps->tfd);
+		free(ps);
+		w->poll = NULL;
+	}
+	if (w->ifd >= 0)
+		watch_inotify_ops.close(w);
+	w->fd = -1;
+}
+
+/*
+ * Polling everywhere: w->fd is the timer. Auto: an epoll fd with inotify's
+ * fd and the timer, which is armed once a directory is polled.
+ */
+static int poll_open(struct watch *w)
+{
+	struct poll_state *ps = calloc(1, sizeof(*ps));
+	int r;
+
+	if (!ps)
+		return -ENOMEM;
+	ps->ep = -1;
+	ps->free_head = WATCH_NONE;
+	w->poll = ps;
+	ps->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (ps->tfd < 0)
+		return -errno;
+	if (w->poll_mode == WATCH_POLL_ALWAYS) {
+		w->fd = ps->tfd;
+		return timer_rearm(ps, w->poll_interval_ms);
+	}
+	ps->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ps->ep < 0)
+		return -errno;
+	r = watch_inotify_ops.open(w);
+	if (r == 0)
+		r = epoll_add_fd(ps->ep, w->ifd);
+	if (r == 0)
+		r = epoll_add_fd(ps->ep, ps->tfd);
+	w->fd = ps->ep;
+	return r;
+}
+
+static int poll_add(struct watch *w, const char *path, bool follow)
+{
+	struct poll_state *ps = w->poll;
+	struct stat st;
+	uint32_t s;
+	int fd, r;
+
+	if ((follow ? stat(path, &st) : lstat(path, &st)) < 0) {
+		r = errno;
+		watch_warn_errno(w, r, path);
+		return -r;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	r = dev_polled(w, st.st_dev, path);
+	if (r <= 0)
+		return r < 0 ? r : watch_inotify_ops.add(w, path, follow);
+	s = di_find(ps, st.st_dev, st.st_ino);
+	if (s != WATCH_NONE)
+		return POLL_ID_BASE + (int)s;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0) {
+		r = errno;
+		watch_warn_errno(w, r, path);
+		return -r;
+	}
+	s = dir_new(ps, &st);
+	r = s == WATCH_NONE ? -ENOMEM : dir_relist(&ps->dirs[s], fd, &st);
+	close(fd);
+	if (r < 0) {
+		if (s != WATCH_NONE)
+			dir_free(ps, s);
+		return r;
+	}
+	ps->dirs[s].link = follow;
+	if (!ps->armed && (r = timer_rearm(ps, w->poll_interval_ms)) < 0)
+		return r;
+	return POLL_ID_BASE + (int)s;
+}
+
+static void poll_remove(struct watch *w, int id)
+{
+	struct poll_state *ps = w->poll;
+
+	if (id < POLL_ID_BASE) {
+		watch_inotify_ops.remove(w, id);
+		return;
+	}
+	if (dir_of(ps, id))
+		dir_free(ps, (uint32_t)(id - POLL_ID_BASE));
+}
+
+/* The root's parent: inotify's watch, or a slot of its own whose only use is the loop check. */
+static int poll_watch_parent(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+	struct stat st;
+	uint32_t s;
+
+	if (!watch_root_name(w))
+		return -EINVAL;
+	if (w->root_node == WATCH_NONE || w->nodes[w->root_node].id < POLL_ID_BASE)
+		return watch_inotify_ops.watch_parent(w);
+	if (stat(w->tmp, &st) < 0)
+		return -errno;
+	s = di_find(ps, st.st_dev, st.st_ino);
+	if (s == WATCH_NONE) {
+		s = dir_new(ps, &st);
+		if (s == WATCH_NONE)
+			return -ENOMEM;
+		ps->dirs[s].parent_only = true;
+	}
+	ps->parent_polled = true;
+	w->parent_id = POLL_ID_BASE + (int)s;
+	return 0;
+}
+
+static int poll_read(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+	bool fired = timer_fired(ps);
+	int r = 0;
+
+	if (w->ifd >= 0)
+		r = watch_inotify_ops.read(w);
+	/* Polling alone: the caller calls only when the timer fired (or wants a scan now). */
+	if (r < 0 || (!fired && w->poll_mode != WATCH_POLL_ALWAYS))
+		return r;
+	ps->armed = false;
+	if (ps->npolled == 0 && !ps->parent_polled)
+		return 0;
+	r = poll_scan(w);
+	if (r == 0)
+		r = timer_rearm(ps, w->poll_interval_ms);
+	return r;
+}
+
+const struct watch_backend_ops watch_poll_ops = {
+	.name = "poll",
+	.open = poll_open,
+	.close = poll_close,
+	.add = poll_add,
+	.remove = poll_remove,
+	.watch_parent = poll_watch_parent,
+	.read = poll_read,
+};
+
+uint32_t watch_poll_count(const struct watch *w)
+{
+	return w->poll ? w->poll->npolled : 0;
+}
