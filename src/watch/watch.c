@@ -349,6 +349,11 @@ int watch_process(struct watch *w)
 		if (r == 0)
 			w->overflow = false;
 	}
+	if (w->hold && !overflowed) {
+		/* Kept for the backend's next call; the ignore files are taken up already. */
+		w->nreload = 0;
+		return r;
+	}
 	batch_emit(w);
 	if (overflowed && !w->overflow && w->sink.event)
 		w->sink.event(w->sink.data, WATCH_OVERFLOW, NULL);

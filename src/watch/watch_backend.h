@@ -92,6 +92,7 @@ struct watch {
 	bool overflow;
 	bool warned_nospc, warned_nofile;
 	bool incomplete; /* a directory could not be read for lack of fds: rescan on the next call */
+	bool hold;       /* the backend keeps this call's batch for its next call (a storm settling) */
 	int parent_id;   /* the backend's watch on the root's parent (for the root's name), or -1 */
 	bool root_gone;
 	struct filter *filter;

@@ -48,11 +48,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "util.h"
 #include "watch_backend.h"
 
 #define POLL_ID_BASE (1 << 30)
 #define RACY_NS      (2LL * 1000 * 1000 * 1000)
+/* After a timed scan that saw changes: the next scan comes this soon, and the batch waits for it. */
+#define SETTLE_MS 25
+/* A batch is held at most this long, so that files made without end are reported all the same. */
+#define HOLD_MAX_NS (60LL * 1000 * 1000 * 1000)
 
 enum { PE_FILE, PE_DIR };
 
@@ -97,6 +102,8 @@ struct poll_state {
 	size_t nlater, caplater;
 	struct polldev *devs;
 	size_t ndevs, capdevs;
+	uint32_t examined;  /* the entries of the held batch already looked at */
+	int64_t hold_since; /* CLOCK_MONOTONIC ns: since when the batch is held (w->hold) */
 };
 
 /* ---- which file systems inotify cannot see through ---- */
@@ -455,6 +462,11 @@ static struct pdir *dir_of(struct poll_state *ps, int id)
 
 /* ---- what a scan reports ---- */
 
+static int report(struct watch *w, uint32_t n, const char *name, enum watch_kind kind, bool is_dir)
+{
+	return watch_on_entry(w, n, name, kind, is_dir, false);
+}
+
 static int later_push(struct poll_state *ps, int id, const char *name, bool dir)
 {
 	char *s;
@@ -484,7 +496,7 @@ static int files_vanish(struct watch *w, uint32_t top)
 
 		for (uint32_t i = 0; d && r == 0 && i < d->nents; i++)
 			if (d->ents[i].type == PE_FILE)
-				r = watch_on_entry(w, n, d->names + d->ents[i].name, K_VANISH, false, false);
+				r = report(w, n, d->names + d->ents[i].name, K_VANISH, false);
 		if (r < 0)
 			return r;
 		if (w->nodes[n].child != WATCH_NONE) {
@@ -515,7 +527,7 @@ static int entry_vanish(struct watch *w, uint32_t n, const char *name, uint8_t t
 				return r;
 		}
 	}
-	return watch_on_entry(w, n, name, K_VANISH, type == PE_DIR, false);
+	return report(w, n, name, K_VANISH, type == PE_DIR);
 }
 
 static bool pent_same(const struct pent *a, const struct pent *b)
@@ -549,7 +561,7 @@ static int diff_report(struct watch *w, uint32_t n, struct pdir *d, const struct
 				if (r == 0)
 					r = later_push(ps, id, names + e->name, e->type == PE_DIR);
 			} else if (o->type == PE_FILE && !pent_same(o, e)) {
-				r = watch_on_entry(w, n, names + e->name, K_WRITE, false, false);
+				r = report(w, n, names + e->name, K_WRITE, false);
 			}
 			i++;
 			j++;
@@ -581,7 +593,7 @@ static int files_check(struct watch *w, uint32_t n, struct pdir *d, int fd)
 			int r;
 
 			*e = now;
-			r = watch_on_entry(w, n, d->names + e->name, K_WRITE, false, false);
+			r = report(w, n, d->names + e->name, K_WRITE, false);
 			if (r < 0)
 				return r;
 		}
@@ -679,7 +691,7 @@ static int apply_later(struct watch *w)
 		uint32_t n = watch_node_find(w, ps->later[i].id);
 
 		if (r == 0 && n != WATCH_NONE)
-			r = watch_on_entry(w, n, ps->later[i].name, K_APPEAR, ps->later[i].dir, false);
+			r = report(w, n, ps->later[i].name, K_APPEAR, ps->later[i].dir);
 		free(ps->later[i].name);
 	}
 	ps->nlater = 0;
@@ -863,12 +875,44 @@ static int poll_watch_parent(struct watch *w)
 	return 0;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return ts_ns(&t);
+}
+
+/* Whether the batch gained a path that counts (one the filter admits) since the last look. */
+static bool batch_grew(struct watch *w)
+{
+	struct poll_state *ps = w->poll;
+	bool grew = false;
+
+	for (; ps->examined < w->nchg; ps->examined++) {
+		const struct change *c = &w->chg[ps->examined];
+
+		grew |= c->dir || !w->filter || filter_match_file(w->filter, c->path);
+	}
+	return grew;
+}
+
+/*
+ * A scan the timer started keeps its batch (w->hold) while new paths that
+ * count keep appearing: the next scan comes SETTLE_MS later, and the batch
+ * goes out with the first scan that adds none (or after HOLD_MAX_NS), so that
+ * a storm of new files spread over many scans is one batch, as inotify and
+ * the debounce make it. A scan asked for without the timer (a test, a caller
+ * that wants one now) reports at once.
+ */
 static int poll_read(struct watch *w)
 {
 	struct poll_state *ps = w->poll;
 	bool fired = timer_fired(ps);
 	int r = 0;
 
+	if (!w->hold)
+		ps->examined = 0;
 	if (w->ifd >= 0)
 		r = watch_inotify_ops.read(w);
 	/* Polling alone: the caller calls only when the timer fired (or wants a scan now). */
@@ -878,9 +922,16 @@ static int poll_read(struct watch *w)
 	if (ps->npolled == 0 && !ps->parent_polled)
 		return 0;
 	r = poll_scan(w);
-	if (r == 0)
-		r = timer_rearm(ps, w->poll_interval_ms);
-	return r;
+	if (r < 0)
+		return r;
+	if (fired && batch_grew(w)) {
+		if (!w->hold)
+			ps->hold_since = mono_ns();
+		w->hold = mono_ns() - ps->hold_since < HOLD_MAX_NS;
+	} else {
+		w->hold = false;
+	}
+	return timer_rearm(ps, w->hold ? SETTLE_MS : w->poll_interval_ms);
 }
 
 const struct watch_backend_ops watch_poll_ops = {
