@@ -15,8 +15,10 @@
 
 #include "box.h"
 #include "cmds.h"
+#include "config.h"
 #include "probe.h"
 #include "util.h"
+#include "watch.h"
 
 struct doctor_opts {
 	bool json;
@@ -27,6 +29,15 @@ struct doctor_opts {
 struct doctor_limits {
 	char how[512];
 	char note[2048];
+};
+
+/* Which watcher backend a run here would use for the root, and why (doctor_watcher()). */
+struct doctor_watcher {
+	const char *backend; /* "inotify", "poll", or NULL when the root cannot be examined */
+	const char *poll;    /* build.poll: "auto", "true" or "false" */
+	unsigned long long interval_ms;
+	char root[256];
+	char why[1024];
 };
 
 struct doctor_check {
@@ -185,7 +196,8 @@ static void json_put_key(FILE *f, const char *key, bool first)
 }
 
 static void print_json(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better,
+		       const struct doctor_watcher *wat)
 {
 	char why[2048], fix[128];
 	bool userns_allowed;
@@ -313,6 +325,22 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 	json_put_key(f, "note", false);
 	fput_quoted(f, lim->note);
 	fputc('}', f);
+	json_put_key(f, "watcher", false);
+	fputc('{', f);
+	json_put_key(f, "root", true);
+	fput_quoted(f, wat->root);
+	json_put_key(f, "backend", false);
+	if (wat->backend)
+		fput_quoted(f, wat->backend);
+	else
+		fputs("null", f);
+	json_put_key(f, "poll", false);
+	fput_quoted(f, wat->poll);
+	json_put_key(f, "poll_interval_ms", false);
+	fprintf(f, "%llu", wat->interval_ms);
+	json_put_key(f, "why", false);
+	fput_quoted(f, wat->why);
+	fputc('}', f);
 	fputs("}\n", f);
 }
 
@@ -361,7 +389,8 @@ static void print_indented(FILE *f, const char *indent, const char *text)
 }
 
 static void print_text(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better,
+		       const struct doctor_watcher *wat)
 {
 	char why[2048], fix[128];
 	bool userns_allowed;
@@ -395,6 +424,14 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 		print_indented(f, "  ", lim->note);
 	}
 
+	fprintf(f, "watcher for %s: %s (build.poll %s%s", wat->root, wat->backend ? wat->backend : "unknown",
+		strcmp(wat->poll, "auto") == 0 ? "unset: auto" : "= ",
+		strcmp(wat->poll, "auto") ? wat->poll : "");
+	if (wat->backend && strcmp(wat->backend, "poll") == 0)
+		fprintf(f, ", every %llu ms", wat->interval_ms);
+	fputs(")\n", f);
+	print_indented(f, "  ", wat->why);
+
 	fputs("\nFindings:\n", f);
 	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
 		p->is_pid1 ? ", as PID 1" : "");
@@ -422,12 +459,48 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 			p->v1[i].works.detail);
 }
 
+static void diag_quiet(void *data, enum config_diag_level level, const char *msg)
+{
+	(void)data;
+	(void)level;
+	(void)msg;
+}
+
+/*
+ * The watcher a run started here would use for its root: the configuration
+ * file of the current directory is read for root, build.poll and
+ * poll_interval (quietly: 'nsreload config' reports its problems), and the
+ * root's file system is read as the watcher reads it.
+ */
+static void doctor_watcher(struct doctor_watcher *out)
+{
+	struct config_diag quiet = { .report = diag_quiet };
+	enum watch_poll mode = WATCH_POLL_AUTO;
+	struct config c;
+	const char *root = ".";
+
+	out->poll = "auto";
+	out->interval_ms = WATCH_POLL_INTERVAL_MS;
+	if (config_init(&c) == 0 && config_load(&c, NULL, &quiet) == 0 && config_finalize(&c) == 0) {
+		if (config_key_set(&c, "build.poll")) {
+			mode = c.build.poll ? WATCH_POLL_ALWAYS : WATCH_POLL_NEVER;
+			out->poll = c.build.poll ? "true" : "false";
+		}
+		out->interval_ms = c.build.poll_interval_ms;
+		root = c.root && c.root[0] ? c.root : ".";
+	}
+	snprintf(out->root, sizeof(out->root), "%s", root);
+	out->backend = watch_backend_probe(out->root, mode, out->why, sizeof(out->why));
+	config_free(&c);
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct doctor_opts opts;
 	struct box_probe *p;
 	struct doctor_limits lim = { "", "" };
 	struct doctor_better better;
+	struct doctor_watcher wat = { 0 };
 	enum box_rung picked = BOX_RUNG_AUTO;
 	char pick_why[2048];
 	int r, pick_r;
@@ -453,10 +526,11 @@ int cmd_doctor(int argc, char **argv)
 	if (pick_r == 0)
 		limits_where(&opts, picked, &lim);
 	find_better(p, pick_r, picked, &better);
+	doctor_watcher(&wat);
 	if (opts.json)
-		print_json(stdout, p, &lim, pick_r, picked, pick_why, &better);
+		print_json(stdout, p, &lim, pick_r, picked, pick_why, &better, &wat);
 	else
-		print_text(stdout, p, &lim, pick_r, picked, pick_why, &better);
+		print_text(stdout, p, &lim, pick_r, picked, pick_why, &better, &wat);
 	free(p);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

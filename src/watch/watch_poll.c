@@ -112,23 +112,12 @@ static const struct {
 	unsigned long magic;
 	const char *name;
 } remote_fs[] = {
-	{ 0x6969, "NFS" },
-	{ 0xff534d42, "CIFS" },
-	{ 0xfe534d42, "SMB2" },
-	{ 0x517b, "SMB" },
-	{ 0x01021997, "9p" },
-	{ 0x65735546, "FUSE (virtiofs, Docker Desktop's file sharing, sshfs, bindfs, ...)" },
-	{ 0x786f4256, "vboxsf" },
-	{ 0x7c7c6673, "prl_fs" },
-	{ 0x73757245, "Coda" },
-	{ 0x6b414653, "AFS" },
-	{ 0x5346414f, "OpenAFS" },
-	{ 0x00c36400, "Ceph" },
-	{ 0x0bd00bd0, "Lustre" },
-	{ 0x01161970, "GFS2" },
-	{ 0x7461636f, "OCFS2" },
-	{ 0x564c, "NCP" },
-	{ 0x47504653, "GPFS" },
+	{ 0x6969, "NFS" },         { 0xff534d42, "CIFS" },   { 0xfe534d42, "SMB2" },   { 0x517b, "SMB" },
+	{ 0x01021997, "9p" },      { 0x65735546, "FUSE" }, /* virtiofs, Docker Desktop's grpcfuse, sshfs,
+							      bindfs, ... */
+	{ 0x786f4256, "vboxsf" },  { 0x7c7c6673, "prl_fs" }, { 0x73757245, "Coda" },   { 0x6b414653, "AFS" },
+	{ 0x5346414f, "OpenAFS" }, { 0x00c36400, "Ceph" },   { 0x0bd00bd0, "Lustre" }, { 0x01161970, "GFS2" },
+	{ 0x7461636f, "OCFS2" },   { 0x564c, "NCP" },        { 0x47504653, "GPFS" },
 };
 
 /* The name of a file system that inotify cannot see through, or NULL. */

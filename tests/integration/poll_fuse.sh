@@ -8,6 +8,8 @@
 #            10,000 new files written in under/
 #   forbid   build.poll = false: the same change in under/ gives no rebuild
 #            (inotify alone), while a change made through view/ does
+#   doctor   says which backend a run in view/ would use, and why: poll
+#            (FUSE) while build.poll is unset, inotify with it false
 # Everything is mounted inside a private mount namespace of the test's own
 # (unshare -m --propagation private), so nothing is left on the host. Skips
 # (77) without root, unshare, bindfs or /dev/fuse; fails instead under
@@ -86,6 +88,14 @@ settled() {
 	[ "$(builds)" = "$1" ]
 }
 
+# doctor_says BACKEND: 'nsreload doctor' in view/ names BACKEND for the root, in text and in JSON.
+doctor_says() {
+	(cd "$view" && "$NSR" doctor) >"$work/doctor.txt" 2>&1
+	(cd "$view" && "$NSR" doctor --json) >"$work/doctor.json" 2>&1
+	grep -q "^watcher for \.: $1 " "$work/doctor.txt" &&
+		grep -q "\"watcher\":{\"root\":\".\",\"backend\":\"$1\"" "$work/doctor.json"
+}
+
 # ---- auto: the view is FUSE, so it is polled ----
 if start "# poll unset: auto" auto; then
 	ok "auto: first build and run"
@@ -94,6 +104,8 @@ else
 fi
 grep -q "polling it every 500 ms" "$log" && ok "auto: the log says the view is polled" ||
 	bad "auto: no line about polling in the log: $(head -c 600 "$log")"
+doctor_says poll && grep -q "is on FUSE" "$work/doctor.txt" && ok "doctor: auto polls the FUSE view" ||
+	bad "doctor: auto: $(grep -A1 '^watcher' "$work/doctor.txt")"
 echo "package main // edited under the view" >"$under/main.go"
 if wait_for 10000 builds_at_least 2; then
 	ok "auto: a change made in under/ rebuilds (polling)"
@@ -122,6 +134,9 @@ else
 	bad "forbid: no first run (builds $(builds)); log: $(tail -c 600 "$log")"
 fi
 grep -q "polling it every" "$log" && bad "forbid: the log says it polls: $(head -c 600 "$log")"
+doctor_says inotify && grep -q "forbids polling" "$work/doctor.txt" &&
+	ok "doctor: build.poll = false: inotify, and changes made elsewhere are missed" ||
+	bad "doctor: forbid: $(grep -A1 '^watcher' "$work/doctor.txt")"
 echo "package main // edited under the view again" >"$under/main.go"
 if settled 1; then
 	ok "forbid: a change made in under/ gives no rebuild (inotify cannot see it)"
