@@ -1,5 +1,5 @@
 /*
- * watch.h - recursive watching of a source tree (inotify today).
+ * watch.h - recursive watching of a source tree (inotify, or polling).
  *
  * The watcher adds one watch per directory the filter admits, walking the
  * tree at start and each new directory as it appears (the files found in a
@@ -23,8 +23,11 @@
  * say on them, symlink loops, rescans). What the kernel is asked and how its
  * news are read lives in one file per backend behind struct
  * watch_backend_ops (watch_backend.h): watch_inotify.c (wds, IN_Q_OVERFLOW,
- * the ENOSPC and EMFILE limits) is the one there is, and watch_new() takes
- * the first entry of the table. A new backend (poll, fanotify) is one file,
+ * the ENOSPC and EMFILE limits), and watch_poll.c (stat-based scans from a
+ * timerfd, for the file systems inotify cannot see through; in
+ * WATCH_POLL_AUTO it runs inotify beside it for the rest, and watch_fd() is
+ * then an epoll fd holding both). watch_new() takes inotify alone for
+ * WATCH_POLL_NEVER and the poll backend otherwise. A new backend is one file,
  * watch_<name>.c, that fills a struct watch_backend_ops watch_<name>_ops
  * (open, close, add, remove, watch_parent, read) and feeds what it reads to
  * the watch_on_*() calls, plus one entry in watch_backends[] in watch.c.

@@ -31,10 +31,10 @@
  * epoll fd holding the inotify fd and the timer, and the file system of each
  * new device met in the walk is read once with statfs() and said in one line
  * when it is polled. No threads, no signals: all of it runs in
- * watch_process() from the caller's epoll loop.
+ * watch_process() from the caller's epoll loop. The directories and their
+ * listings are watch_polldir.c's, the file systems watch_pollfs.c's.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -44,154 +44,17 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "filter.h"
 #include "util.h"
-#include "watch_backend.h"
+#include "watch_poll.h"
 
-#define POLL_ID_BASE (1 << 30)
-#define RACY_NS      (2LL * 1000 * 1000 * 1000)
 /* After a timed scan that saw changes: the next scan comes this soon, and the batch waits for it. */
 #define SETTLE_MS 25
 /* A batch is held at most this long, so that files made without end are reported all the same. */
 #define HOLD_MAX_NS (60LL * 1000 * 1000 * 1000)
-
-enum { PE_FILE, PE_DIR };
-
-struct pent {
-	uint32_t name; /* offset into the directory's names */
-	uint8_t type;
-	uint64_t ino;
-	int64_t size, mtime, ctime;
-};
-
-struct pdir {
-	bool used, parent_only, link, racy;
-	uint32_t next_free;
-	dev_t dev;
-	ino_t ino;
-	int64_t mtime, ctime;
-	struct pent *ents;
-	uint32_t nents;
-	char *names;
-};
-
-struct later {
-	int id;
-	char *name;
-	bool dir;
-};
-
-struct polldev {
-	dev_t dev;
-	bool poll;
-};
-
-struct poll_state {
-	int ep, tfd;
-	bool armed, parent_polled;
-	struct pdir *dirs;
-	uint32_t ndirs, free_head, npolled;
-	size_t capdirs;
-	uint32_t *slots; /* (dev, ino) -> slot, open addressing */
-	uint32_t nslots;
-	struct later *later;
-	size_t nlater, caplater;
-	struct polldev *devs;
-	size_t ndevs, capdevs;
-	uint32_t examined;  /* the entries of the held batch already looked at */
-	int64_t hold_since; /* CLOCK_MONOTONIC ns: since when the batch is held (w->hold) */
-};
-
-/* ---- which file systems inotify cannot see through ---- */
-
-static const struct {
-	unsigned long magic;
-	const char *name;
-} remote_fs[] = {
-	{ 0x6969, "NFS" },         { 0xff534d42, "CIFS" },   { 0xfe534d42, "SMB2" },   { 0x517b, "SMB" },
-	{ 0x01021997, "9p" },      { 0x65735546, "FUSE" }, /* virtiofs, Docker Desktop's grpcfuse, sshfs,
-							      bindfs, ... */
-	{ 0x786f4256, "vboxsf" },  { 0x7c7c6673, "prl_fs" }, { 0x73757245, "Coda" },   { 0x6b414653, "AFS" },
-	{ 0x5346414f, "OpenAFS" }, { 0x00c36400, "Ceph" },   { 0x0bd00bd0, "Lustre" }, { 0x01161970, "GFS2" },
-	{ 0x7461636f, "OCFS2" },   { 0x564c, "NCP" },        { 0x47504653, "GPFS" },
-};
-
-/* The name of a file system that inotify cannot see through, or NULL. */
-static const char *remote_name(unsigned long magic)
-{
-	for (size_t i = 0; i < sizeof(remote_fs) / sizeof(remote_fs[0]); i++)
-		if (remote_fs[i].magic == magic)
-			return remote_fs[i].name;
-	return NULL;
-}
-
-const char *watch_backend_probe(const char *path, enum watch_poll mode, char *why, size_t size)
-{
-	struct statfs sf;
-	const char *fs;
-
-	if (mode == WATCH_POLL_ALWAYS) {
-		snprintf(why, size, "build.poll = true: every directory is polled");
-		return "poll";
-	}
-	if (statfs(path, &sf) < 0) {
-		snprintf(why, size, "cannot read the file system of %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	fs = remote_name((unsigned long)sf.f_type);
-	if (!fs) {
-		snprintf(why, size, "%s is on a local file system (f_type 0x%lx): inotify sees its changes",
-			 path, (unsigned long)sf.f_type);
-		return "inotify";
-	}
-	if (mode == WATCH_POLL_NEVER) {
-		snprintf(why, size,
-			 "%s is on %s (f_type 0x%lx), where inotify does not see changes made elsewhere, "
-			 "but build.poll = false forbids polling: such changes are missed",
-			 path, fs, (unsigned long)sf.f_type);
-		return "inotify";
-	}
-	snprintf(why, size,
-		 "%s is on %s (f_type 0x%lx), where inotify does not see changes made by another machine "
-		 "or the host: polled (build.poll = false forbids it)",
-		 path, fs, (unsigned long)sf.f_type);
-	return "poll";
-}
-
-/* Whether the directory (dev, at path) is polled; said once for each device polled in auto mode. */
-static int dev_polled(struct watch *w, dev_t dev, const char *path)
-{
-	struct poll_state *ps = w->poll;
-	struct statfs sf;
-	const char *fs;
-
-	if (w->poll_mode == WATCH_POLL_ALWAYS)
-		return 1;
-	for (size_t i = 0; i < ps->ndevs; i++)
-		if (ps->devs[i].dev == dev)
-			return ps->devs[i].poll;
-	if (statfs(path, &sf) < 0)
-		return -errno;
-	if (ps->ndevs == ps->capdevs) {
-		struct polldev *v = array_grow(ps->devs, &ps->capdevs, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ps->devs = v;
-	}
-	fs = remote_name((unsigned long)sf.f_type);
-	ps->devs[ps->ndevs++] = (struct polldev){ .dev = dev, .poll = fs != NULL };
-	if (fs)
-		watch_warnf(w,
-			    "%s is on %s, where inotify does not see changes made by another machine or the "
-			    "host: polling it every %u ms (build.poll = false forbids it)",
-			    path, fs, w->poll_interval_ms);
-	return fs != NULL;
-}
 
 /* ---- the timer ---- */
 
@@ -213,248 +76,7 @@ static bool timer_fired(struct poll_state *ps)
 
 	return read(ps->tfd, &n, sizeof(n)) == (ssize_t)sizeof(n);
 }
-
-/* ---- directories: slots and the (dev, ino) index ---- */
-
-static int64_t ts_ns(const struct timespec *t)
-{
-	return (int64_t)t->tv_sec * 1000000000LL + t->tv_nsec;
-}
-
-static uint32_t di_hash(dev_t dev, ino_t ino, uint32_t mask)
-{
-	uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32) ^ (uint64_t)dev) * 0x9e3779b97f4a7c15ull;
-
-	return (uint32_t)(h >> 32) & mask;
-}
-
-static uint32_t di_find(const struct poll_state *ps, dev_t dev, ino_t ino)
-{
-	uint32_t mask, i;
-
-	if (!ps->nslots)
-		return WATCH_NONE;
-	mask = ps->nslots - 1;
-	for (i = di_hash(dev, ino, mask); ps->slots[i] != WATCH_NONE; i = (i + 1) & mask) {
-		const struct pdir *d = &ps->dirs[ps->slots[i]];
-
-		if (d->dev == dev && d->ino == ino)
-			return ps->slots[i];
-	}
-	return WATCH_NONE;
-}
-
-static void di_put(struct poll_state *ps, uint32_t s)
-{
-	uint32_t mask = ps->nslots - 1, i;
-
-	for (i = di_hash(ps->dirs[s].dev, ps->dirs[s].ino, mask); ps->slots[i] != WATCH_NONE;
-	     i = (i + 1) & mask)
-		;
-	ps->slots[i] = s;
-}
-
-/* Grows the index and puts the live slots back in. */
-static int di_grow(struct poll_state *ps)
-{
-	if (watch_slots_regrow(&ps->slots, &ps->nslots) < 0)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < ps->ndirs; i++)
-		if (ps->dirs[i].used)
-			di_put(ps, i);
-	return 0;
-}
-
-/* Takes slot s out of the index: linear probing without tombstones, as id_remove() in watch_tree.c. */
-static void di_remove(struct poll_state *ps, uint32_t s)
-{
-	uint32_t mask = ps->nslots - 1, i, j;
-
-	for (i = di_hash(ps->dirs[s].dev, ps->dirs[s].ino, mask); ps->slots[i] != s; i = (i + 1) & mask)
-		if (ps->slots[i] == WATCH_NONE)
-			return;
-	ps->slots[i] = WATCH_NONE;
-	for (j = (i + 1) & mask; ps->slots[j] != WATCH_NONE; j = (j + 1) & mask) {
-		const struct pdir *d = &ps->dirs[ps->slots[j]];
-		uint32_t k = di_hash(d->dev, d->ino, mask);
-		bool stays = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-
-		if (!stays) {
-			ps->slots[i] = ps->slots[j];
-			ps->slots[j] = WATCH_NONE;
-			i = j;
-		}
-	}
-}
-
-static void dir_clear(struct pdir *d)
-{
-	free(d->ents);
-	free(d->names);
-	d->ents = NULL;
-	d->names = NULL;
-	d->nents = 0;
-}
-
-/* A new slot for (dev, ino), in the index; WATCH_NONE without memory. */
-static uint32_t dir_new(struct poll_state *ps, const struct stat *st)
-{
-	uint32_t s;
-
-	if ((uint64_t)(ps->npolled + 1) * 2 > ps->nslots && di_grow(ps) < 0)
-		return WATCH_NONE;
-	if (ps->free_head != WATCH_NONE) {
-		s = ps->free_head;
-		ps->free_head = ps->dirs[s].next_free;
-	} else {
-		if (ps->ndirs == ps->capdirs) {
-			struct pdir *v = array_grow(ps->dirs, &ps->capdirs, sizeof(*v));
-
-			if (!v)
-				return WATCH_NONE;
-			ps->dirs = v;
-		}
-		s = ps->ndirs++;
-	}
-	ps->dirs[s] = (struct pdir){ .used = true, .dev = st->st_dev, .ino = st->st_ino };
-	di_put(ps, s);
-	ps->npolled++;
-	return s;
-}
-
-static void dir_free(struct poll_state *ps, uint32_t s)
-{
-	struct pdir *d = &ps->dirs[s];
-
-	di_remove(ps, s);
-	dir_clear(d);
-	d->used = false;
-	d->next_free = ps->free_head;
-	ps->free_head = s;
-	ps->npolled--;
-}
-
-/* ---- listings ---- */
-
-static int pent_cmp(const void *a, const void *b, void *names)
-{
-	const struct pent *x = a, *y = b;
-
-	return strcmp((const char *)names + x->name, (const char *)names + y->name);
-}
-
-/* Reads the directory fd into a sorted listing (entries and names); 0 or -errno. */
-static int list_dir(int fd, struct pent **ents, uint32_t *nents, char **names)
-{
-	size_t cap = 0, ncap = 0, nlen = 0, n = 0;
-	struct pent *v = NULL;
-	char *nm = NULL;
-	struct dirent *de;
-	int dfd = dup(fd);
-	DIR *d;
-
-	if (dfd < 0)
-		return -errno;
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	(void)lseek(dfd, 0, SEEK_SET);
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name) + 1;
-		struct stat st;
-		uint8_t type = de->d_type == DT_DIR ? PE_DIR : PE_FILE;
-
-		if ((de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) ||
-		    watch_is_temp_name(de->d_name))
-			continue;
-		if (de->d_type == DT_UNKNOWN || type == PE_FILE) {
-			if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				continue; /* gone meanwhile */
-			type = S_ISDIR(st.st_mode) ? PE_DIR : PE_FILE;
-		}
-		if (n == cap) {
-			struct pent *g = array_grow(v, &cap, sizeof(*g));
-
-			if (!g)
-				goto nomem;
-			v = g;
-		}
-		while (nlen + len > ncap) {
-			char *g = array_grow(nm, &ncap, 1);
-
-			if (!g)
-				goto nomem;
-			nm = g;
-		}
-		memcpy(nm + nlen, de->d_name, len);
-		v[n] = (struct pent){ .name = (uint32_t)nlen, .type = type, .ino = de->d_ino };
-		if (type == PE_FILE)
-			v[n] = (struct pent){ .name = (uint32_t)nlen,
-					      .type = type,
-					      .ino = st.st_ino,
-					      .size = st.st_size,
-					      .mtime = ts_ns(&st.st_mtim),
-					      .ctime = ts_ns(&st.st_ctim) };
-		nlen += len;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort_r(v, n, sizeof(*v), pent_cmp, nm);
-	*ents = v;
-	*nents = (uint32_t)n;
-	*names = nm;
-	return 0;
-nomem:
-	closedir(d);
-	free(v);
-	free(nm);
-	return -ENOMEM;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return ts_ns(&t);
-}
-
-/* Lists the directory fd (whose stat is st) as d's listing from now on. */
-static int dir_relist(struct pdir *d, int fd, const struct stat *st)
-{
-	struct pent *ents;
-	uint32_t n;
-	char *names;
-	int r = list_dir(fd, &ents, &n, &names);
-
-	if (r < 0)
-		return r;
-	dir_clear(d);
-	d->ents = ents;
-	d->nents = n;
-	d->names = names;
-	d->mtime = ts_ns(&st->st_mtim);
-	d->ctime = ts_ns(&st->st_ctim);
-	d->racy = d->mtime >= now_ns() - RACY_NS;
-	return 0;
-}
-
-static struct pdir *dir_of(struct poll_state *ps, int id)
-{
-	uint32_t s = (uint32_t)(id - POLL_ID_BASE);
-
-	return s < ps->ndirs && ps->dirs[s].used ? &ps->dirs[s] : NULL;
-}
-
 /* ---- what a scan reports ---- */
-
-static int report(struct watch *w, uint32_t n, const char *name, enum watch_kind kind, bool is_dir)
-{
-	return watch_on_entry(w, n, name, kind, is_dir, false);
-}
 
 static int later_push(struct poll_state *ps, int id, const char *name, bool dir)
 {
@@ -481,11 +103,11 @@ static int files_vanish(struct watch *w, uint32_t top)
 	int r = 0;
 
 	for (;;) {
-		struct pdir *d = w->nodes[n].id >= POLL_ID_BASE ? dir_of(w->poll, w->nodes[n].id) : NULL;
+		struct pdir *d = w->nodes[n].id >= POLL_ID_BASE ? poll_dir_of(w->poll, w->nodes[n].id) : NULL;
 
 		for (uint32_t i = 0; d && r == 0 && i < d->nents; i++)
 			if (d->ents[i].type == PE_FILE)
-				r = report(w, n, d->names + d->ents[i].name, K_VANISH, false);
+				r = watch_on_entry(w, n, d->names + d->ents[i].name, K_VANISH, false, false);
 		if (r < 0)
 			return r;
 		if (w->nodes[n].child != WATCH_NONE) {
@@ -516,7 +138,7 @@ static int entry_vanish(struct watch *w, uint32_t n, const char *name, uint8_t t
 				return r;
 		}
 	}
-	return report(w, n, name, K_VANISH, type == PE_DIR);
+	return watch_on_entry(w, n, name, K_VANISH, type == PE_DIR, false);
 }
 
 static bool pent_same(const struct pent *a, const struct pent *b)
@@ -550,7 +172,7 @@ static int diff_report(struct watch *w, uint32_t n, struct pdir *d, const struct
 				if (r == 0)
 					r = later_push(ps, id, names + e->name, e->type == PE_DIR);
 			} else if (o->type == PE_FILE && !pent_same(o, e)) {
-				r = report(w, n, names + e->name, K_WRITE, false);
+				r = watch_on_entry(w, n, names + e->name, K_WRITE, false, false);
 			}
 			i++;
 			j++;
@@ -574,15 +196,15 @@ static int files_check(struct watch *w, uint32_t n, struct pdir *d, int fd)
 				     .type = S_ISDIR(st.st_mode) ? PE_DIR : PE_FILE,
 				     .ino = st.st_ino,
 				     .size = st.st_size,
-				     .mtime = ts_ns(&st.st_mtim),
-				     .ctime = ts_ns(&st.st_ctim) };
+				     .mtime = poll_ts_ns(&st.st_mtim),
+				     .ctime = poll_ts_ns(&st.st_ctim) };
 		if (now.type != PE_FILE || now.ino != e->ino)
 			return -ENOENT; /* replaced: the listing tells how */
 		if (!pent_same(e, &now)) {
 			int r;
 
 			*e = now;
-			r = report(w, n, d->names + e->name, K_WRITE, false);
+			r = watch_on_entry(w, n, d->names + e->name, K_WRITE, false, false);
 			if (r < 0)
 				return r;
 		}
@@ -638,7 +260,7 @@ static int scan_dir(struct watch *w, uint32_t n, struct pdir *d)
 		close(fd);
 		return dir_lost(w, n, true);
 	}
-	r = d->racy || ts_ns(&st.st_mtim) != d->mtime || ts_ns(&st.st_ctim) != d->ctime
+	r = d->racy || poll_ts_ns(&st.st_mtim) != d->mtime || poll_ts_ns(&st.st_ctim) != d->ctime
 		    ? -ENOENT
 		    : files_check(w, n, d, fd);
 	if (r == -ENOENT) {
@@ -646,19 +268,13 @@ static int scan_dir(struct watch *w, uint32_t n, struct pdir *d)
 		uint32_t nents;
 		char *names;
 
-		r = list_dir(fd, &ents, &nents, &names);
+		r = poll_list_dir(fd, &ents, &nents, &names);
 		if (r == 0) {
 			r = diff_report(w, n, d, ents, nents, names);
 			/* d may have moved (the slots grow only on add, and adds wait): look again. */
-			d = dir_of(w->poll, w->nodes[n].id);
+			d = poll_dir_of(w->poll, w->nodes[n].id);
 			if (d) {
-				dir_clear(d);
-				d->ents = ents;
-				d->nents = nents;
-				d->names = names;
-				d->mtime = ts_ns(&st.st_mtim);
-				d->ctime = ts_ns(&st.st_ctim);
-				d->racy = d->mtime >= now_ns() - RACY_NS;
+				poll_dir_keep(d, ents, nents, names, &st);
 			} else {
 				free(ents);
 				free(names);
@@ -680,7 +296,7 @@ static int apply_later(struct watch *w)
 		uint32_t n = watch_node_find(w, ps->later[i].id);
 
 		if (r == 0 && n != WATCH_NONE)
-			r = report(w, n, ps->later[i].name, K_APPEAR, ps->later[i].dir);
+			r = watch_on_entry(w, n, ps->later[i].name, K_APPEAR, ps->later[i].dir, false);
 		free(ps->later[i].name);
 	}
 	ps->nlater = 0;
@@ -735,7 +351,7 @@ static void poll_close(struct watch *w)
 
 	if (ps) {
 		for (uint32_t s = 0; s < ps->ndirs; s++)
-			dir_clear(&ps->dirs[s]);
+			poll_dir_clear(&ps->dirs[s]);
 		for (size_t i = 0; i < ps->nlater; i++)
 			free(ps->later[i].name);
 		free(ps->later);
@@ -801,10 +417,10 @@ static int poll_add(struct watch *w, const char *path, bool follow)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	r = dev_polled(w, st.st_dev, path);
+	r = poll_dev_polled(w, st.st_dev, path);
 	if (r <= 0)
 		return r < 0 ? r : watch_inotify_ops.add(w, path, follow);
-	s = di_find(ps, st.st_dev, st.st_ino);
+	s = poll_dir_find(ps, st.st_dev, st.st_ino);
 	if (s != WATCH_NONE)
 		return POLL_ID_BASE + (int)s;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
@@ -813,12 +429,12 @@ static int poll_add(struct watch *w, const char *path, bool follow)
 		watch_warn_errno(w, r, path);
 		return -r;
 	}
-	s = dir_new(ps, &st);
-	r = s == WATCH_NONE ? -ENOMEM : dir_relist(&ps->dirs[s], fd, &st);
+	s = poll_dir_new(ps, &st);
+	r = s == WATCH_NONE ? -ENOMEM : poll_dir_relist(&ps->dirs[s], fd, &st);
 	close(fd);
 	if (r < 0) {
 		if (s != WATCH_NONE)
-			dir_free(ps, s);
+			poll_dir_free(ps, s);
 		return r;
 	}
 	ps->dirs[s].link = follow;
@@ -835,8 +451,8 @@ static void poll_remove(struct watch *w, int id)
 		watch_inotify_ops.remove(w, id);
 		return;
 	}
-	if (dir_of(ps, id))
-		dir_free(ps, (uint32_t)(id - POLL_ID_BASE));
+	if (poll_dir_of(ps, id))
+		poll_dir_free(ps, (uint32_t)(id - POLL_ID_BASE));
 }
 
 /* The root's parent: inotify's watch, or a slot of its own whose only use is the loop check. */
@@ -852,9 +468,9 @@ static int poll_watch_parent(struct watch *w)
 		return watch_inotify_ops.watch_parent(w);
 	if (stat(w->tmp, &st) < 0)
 		return -errno;
-	s = di_find(ps, st.st_dev, st.st_ino);
+	s = poll_dir_find(ps, st.st_dev, st.st_ino);
 	if (s == WATCH_NONE) {
-		s = dir_new(ps, &st);
+		s = poll_dir_new(ps, &st);
 		if (s == WATCH_NONE)
 			return -ENOMEM;
 		ps->dirs[s].parent_only = true;
@@ -869,7 +485,7 @@ static int64_t mono_ns(void)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return ts_ns(&t);
+	return poll_ts_ns(&t);
 }
 
 /* Whether the batch gained a path that counts (one the filter admits) since the last look. */
