@@ -10,6 +10,9 @@
 #            (inotify alone), while a change made through view/ does
 #   doctor   says which backend a run in view/ would use, and why: poll
 #            (FUSE) while build.poll is unset, inotify with it false
+#   subtree  a local project with a FUSE view mounted inside it (proj/lib):
+#            auto polls that subtree only, and rebuilds on a change made
+#            under it and on one made in the project (inotify)
 # Everything is mounted inside a private mount namespace of the test's own
 # (unshare -m --propagation private), so nothing is left on the host. Skips
 # (77) without root, unshare, bindfs or /dev/fuse; fails instead under
@@ -48,6 +51,7 @@ test_cleanup_poll() {
 		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
 	fi
 	umount "$view" 2>/dev/null
+	umount "$work/proj/lib" 2>/dev/null
 	rm -rf "$work"
 }
 trap test_cleanup_poll EXIT
@@ -58,9 +62,12 @@ if ! bindfs "$under" "$view" 2>"$work/bindfs.err"; then
 	skip_or_fail "bindfs cannot mount here: $(cat "$work/bindfs.err")"
 fi
 
-# start POLL_LINE: nsreload in view/ with an .air.toml whose [build] has POLL_LINE; waits for the first build.
+# start POLL_LINE NAME [SRC RUN]: nsreload in RUN (view/) with an .air.toml written in SRC (under/) whose
+# [build] has POLL_LINE; waits for the first run.
 start() {
-	cat >"$under/.air.toml" <<EOF
+	src=${3:-$under}
+	run=${4:-$view}
+	cat >"$src/.air.toml" <<EOF
 [build]
   cmd = "echo build >>$ctl/builds"
   full_bin = "exec sleep 1000"
@@ -68,11 +75,11 @@ start() {
   delay = 200
   $1
 EOF
-	echo "package main" >"$under/main.go"
+	echo "package main" >"$src/main.go"
 	: >"$ctl/builds"
 	log="$work/log.$2.json"
 	(
-		cd "$view" || exit 125
+		cd "$run" || exit 125
 		NSRELOAD_TEST_TOKEN=$tok exec "$NSR" --log-format=json --color=never --box=pgroup \
 			</dev/null >"$work/out.$2.txt" 2>"$log"
 	) &
@@ -150,6 +157,30 @@ else
 	bad "forbid: a change made through view/ gave no rebuild"
 fi
 sigterm_ends_clean forbid
+
+# ---- subtree: a local project, with a FUSE view inside it ----
+proj="$work/proj"
+mkdir -p "$proj/lib" "$work/under2"
+if bindfs "$work/under2" "$proj/lib" 2>"$work/bindfs.err"; then
+	if start "# poll unset: auto" subtree "$proj" "$proj"; then
+		ok "subtree: first build and run"
+	else
+		bad "subtree: no first run (builds $(builds)); log: $(tail -c 600 "$log")"
+	fi
+	grep -q "lib is on FUSE.*polling it every 500 ms" "$log" && ok "subtree: the log says lib/ is polled" ||
+		bad "subtree: no line about polling lib/: $(head -c 600 "$log")"
+	echo "package lib" >"$work/under2/lib.go"
+	wait_for 10000 builds_at_least 2 && ok "subtree: a change made under lib/ rebuilds (polling)" ||
+		bad "subtree: a change made under lib/ gave no rebuild (builds $(builds))"
+	settled 2 || bad "subtree: one change gave $(builds) builds in all, want 2"
+	echo "package main // edited" >"$proj/main.go"
+	wait_for 10000 builds_at_least 3 && ok "subtree: a change in the project rebuilds (inotify)" ||
+		bad "subtree: a change in the project gave no rebuild (builds $(builds))"
+	sigterm_ends_clean subtree
+	umount "$proj/lib"
+else
+	bad "subtree: bindfs cannot mount $proj/lib: $(cat "$work/bindfs.err")"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
