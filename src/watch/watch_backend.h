@@ -50,7 +50,7 @@ struct watch_backend_ops {
 extern const struct watch_backend_ops watch_inotify_ops;
 /* Polling, alone or beside inotify for the subtrees it cannot see (watch_poll.c). */
 extern const struct watch_backend_ops watch_poll_ops;
-/* How many directories are polled (the root's parent not counted). */
+/* How many directories are polled (the root's parent among them when it is polled). */
 uint32_t watch_poll_count(const struct watch *w);
 
 enum watch_kind {

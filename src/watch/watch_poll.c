@@ -190,8 +190,11 @@ static int files_check(struct watch *w, uint32_t n, struct pdir *d, int fd)
 
 		if (e->type != PE_FILE)
 			continue;
-		if (fstatat(fd, d->names + e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return errno == ENOENT ? -ENOENT : 0;
+		if (fstatat(fd, d->names + e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				return -ENOENT;
+			continue; /* unreadable for now: the next scan tries again */
+		}
 		now = (struct pent){ .name = e->name,
 				     .type = S_ISDIR(st.st_mode) ? PE_DIR : PE_FILE,
 				     .ino = st.st_ino,
