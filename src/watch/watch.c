@@ -28,12 +28,14 @@
 #define KEEP_BATCH_SLOTS 4096
 
 /*
- * The backends; watch_new() takes the first. A new backend is one file,
+ * The backends; watch_new() takes the first, the second (build.poll) or the
+ * third (build.watcher, watch_pick()). A new backend is one file,
  * watch_<name>.c, defining watch_<name>_ops, and one entry here.
  */
 static const struct watch_backend_ops *const watch_backends[] = {
 	&watch_inotify_ops,
 	&watch_poll_ops,
+	&watch_fanotify_ops,
 };
 
 /* ---- the sink and warnings ---- */
@@ -374,6 +376,82 @@ void watch_free(struct watch *w)
 	free(w);
 }
 
+/* Forgets every node, for another backend to start afresh. */
+static void nodes_reset(struct watch *w)
+{
+	watch_nodes_free(w);
+	w->nodes = NULL;
+	w->slots = NULL;
+	w->queue = NULL;
+	w->reload = NULL;
+	w->nnodes = w->live = w->nslots = w->nreload = 0;
+	w->capnodes = w->capqueue = w->capreload = 0;
+	w->free_head = w->root_node = WATCH_NONE;
+	w->lazy = false;
+	w->incomplete = false;
+}
+
+/* Opens the backend ops and walks the root; undoes both on failure. */
+static int watch_start(struct watch *w, const struct watch_backend_ops *ops)
+{
+	int r;
+
+	w->ops = ops;
+	r = ops->open(w);
+	if (r == 0)
+		r = watch_walk(w, WATCH_NONE, "", false, WALK_INIT);
+	if (r < 0) {
+		ops->close(w);
+		nodes_reset(w);
+		w->fd = w->ifd = -1;
+	}
+	return r;
+}
+
+/*
+ * build.watcher. Polling forbidden: inotify alone, as it always was; else
+ * the poll backend decides per subtree. fanotify when asked for and possible,
+ * or in auto when possible and the first walk outgrows WATCH_FAN_AUTO_DIRS
+ * directories: that walk costs at most as much as inotify's on a tree of that
+ * size, and is then dropped.
+ */
+static int watch_pick(struct watch *w, enum watch_watcher watcher)
+{
+	const struct watch_backend_ops *ino =
+		w->poll_mode == WATCH_POLL_NEVER ? watch_backends[0] : watch_backends[1];
+	char why[512];
+	int r;
+
+	if (w->poll_mode == WATCH_POLL_ALWAYS || watcher == WATCH_INOTIFY)
+		return watch_start(w, ino);
+	if (watcher == WATCH_FANOTIFY) {
+		if (w->follow) {
+			watch_warnf(w,
+				    "build.watcher = \"fanotify\" cannot follow symlinked directories "
+				    "(build.follow_symlink): inotify watches %s instead",
+				    w->root);
+		} else if (watch_fanotify_usable(w->root, why, sizeof(why)) < 0) {
+			watch_warnf(w,
+				    "build.watcher = \"fanotify\" is not possible here: %s; inotify watches "
+				    "%s instead",
+				    why, w->root);
+		} else {
+			r = watch_start(w, watch_backends[2]);
+			if (r != -EPERM && r != -EINVAL && r != -EXDEV)
+				return r;
+		}
+		return watch_start(w, ino);
+	}
+	if (!w->follow && watch_fanotify_auto(w->root, why, sizeof(why)) == 0)
+		w->budget = WATCH_FAN_AUTO_DIRS;
+	r = watch_start(w, ino);
+	w->budget = 0;
+	if (r != -EFBIG)
+		return r;
+	r = watch_start(w, watch_backends[2]);
+	return r == 0 ? 0 : watch_start(w, ino);
+}
+
 int watch_new(struct watch **out, const struct watch_opts *o)
 {
 	struct watch *w;
@@ -384,9 +462,8 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	/* Polling forbidden: inotify alone, as it always was; else the poll backend decides per subtree. */
-	w->ops = o->poll == WATCH_POLL_NEVER ? watch_backends[0] : watch_backends[1];
-	w->poll_mode = o->poll;
+	w->ops = watch_backends[0]; /* until watch_pick() */
+	w->poll_mode = o->watcher == WATCH_POLL ? WATCH_POLL_ALWAYS : o->poll;
 	w->poll_interval_ms = o->poll_interval_ms ? o->poll_interval_ms : WATCH_POLL_INTERVAL_MS;
 	w->fd = w->ifd = -1;
 	w->follow = o->follow_symlink;
@@ -404,10 +481,7 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 		r = -ENAMETOOLONG;
 		goto fail;
 	}
-	r = w->ops->open(w);
-	if (r < 0)
-		goto fail;
-	r = watch_walk(w, WATCH_NONE, "", false, WALK_INIT);
+	r = watch_pick(w, o->watcher);
 	if (r < 0)
 		goto fail;
 	(void)w->ops->watch_parent(w);
@@ -427,6 +501,8 @@ const char *watch_backend_name(const struct watch *w)
 {
 	if (!w)
 		return NULL;
+	if (w->ops == &watch_fanotify_ops)
+		return "fanotify";
 	if (w->ops == &watch_inotify_ops || !w->poll)
 		return "inotify";
 	return w->poll_mode == WATCH_POLL_ALWAYS ? "poll" : watch_poll_count(w) ? "inotify+poll" : "inotify";

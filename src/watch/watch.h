@@ -73,8 +73,25 @@ enum watch_poll {
 	WATCH_POLL_NEVER,  /* inotify everywhere */
 };
 
+/* build.watcher, in the order of its choices (config_keys.c). */
+enum watch_watcher {
+	/*
+	 * fanotify where it may mark the root's file system, no mount lies below
+	 * the root, symlinks are not followed and the tree has more than
+	 * WATCH_FAN_AUTO_DIRS directories; otherwise inotify as build.poll says.
+	 */
+	WATCH_AUTO,
+	WATCH_INOTIFY,  /* inotify, with polling as build.poll says */
+	WATCH_FANOTIFY, /* fanotify where it may be used (said otherwise, then as WATCH_INOTIFY) */
+	WATCH_POLL,     /* poll everything, as build.poll = true */
+};
+
+/* auto's threshold: a tree with more directories than this is watched with fanotify. */
+#define WATCH_FAN_AUTO_DIRS 2000
+
 struct watch_opts {
 	const char *root;
+	enum watch_watcher watcher;
 	bool follow_symlink;
 	struct filter *filter; /* borrowed; decides which dirs to watch and which files count */
 	struct watch_sink sink;
@@ -97,7 +114,7 @@ size_t watch_count(const struct watch *w);
  * WATCH_OVERFLOW. For a caller that knows events were lost.
  */
 int watch_rescan(struct watch *w);
-/* "inotify", "poll" (everything polled) or "inotify+poll" (some subtrees polled). */
+/* "inotify", "fanotify", "poll" (everything polled) or "inotify+poll" (some subtrees polled). */
 const char *watch_backend_name(const struct watch *w);
 /*
  * Which backend would watch the directory path under mode, and why, in a
@@ -105,5 +122,16 @@ const char *watch_backend_name(const struct watch *w);
  * path cannot be examined (why says so).
  */
 const char *watch_backend_probe(const char *path, enum watch_poll mode, char *why, size_t size);
+/*
+ * Whether fanotify may watch the directory path here: 0, or -errno with why
+ * written into why either way (CAP_SYS_ADMIN, the kernel, the file system).
+ */
+int watch_fanotify_usable(const char *path, char *why, size_t size);
+/* As watch_fanotify_usable(), and no mount below path: what auto asks before it counts directories. */
+int watch_fanotify_auto(const char *path, char *why, size_t size);
+/* The directories at and below path (hidden ones skipped), counted up to limit + 1 at most. */
+int watch_count_dirs(const char *path, int limit);
+/* How many directory handles the fanotify backend resolved by a syscall (0 for other backends). */
+unsigned long long watch_fanotify_misses(const struct watch *w);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The recursive watcher on the real kernel, in mkdtemp trees, once with
- * inotify (build.poll unset: auto, which is inotify on a local disk) and once
- * with the poll backend (build.poll = true).
+ * inotify (build.poll unset: auto, which is inotify on a local disk), once
+ * with the poll backend (build.poll = true) and once with fanotify
+ * (build.watcher = "fanotify", as root, on a tmpfs of its own).
  *
  * inotify queues an event before the system call that causes it returns, and
  * the poll backend scans on every watch_process() when it polls everything,
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -113,6 +115,26 @@ static bool polling(void)
 	return mode == WATCH_POLL_ALWAYS;
 }
 
+/*
+ * The fanotify group: build.watcher = "fanotify", in a private mount
+ * namespace whose /tmp is a tmpfs of its own, so that the whole-file-system
+ * mark sees only this test's files. fan_ok: fanotify may be used here.
+ */
+static bool fan, fan_ok;
+static char fan_why[512];
+
+/* Whether NSRELOAD_TEST_REQUIRE names fanotify: then a machine that cannot run it fails. */
+static bool fan_required(void)
+{
+	const char *req = getenv("NSRELOAD_TEST_REQUIRE");
+	char list[512];
+
+	if (!req)
+		return false;
+	snprintf(list, sizeof(list), ",%s,", req);
+	return strstr(list, ",fanotify,") != NULL;
+}
+
 struct fx {
 	char root[64];
 	struct rec rec;
@@ -174,17 +196,40 @@ static void rm_tree(const char *p)
 	nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* fanotify knows only the directories events came from (no walk at start): their count is not checked. */
+static void count_is(const struct fx *f, size_t n)
+{
+	if (!fan || strcmp(watch_backend_name(f->w), "fanotify") != 0)
+		assert_int_equal(watch_count(f->w), n);
+}
+
+static void fan_check(void)
+{
+	if (fan && !fan_ok) {
+		fprintf(stderr, "fanotify cannot be used here: %s\n", fan_why);
+		if (fan_required())
+			fail_msg("NSRELOAD_TEST_REQUIRE names fanotify");
+		skip();
+	}
+}
+
 static int start(struct fx *f, bool follow)
 {
 	struct watch_opts o = {
 		.root = f->root,
+		.watcher = fan ? WATCH_FANOTIFY : WATCH_AUTO,
 		.follow_symlink = follow,
 		.sink = { .event = on_event, .data = &f->rec },
 		.poll = mode,
 		.poll_interval_ms = POLL_NEVER_FIRES,
 	};
+	int r;
 
-	return watch_new(&f->w, &o);
+	fan_check();
+	r = watch_new(&f->w, &o);
+	if (r == 0 && fan && !follow)
+		assert_string_equal(watch_backend_name(f->w), "fanotify");
+	return r;
 }
 
 /* Runs watch_process and leaves its reports in f->rec (cleared first). */
@@ -230,7 +275,7 @@ static void test_file_changes(void **state)
 	mk(f->root, "a");
 	mk(f->root, ".git");
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 2); /* root and a; hidden .git is skipped */
+	count_is(f, 2); /* root and a; hidden .git is skipped */
 	assert_true(watch_fd(f->w) >= 0);
 
 	process(f);
@@ -265,7 +310,7 @@ static void test_new_dir(void **state)
 	const char *want[] = { "n/g.go", "n/m/f.go" }, *h[] = { "n/m/h.go" };
 
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 1);
+	count_is(f, 1);
 	mk(f->root, "n");
 	mk(f->root, "n/m");
 	put(f->root, "n/m/f.go", "x");
@@ -273,7 +318,7 @@ static void test_new_dir(void **state)
 	mk(f->root, "n/empty");
 	process(f);
 	expect_only(&f->rec, want, 2);
-	assert_int_equal(watch_count(f->w), 4);
+	count_is(f, 4);
 
 	put(f->root, "n/m/h.go", "x");
 	process(f);
@@ -300,7 +345,7 @@ static void test_dir_moved_in_and_out(void **state)
 	assert_int_equal(rename(from, to), 0);
 	process(f);
 	expect_only(&f->rec, want, 2);
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 
 	put(f->root, "in/sub/c.go", "x");
 	process(f);
@@ -313,7 +358,7 @@ static void test_dir_moved_in_and_out(void **state)
 		expect_only(&f->rec, gone_files, 3);
 	else
 		expect_only(&f->rec, gone, 1);
-	assert_int_equal(watch_count(f->w), 1);
+	count_is(f, 1);
 	put(outside, "prep/sub/d.go", "x");
 	process(f);
 	assert_int_equal(f->rec.n, 0);
@@ -331,14 +376,14 @@ static void test_dir_deleted_and_renamed(void **state)
 	put(f->root, "d/x.go", "x");
 	put(f->root, "d/e/y.go", "x");
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 
 	mv(f->root, "d", "b");
 	process(f);
 	assert_true(rec_has(&f->rec, polling() ? "d/x.go" : "d"));
 	assert_true(rec_has(&f->rec, "b/x.go"));
 	assert_true(rec_has(&f->rec, "b/e/y.go"));
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 	put(f->root, "b/e/z.go", "x");
 	process(f);
 	expect_only(&f->rec, moved, 1);
@@ -350,7 +395,7 @@ static void test_dir_deleted_and_renamed(void **state)
 	rm_tree(p);
 	process(f);
 	expect_only(&f->rec, del, 2);
-	assert_int_equal(watch_count(f->w), 1);
+	count_is(f, 1);
 }
 
 static void test_atomic_save(void **state)
@@ -365,7 +410,7 @@ static void test_atomic_save(void **state)
 		mv(f->root, "main.go.tmp.8841", "main.go");
 		process(f);
 		expect_only(&f->rec, want, 1);
-		assert_int_equal(watch_count(f->w), 1);
+		count_is(f, 1);
 	}
 }
 
@@ -417,7 +462,9 @@ static void test_real_overflow(void **state)
 	struct fx *f = *state;
 	char p[512];
 	long max = 16384;
-	FILE *q = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+	FILE *q = fopen(fan ? "/proc/sys/fs/fanotify/max_queued_events"
+			    : "/proc/sys/fs/inotify/max_queued_events",
+			"r");
 	const char *want[] = { "late/x.go" };
 
 	if (q) {
@@ -429,8 +476,11 @@ static void test_real_overflow(void **state)
 		skip(); /* polling has no queue to overflow */
 	mk(f->root, "s");
 	assert_int_equal(start(f, false), 0);
-	/* Each create-and-close is two events: overflow the queue without touching a sysctl. */
-	for (long i = 0; i < max / 2 + 100; i++) {
+	/*
+	 * Each create-and-close is two events: overflow the queue without touching
+	 * a sysctl. fanotify merges the two, so it takes twice as many files.
+	 */
+	for (long i = 0; i < (fan ? max : max / 2) + 100; i++) {
 		int fd;
 
 		snprintf(p, sizeof(p), "%s/s/f%ld", f->root, i);
@@ -441,7 +491,7 @@ static void test_real_overflow(void **state)
 	mk(f->root, "late"); /* its event is lost: only the rescan can find it */
 	process(f);
 	assert_int_equal(f->rec.overflows, 1);
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 	put(f->root, "late/x.go", "x");
 	process(f);
 	assert_int_equal(f->rec.overflows, 0);
@@ -464,7 +514,7 @@ static void test_rescan(void **state)
 	assert_int_equal(start(f, false), 0);
 	if (mode == WATCH_POLL_NEVER)
 		mode = WATCH_POLL_AUTO;
-	assert_int_equal(watch_count(f->w), 4);
+	count_is(f, 4);
 
 	mk(f->root, "new");
 	mk(f->root, "new/deep");
@@ -476,7 +526,7 @@ static void test_rescan(void **state)
 	rec_reset(&f->rec);
 	assert_int_equal(watch_rescan(f->w), 0);
 	assert_int_equal(f->rec.overflows, 1);
-	assert_int_equal(watch_count(f->w), 5); /* root, z, z/sub, new, new/deep */
+	count_is(f, 5); /* root, z, z/sub, new, new/deep */
 
 	put(f->root, "new/deep/x.go", "x");
 	put(f->root, "z/sub/y.go", "x");
@@ -500,13 +550,13 @@ static void test_symlinks(void **state)
 
 	/* Not followed by default. */
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 	watch_free(f->w);
 	f->w = NULL;
 
 	rec_reset(&f->rec);
 	assert_int_equal(start(f, true), 0);
-	assert_int_equal(watch_count(f->w), 4); /* root, a, a/b, out */
+	count_is(f, 4); /* root, a, a/b, out */
 	if (!strstr(f->rec.warnings, "symlink loop"))
 		rec_dump(&f->rec);
 	assert_non_null(strstr(f->rec.warnings, "symlink loop"));
@@ -519,7 +569,7 @@ static void test_symlinks(void **state)
 	path_of(f, "a/up", p, sizeof(p));
 	assert_int_equal(symlink("..", p), 0);
 	process(f);
-	assert_int_equal(watch_count(f->w), 4);
+	count_is(f, 4);
 	rm_tree(outside);
 }
 
@@ -585,12 +635,12 @@ static void test_root_deleted_and_back(void **state)
 	mk(f->root, "d");
 	put(f->root, "d/x.go", "x");
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 2);
+	count_is(f, 2);
 
 	rm_tree(f->root);
 	process(f);
 	assert_int_equal(f->rec.root_gone, 1);
-	assert_int_equal(watch_count(f->w), 0);
+	count_is(f, 0);
 	assert_non_null(strstr(f->rec.warnings, "waits for"));
 
 	assert_int_equal(mkdir(f->root, 0755), 0);
@@ -634,7 +684,7 @@ static void test_emfile_then_retry(void **state)
 
 	mk(f->root, "d");
 	assert_int_equal(start(f, false), 0);
-	assert_int_equal(watch_count(f->w), 2);
+	count_is(f, 2);
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	low = old;
 	low.rlim_cur = (rlim_t)lowest_free_fd();
@@ -645,12 +695,12 @@ static void test_emfile_then_retry(void **state)
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
 	assert_non_null(strstr(f->rec.warnings, "out of file descriptors"));
 	/* n itself is watched (no fd needed, but polling lists it), what is below it could not be read. */
-	assert_int_equal(watch_count(f->w), polling() ? 2 : 3);
+	count_is(f, polling() ? 2 : 3);
 
 	put(f->root, "d/y.go", "x");
 	process(f);
 	assert_non_null(strstr(f->rec.warnings, "file descriptors are available again"));
-	assert_int_equal(watch_count(f->w), 4);
+	count_is(f, 4);
 	put(f->root, "n/a/x.go", "x");
 	process(f);
 	expect_only(&f->rec, later, 1);
@@ -664,7 +714,7 @@ static void test_enospc(void **state)
 	int status;
 	pid_t pid;
 
-	if (polling())
+	if (polling() || fan)
 		skip(); /* an inotify limit */
 	for (int i = 0; i < 10; i++) {
 		char d[8];
@@ -701,7 +751,7 @@ static void test_errors(void **state)
 	assert_int_equal(start(f, false), 0);
 	assert_int_equal(rmdir(f->root), 0);
 	process(f);
-	assert_int_equal(watch_count(f->w), 0);
+	count_is(f, 0);
 	assert_non_null(strstr(f->rec.warnings, "was deleted"));
 	assert_int_equal(mkdir(f->root, 0700), 0);
 }
@@ -714,11 +764,13 @@ static void test_filter(void **state)
 	struct config c;
 	struct filter *flt = NULL;
 	struct watch_opts o = { .root = f->root,
+				.watcher = fan ? WATCH_FANOTIFY : WATCH_AUTO,
 				.sink = { .event = on_event, .data = &f->rec },
 				.poll = mode };
 	const char *go[] = { "pkg/x.go" }, *gen[] = { "gen/y.go" };
 	char err[256];
 
+	fan_check();
 	mk(f->root, "tmp");
 	mk(f->root, "vendor");
 	mk(f->root, "pkg");
@@ -731,7 +783,7 @@ static void test_filter(void **state)
 	assert_int_equal(filter_new(&flt, &c, &fo, err, sizeof(err)), 0);
 	o.filter = flt;
 	assert_int_equal(watch_new(&f->w, &o), 0);
-	assert_int_equal(watch_count(f->w), 2); /* root and pkg */
+	count_is(f, 2); /* root and pkg */
 
 	put(f->root, "tmp/main", "x");
 	put(f->root, "pkg/x.go", "x");
@@ -742,7 +794,7 @@ static void test_filter(void **state)
 	/* gen/ is no longer ignored: it is watched from now on. */
 	put(f->root, ".gitignore", "# nothing\n");
 	process(f);
-	assert_int_equal(watch_count(f->w), 3);
+	count_is(f, 3);
 	put(f->root, "gen/y.go", "x");
 	process(f);
 	expect_only(&f->rec, gen, 1);
@@ -750,7 +802,7 @@ static void test_filter(void **state)
 	/* And ignored again: no longer watched. */
 	put(f->root, ".gitignore", "gen/\n");
 	process(f);
-	assert_int_equal(watch_count(f->w), 2);
+	count_is(f, 2);
 
 	watch_free(f->w);
 	f->w = NULL;
@@ -792,7 +844,7 @@ static void test_poll_in_place(void **state)
 	put(f->root, "a/y.go", "x");
 	process(f);
 	expect_only(&f->rec, y, 1);
-	assert_int_equal(watch_count(f->w), 2);
+	count_is(f, 2);
 	assert_string_equal(watch_backend_name(f->w), "poll");
 }
 
@@ -807,6 +859,21 @@ static int group_poll(void **state)
 {
 	(void)state;
 	mode = WATCH_POLL_ALWAYS;
+	return 0;
+}
+
+/* fanotify, in a mount namespace of its own where /tmp is a fresh tmpfs (see fan). */
+static int group_fanotify(void **state)
+{
+	(void)state;
+	mode = WATCH_POLL_AUTO;
+	fan = true;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("nsreload-test", "/tmp", "tmpfs", 0, "size=256m,mode=1777") < 0) {
+		snprintf(fan_why, sizeof(fan_why), "no private tmpfs: %s (needs root)", strerror(errno));
+		return 0;
+	}
+	fan_ok = watch_fanotify_usable("/tmp", fan_why, sizeof(fan_why)) == 0;
 	return 0;
 }
 
@@ -832,5 +899,7 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests_name("inotify", tests, group_inotify, NULL);
 
-	return failed + cmocka_run_group_tests_name("poll", tests, group_poll, NULL);
+	failed += cmocka_run_group_tests_name("poll", tests, group_poll, NULL);
+	/* Last: it leaves this process in its own mount namespace. */
+	return failed + cmocka_run_group_tests_name("fanotify", tests, group_fanotify, NULL);
 }
