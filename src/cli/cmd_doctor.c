@@ -35,6 +35,9 @@ struct doctor_limits {
 struct doctor_watcher {
 	const char *backend; /* "inotify", "poll", or NULL when the root cannot be examined */
 	const char *poll;    /* build.poll: "auto", "true" or "false" */
+	const char *watcher; /* build.watcher: "auto", "inotify", "fanotify" or "poll" */
+	bool fan_ok;         /* fanotify may be used for the root here */
+	char fan_why[512];
 	unsigned long long interval_ms;
 	char root[256];
 	char why[1024];
@@ -340,6 +343,12 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 	fprintf(f, "%llu", wat->interval_ms);
 	json_put_key(f, "why", false);
 	fput_quoted(f, wat->why);
+	json_put_key(f, "build_watcher", false);
+	fput_quoted(f, wat->watcher);
+	json_put_key(f, "fanotify", false);
+	fputs(wat->fan_ok ? "true" : "false", f);
+	json_put_key(f, "fanotify_why", false);
+	fput_quoted(f, wat->fan_why);
 	fputc('}', f);
 	fputs("}\n", f);
 }
@@ -424,13 +433,16 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 		print_indented(f, "  ", lim->note);
 	}
 
-	fprintf(f, "watcher for %s: %s (build.poll %s%s", wat->root, wat->backend ? wat->backend : "unknown",
+	fprintf(f, "watcher for %s: %s (build.watcher = %s, build.poll %s%s", wat->root,
+		wat->backend ? wat->backend : "unknown", wat->watcher,
 		strcmp(wat->poll, "auto") == 0 ? "unset: auto" : "= ",
 		strcmp(wat->poll, "auto") ? wat->poll : "");
 	if (wat->backend && strcmp(wat->backend, "poll") == 0)
 		fprintf(f, ", every %llu ms", wat->interval_ms);
 	fputs(")\n", f);
 	print_indented(f, "  ", wat->why);
+	if (!wat->backend || strcmp(wat->backend, "fanotify") != 0)
+		fprintf(f, "  fanotify: %s\n", wat->fan_why);
 
 	fputs("\nFindings:\n", f);
 	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
@@ -467,6 +479,53 @@ static void diag_quiet(void *data, enum config_diag_level level, const char *msg
 }
 
 /*
+ * build.watcher's say on top of build.poll's (out->backend and out->why from
+ * watch_backend_probe()): fanotify where it is asked for, or where auto would
+ * take it (counting directories up to its threshold), as watch_new() decides.
+ */
+static void doctor_fanotify(struct doctor_watcher *out, enum watch_watcher watcher, bool follow)
+{
+	static const char *const names[] = { "auto", "inotify", "fanotify", "poll" };
+	char why[sizeof(out->why)];
+	int dirs;
+
+	out->watcher = names[watcher <= WATCH_POLL ? watcher : WATCH_AUTO];
+	out->fan_ok = watch_fanotify_usable(out->root, out->fan_why, sizeof(out->fan_why)) == 0;
+	if (!out->backend || strcmp(out->backend, "poll") == 0 || watcher == WATCH_INOTIFY)
+		return;
+	snprintf(why, sizeof(why), "%s", out->why);
+	if (watcher == WATCH_FANOTIFY) {
+		if (out->fan_ok && !follow) {
+			out->backend = "fanotify";
+			snprintf(out->why, sizeof(out->why), "build.watcher = \"fanotify\": %s",
+				 out->fan_why);
+		} else {
+			snprintf(out->why, sizeof(out->why),
+				 "build.watcher = \"fanotify\" is not possible here (%.400s), so: %.500s",
+				 follow ? "build.follow_symlink needs a watch per directory" : out->fan_why,
+				 why);
+		}
+		return;
+	}
+	if (follow || watch_fanotify_auto(out->root, out->fan_why, sizeof(out->fan_why)) < 0) {
+		out->fan_ok = false;
+		return;
+	}
+	dirs = watch_count_dirs(out->root, WATCH_FAN_AUTO_DIRS);
+	if (dirs > WATCH_FAN_AUTO_DIRS) {
+		out->backend = "fanotify";
+		snprintf(out->why, sizeof(out->why),
+			 "auto: more than %d directories, where fanotify's set-up (one mark, no walk) wins; "
+			 "%s",
+			 WATCH_FAN_AUTO_DIRS, out->fan_why);
+	} else {
+		snprintf(out->why, sizeof(out->why),
+			 "auto: %d directories, not more than %d, where inotify's walk is cheap: %.900s",
+			 dirs, WATCH_FAN_AUTO_DIRS, why);
+	}
+}
+
+/*
  * The watcher a run started here would use for its root: the configuration
  * file of the current directory is read for root, build.poll and
  * poll_interval (quietly: 'nsreload config' reports its problems), and the
@@ -476,12 +535,18 @@ static void doctor_watcher(struct doctor_watcher *out)
 {
 	struct config_diag quiet = { .report = diag_quiet };
 	enum watch_poll mode = WATCH_POLL_AUTO;
+	enum watch_watcher watcher = WATCH_AUTO;
+	bool follow = false;
 	struct config c;
 	const char *root = ".";
 
 	out->poll = "auto";
 	out->interval_ms = WATCH_POLL_INTERVAL_MS;
 	if (config_init(&c) == 0 && config_load(&c, NULL, &quiet) == 0 && config_finalize(&c) == 0) {
+		watcher = (enum watch_watcher)c.build.watcher;
+		follow = c.build.follow_symlink;
+		if (watcher == WATCH_POLL)
+			mode = WATCH_POLL_ALWAYS;
 		if (config_key_set(&c, "build.poll")) {
 			mode = c.build.poll ? WATCH_POLL_ALWAYS : WATCH_POLL_NEVER;
 			out->poll = c.build.poll ? "true" : "false";
@@ -491,6 +556,7 @@ static void doctor_watcher(struct doctor_watcher *out)
 	}
 	snprintf(out->root, sizeof(out->root), "%s", root);
 	out->backend = watch_backend_probe(out->root, mode, out->why, sizeof(out->why));
+	doctor_fanotify(out, watcher, follow);
 	config_free(&c);
 }
 

@@ -142,6 +142,7 @@ struct config_build {
 	bool follow_symlink;
 	bool poll; /* auto (poll the subtrees inotify cannot see) while !config_key_set(c, "build.poll") */
 	unsigned long long poll_interval_ms;
+	int watcher; /* build.watcher: enum watch_watcher (src/watch/watch.h), the order of its choices */
 	unsigned long long delay_ms;
 	bool stop_on_error;
 	bool send_interrupt;

@@ -434,6 +434,7 @@ static int open_watcher(struct loop *lp)
 
 	r = watch_new(&lp->watch,
 		      &(struct watch_opts){ .root = c->root,
+					    .watcher = (enum watch_watcher)c->build.watcher,
 					    .follow_symlink = c->build.follow_symlink,
 					    .filter = lp->filter,
 					    .sink = { .event = on_watch_event, .data = lp },
@@ -443,9 +444,14 @@ static int open_watcher(struct loop *lp)
 		log_msg(lp->st.log, LOG_MAIN, "cannot watch %s: %s", c->root, strerror(-r));
 		return r;
 	}
-	if (poll == WATCH_POLL_ALWAYS)
+	if (strcmp(watch_backend_name(lp->watch), "poll") == 0)
 		log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories, polled every %llu ms)",
 			c->root, watch_count(lp->watch), c->build.poll_interval_ms);
+	else if (strcmp(watch_backend_name(lp->watch), "fanotify") == 0)
+		log_msg(lp->st.log, LOG_WATCHER,
+			"watching %s with fanotify (one mark per file system; directories are met as they "
+			"change)",
+			c->root);
 	else
 		log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories)", c->root,
 			watch_count(lp->watch));
