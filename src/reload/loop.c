@@ -68,6 +68,9 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 		reload_change(st, NULL);
 		return;
 	case WATCH_OVERFLOW:
+		log_msg(st->log, LOG_WATCHER,
+			"events were lost (the kernel's queue overflowed): the tree was "
+			"rescanned, and that counts as a change");
 		reload_change(st, NULL);
 		return;
 	case WATCH_CHANGED: {
