@@ -72,8 +72,10 @@ echo "package main" >"$proj/main.go"
 (cd "$proj" && "$NSR" doctor) >"$work/doctor.txt" 2>&1
 (cd "$proj" && "$NSR" doctor --json) >"$work/doctor.json" 2>&1
 if ! grep -q "^watcher for \.: fanotify " "$work/doctor.txt"; then
-	grep -q "build.watcher = \"fanotify\" is not possible here" "$work/doctor.txt" ||
-		bad "doctor: neither fanotify nor why not: $(grep -A2 '^watcher' "$work/doctor.txt")"
+	if ! grep -q "build.watcher = \"fanotify\" is not possible here" "$work/doctor.txt"; then
+		echo "FAIL doctor: neither fanotify nor why not: $(grep -A2 '^watcher' "$work/doctor.txt")"
+		exit 1
+	fi
 	skip_or_fail "fanotify cannot be used here: $(grep -A2 '^watcher' "$work/doctor.txt")"
 fi
 grep -q '"backend":"fanotify"' "$work/doctor.json" && grep -q '"fanotify":true' "$work/doctor.json" &&
