@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/fanotify.h>
 
@@ -55,6 +56,8 @@ struct fan_state {
 	uint32_t nheads;
 	struct file_handle *fh; /* scratch, MAX_HANDLE_SZ bytes of handle */
 	uint64_t misses;        /* handles resolved through open_by_handle_at() (bench, tests) */
+	uint32_t nignored;      /* ignore marks set on directories outside the root */
+	bool no_ignore;         /* this kernel has no FAN_MARK_IGNORE */
 };
 
 /* ---- watch_fanotify.c ---- */
