@@ -511,7 +511,7 @@ static void doctor_fanotify(struct doctor_watcher *out, enum watch_watcher watch
 		out->fan_ok = false;
 		return;
 	}
-	dirs = watch_count_dirs(out->root, WATCH_FAN_AUTO_DIRS);
+	dirs = watch_count_dirs(out->root, NULL, WATCH_FAN_AUTO_DIRS);
 	if (dirs > WATCH_FAN_AUTO_DIRS) {
 		out->backend = "fanotify";
 		snprintf(out->why, sizeof(out->why),

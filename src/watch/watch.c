@@ -408,17 +408,21 @@ static int watch_start(struct watch *w, const struct watch_backend_ops *ops)
 	return r;
 }
 
+static bool follow_or_poll(const struct watch *w)
+{
+	return w->follow || w->poll_mode == WATCH_POLL_ALWAYS;
+}
+
 /*
  * build.watcher. Polling forbidden: inotify alone, as it always was; else
  * the poll backend decides per subtree. fanotify when asked for and possible,
- * or in auto when possible and the first walk outgrows WATCH_FAN_AUTO_DIRS
- * directories: that walk costs at most as much as inotify's on a tree of that
- * size, and is then dropped.
+ * or in auto as below.
  */
 static int watch_pick(struct watch *w, enum watch_watcher watcher)
 {
 	const struct watch_backend_ops *ino =
 		w->poll_mode == WATCH_POLL_NEVER ? watch_backends[0] : watch_backends[1];
+	const char *fs;
 	char why[512];
 	int r;
 
@@ -430,26 +434,32 @@ static int watch_pick(struct watch *w, enum watch_watcher watcher)
 				    "build.watcher = \"fanotify\" cannot follow symlinked directories "
 				    "(build.follow_symlink): inotify watches %s instead",
 				    w->root);
-		} else if (watch_fanotify_usable(w->root, why, sizeof(why)) < 0) {
-			watch_warnf(w,
-				    "build.watcher = \"fanotify\" is not possible here: %s; inotify watches "
-				    "%s instead",
-				    why, w->root);
-		} else {
-			r = watch_start(w, watch_backends[2]);
-			if (r != -EPERM && r != -EINVAL && r != -EXDEV)
-				return r;
+			return watch_start(w, ino);
 		}
+		r = watch_start(w, watch_backends[2]);
+		if (r == 0 || r == -ENOMEM)
+			return r;
+		/* Tried first, and probed only when it fails: a probe costs a group's close. */
+		if (watch_fanotify_usable(w->root, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "%s", strerror(-r));
+		watch_warnf(
+			w,
+			"build.watcher = \"fanotify\" is not possible here: %s; inotify watches %s instead",
+			why, w->root);
 		return watch_start(w, ino);
 	}
-	if (!w->follow && watch_fanotify_auto(w->root, why, sizeof(why)) == 0)
-		w->budget = WATCH_FAN_AUTO_DIRS;
-	r = watch_start(w, ino);
-	w->budget = 0;
-	if (r != -EFBIG)
-		return r;
+	/*
+	 * Auto: where the root itself is not polled, a mark is allowed (read, not
+	 * tried: a fanotify group's close waits for an RCU grace period) and the
+	 * tree has more than WATCH_FAN_AUTO_DIRS directories the filter admits
+	 * (counted up to there: a few readdirs).
+	 */
+	fs = follow_or_poll(w) ? NULL : watch_backend_probe(w->root, w->poll_mode, why, sizeof(why));
+	if (!fs || strcmp(fs, "inotify") != 0 || watch_fanotify_auto(w->root, why, sizeof(why)) < 0 ||
+	    watch_count_dirs(w->root, w->filter, WATCH_FAN_AUTO_DIRS) <= WATCH_FAN_AUTO_DIRS)
+		return watch_start(w, ino);
 	r = watch_start(w, watch_backends[2]);
-	return r == 0 ? 0 : watch_start(w, ino);
+	return r == 0 || r == -ENOMEM ? r : watch_start(w, ino);
 }
 
 int watch_new(struct watch **out, const struct watch_opts *o)

@@ -87,7 +87,7 @@ enum watch_watcher {
 };
 
 /* auto's threshold: a tree with more directories than this is watched with fanotify. */
-#define WATCH_FAN_AUTO_DIRS 2000
+#define WATCH_FAN_AUTO_DIRS 200
 
 struct watch_opts {
 	const char *root;
@@ -127,10 +127,17 @@ const char *watch_backend_probe(const char *path, enum watch_poll mode, char *wh
  * written into why either way (CAP_SYS_ADMIN, the kernel, the file system).
  */
 int watch_fanotify_usable(const char *path, char *why, size_t size);
-/* As watch_fanotify_usable(), and no mount below path: what auto asks before it counts directories. */
+/*
+ * What auto asks before it counts directories, without trying fanotify:
+ * CAP_SYS_ADMIN in the initial user namespace, and no mount below path. 0, or
+ * -errno with why.
+ */
 int watch_fanotify_auto(const char *path, char *why, size_t size);
-/* The directories at and below path (hidden ones skipped), counted up to limit + 1 at most. */
-int watch_count_dirs(const char *path, int limit);
+/*
+ * The directories at and below path that filter admits (without one: hidden
+ * ones skipped), counted up to limit + 1 at most.
+ */
+int watch_count_dirs(const char *path, struct filter *filter, int limit);
 /* How many directory handles the fanotify backend resolved by a syscall (0 for other backends). */
 unsigned long long watch_fanotify_misses(const struct watch *w);
 

@@ -100,8 +100,6 @@ struct watch {
 	 * comes from it (watch_resolve()) or it appears (a WALK_NEW walk).
 	 */
 	bool lazy;
-	uint32_t
-		budget; /* a first walk that watches more directories than this fails with -EFBIG (0: none) */
 	enum watch_poll poll_mode;
 	unsigned poll_interval_ms;
 	bool follow;

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "watch_fanotify.h"
 
 /* Undoes mountinfo's octal escapes (\040 for a space) in place. */
@@ -144,9 +146,50 @@ int watch_fanotify_usable(const char *path, char *why, size_t size)
 	return 0;
 }
 
+/* The first line of a small /proc file into buf; false when it cannot be read. */
+static bool proc_line(const char *path, const char *key, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(buf, (int)size, f))
+		found = strncmp(buf, key, strlen(key)) == 0;
+	fclose(f);
+	return found;
+}
+
+/*
+ * What a whole-file-system mark needs, read without trying one (a fanotify
+ * group's close waits for an RCU grace period, milliseconds on a busy
+ * machine): CAP_SYS_ADMIN, in the initial user namespace.
+ */
+static int may_mark(char *why, size_t size)
+{
+	char line[256];
+	unsigned long long caps = 0;
+	unsigned long a = 1, b = 1, c = 0;
+
+	if (!proc_line("/proc/self/status", "CapEff:", line, sizeof(line)) ||
+	    sscanf(line + 7, "%llx", &caps) != 1 || !(caps & (1ULL << 21))) {
+		snprintf(why, size, "fanotify needs CAP_SYS_ADMIN, which nsreload does not have here");
+		return -EPERM;
+	}
+	if (!proc_line("/proc/self/uid_map", "", line, sizeof(line)) ||
+	    sscanf(line, "%lu %lu %lu", &a, &b, &c) != 3 || a != 0 || b != 0 || c != 4294967295UL) {
+		snprintf(
+			why, size,
+			"nsreload runs in a user namespace, where fanotify may not mark a whole file system");
+		return -EPERM;
+	}
+	snprintf(why, size, "CAP_SYS_ADMIN in the initial user namespace");
+	return 0;
+}
+
 int watch_fanotify_auto(const char *path, char *why, size_t size)
 {
-	int n = 0, r = watch_fanotify_usable(path, why, size);
+	int n = 0, r = may_mark(why, size);
 
 	if (r < 0)
 		return r;
@@ -161,8 +204,9 @@ int watch_fanotify_auto(const char *path, char *why, size_t size)
 	return 0;
 }
 
-int watch_count_dirs(const char *path, int limit)
+int watch_count_dirs(const char *path, struct filter *filter, int limit)
 {
+	size_t plen = strlen(path);
 	char **queue = calloc((size_t)limit + 1, sizeof(*queue));
 	int head = 0, tail = 0;
 
@@ -175,10 +219,17 @@ int watch_count_dirs(const char *path, int limit)
 
 		char *p;
 
-		while (d && tail <= limit && (de = readdir(d)))
-			if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
-			    asprintf(&p, "%s/%s", queue[head], de->d_name) > 0)
+		while (d && tail <= limit && (de = readdir(d))) {
+			if (de->d_type != DT_DIR || (de->d_name[0] == '.' && (!filter || !de->d_name[1] ||
+									      strcmp(de->d_name, "..") == 0)))
+				continue;
+			if (asprintf(&p, "%s/%s", queue[head], de->d_name) < 0)
+				break;
+			if (!filter || filter_watch_dir(filter, p + plen + 1))
 				queue[tail++] = p;
+			else
+				free(p);
+		}
 		if (d)
 			closedir(d);
 		head++;

@@ -490,9 +490,6 @@ int watch_walk(struct watch *w, uint32_t parent, const char *name, bool link, en
 	while (r == 0 && head < tail) {
 		uint32_t n = w->queue[head++];
 
-		if (mode == WALK_INIT && w->budget && w->live > w->budget)
-			return -EFBIG;
-
 		len = node_abs(w, n);
 		if (len >= 0)
 			r = read_dir(w, n, (size_t)len, mode, &tail);

@@ -165,14 +165,16 @@ double setup_once(const char *root, int nsreload, size_t *count, long *rss_kb)
 	double t0 = now_ms(), t;
 
 	if (nsreload) {
-		/* 1: inotify (as auto is on a tree this size without root), 2: fanotify. */
-		struct watch_opts o = { .root = root,
-					.watcher = nsreload == 2 ? WATCH_FANOTIFY : WATCH_INOTIFY };
+		/* 1: inotify (as auto is on a tree this size without root), 2: fanotify, 3: auto. */
+		static const enum watch_watcher kinds[] = { WATCH_INOTIFY, WATCH_INOTIFY, WATCH_FANOTIFY,
+							    WATCH_AUTO };
+		struct watch_opts o = { .root = root, .watcher = kinds[nsreload & 3] };
 		struct watch *w;
 
 		if (watch_new(&w, &o) < 0)
 			return -1;
-		if (strcmp(watch_backend_name(w), nsreload == 2 ? "fanotify" : "inotify") != 0) {
+		if (nsreload != 3 &&
+		    strcmp(watch_backend_name(w), nsreload == 2 ? "fanotify" : "inotify") != 0) {
 			watch_free(w);
 			return -1;
 		}

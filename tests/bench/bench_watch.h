@@ -15,7 +15,7 @@ int cmp_double(const void *a, const void *b);
 long status_field(const char *key);
 /* Two levels: top directories of 50 subdirectories each, files spread evenly. */
 int make_tree(const char *root, int dirs, int files);
-/* One setup: 0 the bare inotify floor, 1 nsreload with inotify, 2 with fanotify; ms, or -1. */
+/* One setup: 0 the bare inotify floor, 1 nsreload with inotify, 2 with fanotify, 3 auto; ms, or -1. */
 double setup_once(const char *root, int nsreload, size_t *count, long *rss_kb);
 /* RSS added by one setup of that kind, in a fresh process (this program with --rss). */
 long rss_fresh(const char *self, const char *root, int nsreload);
