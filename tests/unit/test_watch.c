@@ -853,6 +853,70 @@ static void test_poll_in_place(void **state)
 	assert_string_equal(watch_backend_name(f->w), "poll");
 }
 
+/* auto's pick in a child in a new user namespace (no whole-file-system mark there): 0 inotify, 77, 1. */
+static int auto_userns_child(const char *root)
+{
+	struct watch_opts o = { .root = root };
+	struct watch *w;
+	int ok;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return 77;
+	if (watch_new(&w, &o) < 0)
+		return 1;
+	ok = strcmp(watch_backend_name(w), "inotify") == 0;
+	watch_free(w);
+	return ok ? 0 : 1;
+}
+
+/*
+ * build.watcher = auto: inotify up to WATCH_FAN_AUTO_DIRS directories,
+ * fanotify past them (hidden ones not counted), and inotify in a user
+ * namespace whatever the size.
+ */
+static void test_auto(void **state)
+{
+	struct fx *f = *state;
+	struct watch_opts o = { .root = f->root, .sink = { .event = on_event, .data = &f->rec } };
+	const char *want[] = { "d7/x.go" };
+	int status;
+	pid_t pid;
+
+	if (!fan)
+		skip();
+	fan_check();
+	mk(f->root, ".git");
+	for (int i = 0; i < WATCH_FAN_AUTO_DIRS; i++) {
+		char d[32];
+
+		snprintf(d, sizeof(d), i < 10 ? "d%d" : ".git/d%d", i);
+		mk(f->root, d);
+	}
+	assert_int_equal(watch_new(&f->w, &o), 0);
+	assert_string_equal(watch_backend_name(f->w), "inotify");
+	watch_free(f->w);
+	for (int i = 10; i < WATCH_FAN_AUTO_DIRS; i++) {
+		char d[32];
+
+		snprintf(d, sizeof(d), "d%d", i);
+		mk(f->root, d);
+	}
+	assert_int_equal(watch_new(&f->w, &o), 0);
+	assert_string_equal(watch_backend_name(f->w), "fanotify");
+	put(f->root, "d7/x.go", "x");
+	process(f);
+	expect_only(&f->rec, want, 1);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(auto_userns_child(f->root));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 77)
+		assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int group_inotify(void **state)
 {
 	(void)state;
@@ -901,6 +965,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("inotify", tests, group_inotify, NULL);
 
