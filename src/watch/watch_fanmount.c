@@ -1,8 +1,8 @@
 /*
- * watch_fanmount.c - the fanotify backend's marks at start (the root's file
- * system, and that of each mount below the root: mountinfo, not a walk), and
- * whether fanotify may be used here: the probe that doctor and
- * build.watcher's auto share (watch.h).
+ * watch_fanmount.c - the fanotify backend's marks: at start (the root's file
+ * system, and that of each mount below the root: mountinfo, not a walk), the
+ * ignore marks on directories outside the root, and whether fanotify may be
+ * used here: the probe that doctor and build.watcher's auto share (watch.h).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -17,6 +17,10 @@
 
 #include "filter.h"
 #include "watch_fanotify.h"
+
+/* Ignore marks at most (each an inode mark in the kernel, gone with its directory). */
+#define IGNORED_MAX 65536
+#define IGNORE_MASK (FAN_WATCH_MASK | FAN_EVENT_ON_CHILD)
 
 /* Undoes mountinfo's octal escapes (\040 for a space) in place. */
 static void unescape(char *s)
@@ -99,6 +103,45 @@ int fan_mark_mounts(struct watch *w)
 		return r;
 	r = mounts_below(w->root, mark_one, w);
 	return r == -ENOMEM ? r : 0;
+}
+
+/* ---- ignore marks ---- */
+
+/*
+ * A directory outside the root (path, open as fd) gets an ignore mark, so
+ * that the kernel drops its events before they are queued: a writer outside
+ * the root (go's build cache, another project) then costs nsreload one
+ * resolution per directory, not a read per event. Not for the root's parent,
+ * whose events say whether the root goes, nor for the directories the filter
+ * keeps out inside the root, which the rules may admit again. Linux 6.0+
+ * (FAN_MARK_IGNORE); without it, or past IGNORED_MAX, the stranger cache does
+ * the filtering alone.
+ */
+void fan_ignore_mark(struct watch *w, int fd, const char *path)
+{
+	struct fan_state *fs = w->fan;
+	size_t plen = strlen(path);
+
+	if (fs->no_ignore || fs->nignored >= IGNORED_MAX)
+		return;
+	/* The root's parent and its ancestors: the root's name must still be seen going. */
+	if (plen < w->rootlen && strncmp(w->root, path, plen) == 0 && (w->root[plen] == '/' || plen == 1))
+		return;
+	if (fanotify_mark(w->fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, IGNORE_MASK, fd, NULL) < 0) {
+		if (errno == EINVAL)
+			fs->no_ignore = true; /* before Linux 6.0 */
+		return;
+	}
+	fs->nignored++;
+}
+
+/* A directory that comes into the root may hold an ignore mark from when it was outside: take it off. */
+void fan_ignore_unmark(struct watch *w, const char *path, bool follow)
+{
+	if (w->fan->nignored &&
+	    fanotify_mark(w->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE_SURV | (follow ? 0 : FAN_MARK_DONT_FOLLOW),
+			  IGNORE_MASK, AT_FDCWD, path) == 0)
+		w->fan->nignored--;
 }
 
 static int count_one(void *data, const char *mnt)

@@ -52,9 +52,6 @@
 #define MAX_READS_PER_CALL 64
 #define EVENT_BUF          (64 * 1024)
 #define STRANGERS_MAX      65536
-/* Ignore marks at most (each an inode mark in the kernel, gone with its directory). */
-#define IGNORED_MAX 65536
-#define IGNORE_MASK (FAN_WATCH_MASK | FAN_EVENT_ON_CHILD)
 
 enum { FD_FREE, FD_NODE, FD_PARENT, FD_STRANGER };
 
@@ -238,45 +235,6 @@ static int handle_of(struct watch *w, const char *path, bool follow)
 	return i;
 }
 
-/* ---- ignore marks ---- */
-
-/*
- * A directory outside the root (path, open as fd) gets an ignore mark, so
- * that the kernel drops its events before they are queued: a writer outside
- * the root (go's build cache, another project) then costs nsreload one
- * resolution per directory, not a read per event. Not for the root's parent,
- * whose events say whether the root goes, nor for the directories the filter
- * keeps out inside the root, which the rules may admit again. Linux 6.0+
- * (FAN_MARK_IGNORE); without it, or past IGNORED_MAX, the stranger cache does
- * the filtering alone.
- */
-static void ignore_mark(struct watch *w, int fd, const char *path)
-{
-	struct fan_state *fs = w->fan;
-	size_t plen = strlen(path);
-
-	if (fs->no_ignore || fs->nignored >= IGNORED_MAX)
-		return;
-	/* The root's parent and its ancestors: the root's name must still be seen going. */
-	if (plen < w->rootlen && strncmp(w->root, path, plen) == 0 && (w->root[plen] == '/' || plen == 1))
-		return;
-	if (fanotify_mark(w->fd, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, IGNORE_MASK, fd, NULL) < 0) {
-		if (errno == EINVAL)
-			fs->no_ignore = true; /* before Linux 6.0 */
-		return;
-	}
-	fs->nignored++;
-}
-
-/* A directory that comes into the root may hold an ignore mark from when it was outside: take it off. */
-static void ignore_unmark(struct watch *w, const char *path, bool follow)
-{
-	if (w->fan->nignored &&
-	    fanotify_mark(w->fd, FAN_MARK_REMOVE | FAN_MARK_IGNORE_SURV | (follow ? 0 : FAN_MARK_DONT_FOLLOW),
-			  IGNORE_MASK, AT_FDCWD, path) == 0)
-		w->fan->nignored--;
-}
-
 /* ---- handles not in the cache ---- */
 
 /* Reads the path of the directory fd into buf; false when it is deleted or unreadable. */
@@ -321,7 +279,7 @@ int fan_resolve(struct watch *w, int fsi, const struct file_handle *fh, uint32_t
 	}
 	inside = strncmp(path, w->root, w->rootlen) == 0 && (path[w->rootlen] == '/' || w->rootlen == 1);
 	if (!inside)
-		ignore_mark(w, fd, path);
+		fan_ignore_mark(w, fd, path);
 	close(fd);
 	if (inside && !w->root_gone) {
 		const char *rel = path + w->rootlen + (w->rootlen > 1);
@@ -358,7 +316,7 @@ static int fan_add(struct watch *w, const char *path, bool follow)
 
 	if (fsi < 0)
 		return fsi;
-	ignore_unmark(w, path, follow);
+	fan_ignore_unmark(w, path, follow);
 	h = fh_hash(fsi, fs->fh);
 	i = fan_find(fs, fsi, fs->fh, h);
 	if (i == WATCH_NONE)

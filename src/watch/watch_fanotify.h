@@ -2,7 +2,7 @@
  * watch_fanotify.h - what the fanotify backend's files share (inside
  * src/watch/ only): watch_fanotify.c the backend, its handle cache and its
  * events; watch_fanmount.c the marks at start (the root's file system
- * and the mounts below it) and whether fanotify may be used here (doctor's
+ * and the mounts below it), the ignore marks, and whether fanotify may be used here (doctor's
  * probe, auto's choice).
  */
 #ifndef NSRELOAD_WATCH_FANOTIFY_H
@@ -79,5 +79,9 @@ int fan_fs_of_path(struct watch *w, const char *path, int mnt_id);
 
 /* Marks the root's file system and those of the mounts below the root (w->fd open). */
 int fan_mark_mounts(struct watch *w);
+/* An ignore mark on the directory fd (at path, outside the root), where the kernel has them. */
+void fan_ignore_mark(struct watch *w, int fd, const char *path);
+/* Takes off the ignore mark a directory coming into the root may hold. */
+void fan_ignore_unmark(struct watch *w, const char *path, bool follow);
 
 #endif
