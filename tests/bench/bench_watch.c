@@ -223,7 +223,7 @@ int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 
 static void idle(const char *root, int seconds)
 {
-	struct watch_opts o = { .root = root };
+	struct watch_opts o = { .root = root, .watcher = WATCH_INOTIFY }; /* auto is fanotify here as root */
 	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	struct watch *w;
