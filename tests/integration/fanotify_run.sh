@@ -5,7 +5,8 @@
 # the project (proj/) and, beside it on the same file system, other/, so that
 # the whole-file-system mark sees this test's files and nothing of the
 # machine's busy disk.
-#   doctor    names fanotify for the project, in text and JSON
+#   doctor    names fanotify for the project, in text and JSON; in a user
+#             namespace (unshare -U), inotify and why
 #   run       the log says fanotify; an edit rebuilds once
 #   outside   files written in other/ (same file system, outside the root)
 #             give no rebuild
@@ -81,6 +82,15 @@ fi
 grep -q '"backend":"fanotify"' "$work/doctor.json" && grep -q '"fanotify":true' "$work/doctor.json" &&
 	ok "doctor: fanotify for the project (text and JSON)" ||
 	bad "doctor: JSON: $(grep -o '"watcher":{[^}]*}' "$work/doctor.json")"
+
+# In a user namespace the mark is not allowed: doctor says inotify, and why.
+if unshare -U -r true 2>/dev/null; then
+	(cd "$proj" && unshare -U -r "$NSR" doctor) >"$work/doctor.userns.txt" 2>&1
+	grep -q "^watcher for \.: inotify " "$work/doctor.userns.txt" &&
+		grep -q "fanotify\" is not possible here (.*user namespace" "$work/doctor.userns.txt" &&
+		ok "doctor: in a user namespace, inotify and why" ||
+		bad "doctor: in a user namespace: $(grep -A2 '^watcher' "$work/doctor.userns.txt")"
+fi
 
 builds() { wc -l <"$ctl/builds" | tr -d ' '; }
 builds_at_least() { [ "$(builds)" -ge "$1" ]; }
