@@ -10,7 +10,9 @@
  *  - nsreload's CPU while another process writes FILES files (4 KiB each,
  *    written to a temp name and renamed, as go's build cache does, spread
  *    over 256 directories) on the same file system outside the root, next to
- *    the writer's own CPU, with each backend and with none.
+ *    the writer's own CPU, with each backend and with none; with
+ *    BENCH_WATCH_GO=1 the writer is 'go build -a net/http' (its GOCACHE and
+ *    GOTMPDIR on that file system) instead.
  *
  * Root only (a whole-file-system mark needs CAP_SYS_ADMIN). Everything runs
  * on a tmpfs of its own in a private mount namespace, so that the mark sees
@@ -146,9 +148,30 @@ static void count_changes(void *data, enum watch_event ev, const char *path)
 		++*(long *)data;
 }
 
+/*
+ * BENCH_WATCH_GO=1: the writer is 'go build -a net/http' (about 100 packages
+ * compiled anew), with its build cache and work directories in other/.
+ */
+static __attribute__((noreturn)) void go_writer(const char *other)
+{
+	char cache[4200], tmp[4200], out[4200];
+
+	snprintf(cache, sizeof(cache), "GOCACHE=%s/gocache", other);
+	snprintf(tmp, sizeof(tmp), "%s/gotmp", other);
+	snprintf(out, sizeof(out), "%s/http.a", other);
+	if (mkdir(tmp, 0755) < 0 || putenv(cache) != 0 || setenv("GOTMPDIR", tmp, 1) < 0 ||
+	    setenv("GOTOOLCHAIN", "local", 1) < 0 || setenv("GOPROXY", "off", 1) < 0 ||
+	    !freopen("/dev/null", "w", stdout))
+		_exit(1);
+	execlp("go", "go", "build", "-a", "-o", out, "net/http", (char *)NULL);
+	_exit(127);
+}
+
 /* The writer: FILES files of 4 KiB under other/, each to a temp name then renamed, in CACHE_DIRS dirs. */
 static __attribute__((noreturn)) void writer(const char *other)
 {
+	if (getenv("BENCH_WATCH_GO") && strcmp(getenv("BENCH_WATCH_GO"), "1") == 0)
+		go_writer(other);
 	static char buf[4096];
 	char p[4096], q[4096];
 
@@ -281,9 +304,15 @@ int bench_fanotify(const char *self)
 	latency_row(root[1], WATCH_FANOTIFY);
 	snprintf(other, sizeof(other), "%s/other", base);
 	mkdir(other, 0755);
-	printf("\nCPU while another process writes %d files (4 KiB, temp + rename, %d dirs) beside the "
-	       "20k tree, same file system:\n",
-	       FILES, CACHE_DIRS);
+	if (getenv("BENCH_WATCH_GO") && strcmp(getenv("BENCH_WATCH_GO"), "1") == 0)
+		printf("\nCPU while 'go build -a net/http' writes its cache and work files beside the 20k "
+		       "tree, "
+		       "same file system:\n");
+	else
+		printf("\nCPU while another process writes %d files (4 KiB, temp + rename, %d dirs) beside "
+		       "the "
+		       "20k tree, same file system:\n",
+		       FILES, CACHE_DIRS);
 	printf("%-10s %12s %14s %10s %10s %9s %9s\n", "watcher", "nsreload ms", "writer CPU ms", "of writer",
 	       "wall ms", "reported", "misses");
 	busy_row_fresh(root[0], other, -1);
