@@ -5,12 +5,13 @@
 # through sudo when there is one (else it says what root must install).
 set -eu
 # Build: the compiler and the libraries (libsystemd-dev: sd-bus, for a delegated scope from systemd).
-# Tests: Go and delve, valgrind, tmux, cppcheck, clang-format; systemd and dbus-user-session for the
-# real user manager of the systemd-user tests (installed, never started as the machine's init).
+# Tests: Go and delve, valgrind, bindfs (a FUSE view for the poll test), tmux, cppcheck, clang-format;
+# systemd and dbus-user-session for the real user manager of the systemd-user tests (installed, never
+# started as the machine's init).
 PKGS="build-essential cmake pkg-config
 	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev
 	util-linux procps iproute2 python3
-	golang-go delve git ca-certificates valgrind curl
+	golang-go delve git ca-certificates valgrind curl bindfs
 	clang-format cppcheck tmux vim-tiny
 	systemd dbus-user-session"
 missing=""

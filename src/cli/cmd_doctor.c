@@ -15,8 +15,10 @@
 
 #include "box.h"
 #include "cmds.h"
+#include "config.h"
 #include "probe.h"
 #include "util.h"
+#include "watch.h"
 
 struct doctor_opts {
 	bool json;
@@ -27,6 +29,18 @@ struct doctor_opts {
 struct doctor_limits {
 	char how[512];
 	char note[2048];
+};
+
+/* Which watcher backend a run here would use for the root, and why (doctor_watcher()). */
+struct doctor_watcher {
+	const char *backend; /* "inotify", "poll", or NULL when the root cannot be examined */
+	const char *poll;    /* build.poll: "auto", "true" or "false" */
+	const char *watcher; /* build.watcher: "auto", "inotify", "fanotify" or "poll" */
+	bool fan_ok;         /* fanotify may be used for the root here */
+	char fan_why[512];
+	unsigned long long interval_ms;
+	char root[256];
+	char why[1024];
 };
 
 struct doctor_check {
@@ -190,7 +204,8 @@ static void json_put_key(FILE *f, const char *key, bool first)
 }
 
 static void print_json(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better,
+		       const struct doctor_watcher *wat)
 {
 	char why[2048];
 
@@ -316,6 +331,28 @@ static void print_json(FILE *f, const struct box_probe *p, const struct doctor_l
 	json_put_key(f, "note", false);
 	fput_quoted(f, lim->note);
 	fputc('}', f);
+	json_put_key(f, "watcher", false);
+	fputc('{', f);
+	json_put_key(f, "root", true);
+	fput_quoted(f, wat->root);
+	json_put_key(f, "backend", false);
+	if (wat->backend)
+		fput_quoted(f, wat->backend);
+	else
+		fputs("null", f);
+	json_put_key(f, "poll", false);
+	fput_quoted(f, wat->poll);
+	json_put_key(f, "poll_interval_ms", false);
+	fprintf(f, "%llu", wat->interval_ms);
+	json_put_key(f, "why", false);
+	fput_quoted(f, wat->why);
+	json_put_key(f, "build_watcher", false);
+	fput_quoted(f, wat->watcher);
+	json_put_key(f, "fanotify", false);
+	fputs(wat->fan_ok ? "true" : "false", f);
+	json_put_key(f, "fanotify_why", false);
+	fput_quoted(f, wat->fan_why);
+	fputc('}', f);
 	fputs("}\n", f);
 }
 
@@ -364,7 +401,8 @@ static void print_indented(FILE *f, const char *indent, const char *text)
 }
 
 static void print_text(FILE *f, const struct box_probe *p, const struct doctor_limits *lim, int pick_r,
-		       enum box_rung picked, const char *pick_why, const struct doctor_better *better)
+		       enum box_rung picked, const char *pick_why, const struct doctor_better *better,
+		       const struct doctor_watcher *wat)
 {
 	char why[2048];
 
@@ -397,6 +435,17 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 		print_indented(f, "  ", lim->note);
 	}
 
+	fprintf(f, "watcher for %s: %s (build.watcher = %s, build.poll %s%s", wat->root,
+		wat->backend ? wat->backend : "unknown", wat->watcher,
+		strcmp(wat->poll, "auto") == 0 ? "unset: auto" : "= ",
+		strcmp(wat->poll, "auto") ? wat->poll : "");
+	if (wat->backend && strcmp(wat->backend, "poll") == 0)
+		fprintf(f, ", every %llu ms", wat->interval_ms);
+	fputs(")\n", f);
+	print_indented(f, "  ", wat->why);
+	if (!wat->backend || strcmp(wat->backend, "fanotify") != 0)
+		fprintf(f, "  fanotify: %s\n", wat->fan_why);
+
 	fputs("\nFindings:\n", f);
 	fprintf(f, "  %-19s %s (%s%s)\n", "kernel", p->kernel, p->is_root ? "running as root" : "not root",
 		p->is_pid1 ? ", as PID 1" : "");
@@ -423,12 +472,102 @@ static void print_text(FILE *f, const struct box_probe *p, const struct doctor_l
 			p->v1[i].works.detail);
 }
 
+static void diag_quiet(void *data, enum config_diag_level level, const char *msg)
+{
+	(void)data;
+	(void)level;
+	(void)msg;
+}
+
+/*
+ * build.watcher's say on top of build.poll's (out->backend and out->why from
+ * watch_backend_probe()): fanotify where it is asked for, or where auto would
+ * take it (counting directories up to its threshold), as watch_new() decides.
+ */
+static void doctor_fanotify(struct doctor_watcher *out, enum watch_watcher watcher, bool follow)
+{
+	static const char *const names[] = { "auto", "inotify", "fanotify", "poll" };
+	char why[sizeof(out->why)];
+	int dirs;
+
+	out->watcher = names[watcher <= WATCH_POLL ? watcher : WATCH_AUTO];
+	out->fan_ok = watch_fanotify_usable(out->root, out->fan_why, sizeof(out->fan_why)) == 0;
+	if (!out->backend || strcmp(out->backend, "poll") == 0 || watcher == WATCH_INOTIFY)
+		return;
+	snprintf(why, sizeof(why), "%s", out->why);
+	if (watcher == WATCH_FANOTIFY) {
+		if (out->fan_ok && !follow) {
+			out->backend = "fanotify";
+			snprintf(out->why, sizeof(out->why), "build.watcher = \"fanotify\": %s",
+				 out->fan_why);
+		} else {
+			snprintf(out->why, sizeof(out->why),
+				 "build.watcher = \"fanotify\" is not possible here (%.400s), so: %.500s",
+				 follow ? "build.follow_symlink needs a watch per directory" : out->fan_why,
+				 why);
+		}
+		return;
+	}
+	if (follow || watch_fanotify_auto(out->root, out->fan_why, sizeof(out->fan_why)) < 0) {
+		out->fan_ok = false;
+		return;
+	}
+	dirs = watch_count_dirs(out->root, NULL, WATCH_FAN_AUTO_DIRS);
+	if (dirs > WATCH_FAN_AUTO_DIRS) {
+		out->backend = "fanotify";
+		snprintf(out->why, sizeof(out->why),
+			 "auto: more than %d directories, where fanotify's set-up (one mark, no walk) wins; "
+			 "%s",
+			 WATCH_FAN_AUTO_DIRS, out->fan_why);
+	} else {
+		snprintf(out->why, sizeof(out->why),
+			 "auto: %d directories, not more than %d, where inotify's walk is cheap: %.900s",
+			 dirs, WATCH_FAN_AUTO_DIRS, why);
+	}
+}
+
+/*
+ * The watcher a run started here would use for its root: the configuration
+ * file of the current directory is read for root, build.poll and
+ * poll_interval (quietly: 'nsreload config' reports its problems), and the
+ * root's file system is read as the watcher reads it.
+ */
+static void doctor_watcher(struct doctor_watcher *out)
+{
+	struct config_diag quiet = { .report = diag_quiet };
+	enum watch_poll mode = WATCH_POLL_AUTO;
+	enum watch_watcher watcher = WATCH_AUTO;
+	bool follow = false;
+	struct config c;
+	const char *root = ".";
+
+	out->poll = "auto";
+	out->interval_ms = WATCH_POLL_INTERVAL_MS;
+	if (config_init(&c) == 0 && config_load(&c, NULL, &quiet) == 0 && config_finalize(&c) == 0) {
+		watcher = (enum watch_watcher)c.build.watcher;
+		follow = c.build.follow_symlink;
+		if (watcher == WATCH_POLL)
+			mode = WATCH_POLL_ALWAYS;
+		if (config_key_set(&c, "build.poll")) {
+			mode = c.build.poll ? WATCH_POLL_ALWAYS : WATCH_POLL_NEVER;
+			out->poll = c.build.poll ? "true" : "false";
+		}
+		out->interval_ms = c.build.poll_interval_ms;
+		root = c.root && c.root[0] ? c.root : ".";
+	}
+	snprintf(out->root, sizeof(out->root), "%s", root);
+	out->backend = watch_backend_probe(out->root, mode, out->why, sizeof(out->why));
+	doctor_fanotify(out, watcher, follow);
+	config_free(&c);
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct doctor_opts opts;
 	struct box_probe *p;
 	struct doctor_limits lim = { "", "" };
 	struct doctor_better better;
+	struct doctor_watcher wat = { 0 };
 	enum box_rung picked = BOX_RUNG_AUTO;
 	char pick_why[2048];
 	int r, pick_r;
@@ -454,10 +593,11 @@ int cmd_doctor(int argc, char **argv)
 	if (pick_r == 0)
 		limits_where(&opts, picked, &lim);
 	find_better(p, pick_r, picked, &better);
+	doctor_watcher(&wat);
 	if (opts.json)
-		print_json(stdout, p, &lim, pick_r, picked, pick_why, &better);
+		print_json(stdout, p, &lim, pick_r, picked, pick_why, &better, &wat);
 	else
-		print_text(stdout, p, &lim, pick_r, picked, pick_why, &better);
+		print_text(stdout, p, &lim, pick_r, picked, pick_why, &better, &wat);
 	free(p);
 
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -370,6 +370,13 @@ static void trim_exclude_dirs(struct config *c)
 	}
 }
 
+bool config_key_set(const struct config *c, const char *name)
+{
+	const struct config_key *k = config_key_find(name);
+
+	return k && c->origin[config_key_index(k)].kind != CONFIG_FROM_DEFAULT;
+}
+
 int config_finalize(struct config *c)
 {
 	int r = derive_from_tmp_dir(c);

@@ -55,8 +55,10 @@
  *  - [[build.rules]]: build.rules[0..nrules), each with cmd and a matcher
  *    (config_load refuses the others); src/watch/rules.h matches them and
  *    src/reload/rulejob.h runs them.
+ *  - Polling: build.poll is auto while !config_key_set(c, "build.poll")
+ *    (src/watch/watch.h, enum watch_poll); poll_interval_ms is at least 500.
  *  - Not implemented yet, so nothing reads them (the key table says what
- *    happens instead): build.poll and poll_interval, [proxy]. (color.app is read and ignored, as in air.)
+ *    happens instead): [proxy]. (color.app is read and ignored, as in air.)
  *
  * Errors: functions return 0 or -errno. Problems in a file or a flag are
  * reported through a struct config_diag as complete messages such as
@@ -138,8 +140,9 @@ struct config_build {
 	struct config_strlist exclude_regex;
 	bool exclude_unchanged;
 	bool follow_symlink;
-	bool poll;
+	bool poll; /* auto (poll the subtrees inotify cannot see) while !config_key_set(c, "build.poll") */
 	unsigned long long poll_interval_ms;
+	int watcher; /* build.watcher: enum watch_watcher (src/watch/watch.h), the order of its choices */
 	unsigned long long delay_ms;
 	bool stop_on_error;
 	bool send_interrupt;
@@ -291,6 +294,7 @@ enum {
 		1 << 5, /* an .air.toml's 0 means 0, not air's default (build.delay: on purpose) */
 	CONFIG_K_EMPTY_AUTO =
 		1 << 6, /* a choice: "" reads as its first choice, "auto" (color.mode, as air) */
+	CONFIG_K_UNSET_AUTO = 1 << 7, /* a boolean that is neither until a file or flag sets it: auto */
 };
 
 struct config_key {
@@ -329,6 +333,8 @@ const struct config_key *config_key_find(const char *name);
  * five characters or less). The result is static.
  */
 const char *config_key_suggest(const char *name);
+/* Whether a file or a flag set the key name (a CONFIG_K_UNSET_AUTO key is auto while not). */
+bool config_key_set(const struct config *c, const char *name);
 /* The index of k in the table, for config.origin[]. */
 size_t config_key_index(const struct config_key *k);
 /* The keys of one [[build.rules]] entry (offsets into struct config_rule). */

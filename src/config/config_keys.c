@@ -18,6 +18,8 @@ static const char *const box_mode_choices[] = { "auto",          "cgroup2", "cgr
 						"cgroup1+pidns", "pidns",   "pgroup",        NULL };
 /* The order of enum config_stop_scope. */
 static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
+/* The order of enum watch_watcher (watch.h). */
+static const char *const build_watcher_choices[] = { "auto", "inotify", "fanotify", "poll", NULL };
 
 #define AT(field)   offsetof(struct config, field)
 #define RULE(field) offsetof(struct config_rule, field)
@@ -84,13 +86,18 @@ static const struct config_key keys[] = {
 	  "same (air's example file has true)", "Skip the rebuild when a file's content has not changed." },
 	{ "build.follow_symlink", CONFIG_T_BOOL, 0, AT(build.follow_symlink), "false", NULL,
 	  "same (air's example file has true)", "Follow symlinked directories." },
-	{ "build.poll", CONFIG_T_BOOL, 0, AT(build.poll), "false", NULL, SAME,
-	  "Poll for changes instead of using inotify (Docker Desktop, WSL2, network file systems).",
-	  .unimplemented = "inotify is always used; on a mount that makes no inotify events (Docker "
-			   "Desktop, WSL2, NFS) changes are missed" },
+	{ "build.poll", CONFIG_T_BOOL, CONFIG_K_UNSET_AUTO, AT(build.poll), "false", NULL,
+	  "same meaning set; air never polls by itself",
+	  "Poll for changes instead of using inotify. Unset: auto, which polls only the subtrees on file "
+	  "systems where inotify misses changes made elsewhere (NFS, SMB, 9p, virtiofs and other FUSE, "
+	  "vboxsf) and says so; true polls everywhere, false never." },
 	{ "build.poll_interval", CONFIG_T_MS, CONFIG_K_MS_INT, AT(build.poll_interval_ms), "0", NULL, SAME,
-	  "Polling interval in milliseconds; anything below 500 means 500.",
-	  .unimplemented = "nothing polls (inotify is always used)", .needs = "build.poll" },
+	  "Polling interval in milliseconds; anything below 500 means 500." },
+	{ "build.watcher", CONFIG_T_CHOICE, 0, AT(build.watcher), "auto", build_watcher_choices, NULL,
+	  "How changes are seen: auto, inotify, fanotify or poll. auto uses fanotify (one mark per file "
+	  "system, set-up that does not grow with the tree) where nsreload may (CAP_SYS_ADMIN, Linux 5.9+) "
+	  "and the tree has more than 200 directories, else inotify; inotify and auto poll as build.poll "
+	  "says; poll polls everywhere. 'nsreload doctor' says which and why." },
 
 	/* [build]: timing and restarts */
 	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "100",

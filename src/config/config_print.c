@@ -197,6 +197,8 @@ void config_print_effective(FILE *f, const struct config *c)
 		config_origin_text(c, i, origin, sizeof(origin));
 		if (k->type == CONFIG_T_OPT_STRING && !*(char *const *)slot)
 			width = fprintf(f, "# %s is unset", k->name);
+		else if ((k->flags & CONFIG_K_UNSET_AUTO) && !config_key_set(c, k->name))
+			width = fprintf(f, "# %s is unset: auto", k->name);
 		else
 			width = fprintf(f, "%s = %s", k->name, text ? text : "");
 		fprintf(f, "%*s# ", width < 47 ? 48 - width : 1, "");
@@ -230,7 +232,10 @@ void config_print_json(FILE *f, const struct config *c)
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct config_key *k = config_key_at(i);
 		fprintf(f, "    \"%s\": { \"value\": ", k->name);
-		config_print_value(f, k, config_slot_const(k, c), true);
+		if ((k->flags & CONFIG_K_UNSET_AUTO) && !config_key_set(c, k->name))
+			fputs("\"auto\"", f);
+		else
+			config_print_value(f, k, config_slot_const(k, c), true);
 		config_origin_text(c, i, origin, sizeof(origin));
 		fputs(", \"origin\": ", f);
 		fput_quoted(f, origin);
@@ -302,6 +307,8 @@ static void markdown_row(FILE *f, const char *name, const struct config_key *k, 
 	fprintf(f, "| `%s` | `", name);
 	if (k->type == CONFIG_T_OPT_STRING && !*(char *const *)slot)
 		fputs("unset", f);
+	else if (k->flags & CONFIG_K_UNSET_AUTO)
+		fputs("unset (auto)", f);
 	else
 		config_print_value(f, k, slot, false);
 	fprintf(f, "` | %s", type_words(k));
@@ -438,7 +445,8 @@ void config_write_toml(FILE *f, const struct config *c)
 		/* A plain default is the table's, not what config_finalize() made of it. */
 		const void *slot =
 			config_slot_const(k, plain_default ? (const void *)&defaults : (const void *)c);
-		bool unset = k->type == CONFIG_T_OPT_STRING && !*(char *const *)slot;
+		bool unset = (k->type == CONFIG_T_OPT_STRING && !*(char *const *)slot) ||
+			     ((k->flags & CONFIG_K_UNSET_AUTO) && plain_default);
 		size_t sl = section_len(k->name);
 
 		if (i > 0 && !same_section(k->name, config_key_at(i - 1)->name)) {
@@ -457,7 +465,7 @@ void config_write_toml(FILE *f, const struct config *c)
 		 * ties. */
 		fprintf(f, "%s%s = ", unset || (k->flags & CONFIG_K_FOLDED) ? "# " : "",
 			k->name + (sl ? sl + 1 : 0));
-		if (unset)
+		if (unset && k->type == CONFIG_T_OPT_STRING)
 			fputs("\"\"", f);
 		else
 			config_print_value(f, k, slot, false);

@@ -68,6 +68,9 @@ static void on_watch_event(void *data, enum watch_event ev, const char *path)
 		reload_change(st, NULL);
 		return;
 	case WATCH_OVERFLOW:
+		log_msg(st->log, LOG_WATCHER,
+			"events were lost (the kernel's queue overflowed): the tree was "
+			"rescanned, and that counts as a change");
 		reload_change(st, NULL);
 		return;
 	case WATCH_CHANGED: {
@@ -427,15 +430,34 @@ static int open_watcher(struct loop *lp)
 	const struct config *c = lp->st.c;
 	int r;
 
-	r = watch_new(&lp->watch, &(struct watch_opts){ .root = c->root,
-							.follow_symlink = c->build.follow_symlink,
-							.filter = lp->filter,
-							.sink = { .event = on_watch_event, .data = lp } });
+	/* build.poll unset: auto, per file system; true: everywhere; false: never. */
+	enum watch_poll poll = !config_key_set(c, "build.poll") ? WATCH_POLL_AUTO
+			       : c->build.poll                  ? WATCH_POLL_ALWAYS
+								: WATCH_POLL_NEVER;
+
+	r = watch_new(&lp->watch,
+		      &(struct watch_opts){ .root = c->root,
+					    .watcher = (enum watch_watcher)c->build.watcher,
+					    .follow_symlink = c->build.follow_symlink,
+					    .filter = lp->filter,
+					    .sink = { .event = on_watch_event, .data = lp },
+					    .poll = poll,
+					    .poll_interval_ms = (unsigned)c->build.poll_interval_ms });
 	if (r < 0) {
 		log_msg(lp->st.log, LOG_MAIN, "cannot watch %s: %s", c->root, strerror(-r));
 		return r;
 	}
-	log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories)", c->root, watch_count(lp->watch));
+	if (strcmp(watch_backend_name(lp->watch), "poll") == 0)
+		log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories, polled every %llu ms)",
+			c->root, watch_count(lp->watch), c->build.poll_interval_ms);
+	else if (strcmp(watch_backend_name(lp->watch), "fanotify") == 0)
+		log_msg(lp->st.log, LOG_WATCHER,
+			"watching %s with fanotify (one mark per file system; directories are met as they "
+			"change)",
+			c->root);
+	else
+		log_msg(lp->st.log, LOG_WATCHER, "watching %s (%zu directories)", c->root,
+			watch_count(lp->watch));
 	return reload_epoll_add(lp->st.ep, watch_fd(lp->watch), TAG_WATCH);
 }
 

@@ -28,11 +28,14 @@
 #define KEEP_BATCH_SLOTS 4096
 
 /*
- * The backends; watch_new() takes the first. A new backend is one file,
+ * The backends; watch_new() takes the first, the second (build.poll) or the
+ * third (build.watcher, watch_pick()). A new backend is one file,
  * watch_<name>.c, defining watch_<name>_ops, and one entry here.
  */
 static const struct watch_backend_ops *const watch_backends[] = {
 	&watch_inotify_ops,
+	&watch_poll_ops,
+	&watch_fanotify_ops,
 };
 
 /* ---- the sink and warnings ---- */
@@ -348,6 +351,11 @@ int watch_process(struct watch *w)
 		if (r == 0)
 			w->overflow = false;
 	}
+	if (w->hold && !overflowed) {
+		/* Kept for the backend's next call; the ignore files are taken up already. */
+		w->nreload = 0;
+		return r;
+	}
 	batch_emit(w);
 	if (overflowed && !w->overflow && w->sink.event)
 		w->sink.event(w->sink.data, WATCH_OVERFLOW, NULL);
@@ -368,6 +376,92 @@ void watch_free(struct watch *w)
 	free(w);
 }
 
+/* Forgets every node, for another backend to start afresh. */
+static void nodes_reset(struct watch *w)
+{
+	watch_nodes_free(w);
+	w->nodes = NULL;
+	w->slots = NULL;
+	w->queue = NULL;
+	w->reload = NULL;
+	w->nnodes = w->live = w->nslots = w->nreload = 0;
+	w->capnodes = w->capqueue = w->capreload = 0;
+	w->free_head = w->root_node = WATCH_NONE;
+	w->lazy = false;
+	w->incomplete = false;
+}
+
+/* Opens the backend ops and walks the root; undoes both on failure. */
+static int watch_start(struct watch *w, const struct watch_backend_ops *ops)
+{
+	int r;
+
+	w->ops = ops;
+	r = ops->open(w);
+	if (r == 0)
+		r = watch_walk(w, WATCH_NONE, "", false, WALK_INIT);
+	if (r < 0) {
+		ops->close(w);
+		nodes_reset(w);
+		w->fd = w->ifd = -1;
+	}
+	return r;
+}
+
+static bool follow_or_poll(const struct watch *w)
+{
+	return w->follow || w->poll_mode == WATCH_POLL_ALWAYS;
+}
+
+/*
+ * build.watcher. Polling forbidden: inotify alone, as it always was; else
+ * the poll backend decides per subtree. fanotify when asked for and possible,
+ * or in auto as below.
+ */
+static int watch_pick(struct watch *w, enum watch_watcher watcher)
+{
+	const struct watch_backend_ops *ino =
+		w->poll_mode == WATCH_POLL_NEVER ? watch_backends[0] : watch_backends[1];
+	const char *fs;
+	char why[512];
+	int r;
+
+	if (w->poll_mode == WATCH_POLL_ALWAYS || watcher == WATCH_INOTIFY)
+		return watch_start(w, ino);
+	if (watcher == WATCH_FANOTIFY) {
+		if (w->follow) {
+			watch_warnf(w,
+				    "build.watcher = \"fanotify\" cannot follow symlinked directories "
+				    "(build.follow_symlink): inotify watches %s instead",
+				    w->root);
+			return watch_start(w, ino);
+		}
+		r = watch_start(w, watch_backends[2]);
+		if (r == 0 || r == -ENOMEM)
+			return r;
+		/* Tried first, and probed only when it fails: a probe costs a group's close. */
+		if (watch_fanotify_usable(w->root, why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "%s", strerror(-r));
+		watch_warnf(
+			w,
+			"build.watcher = \"fanotify\" is not possible here: %s; inotify watches %s instead",
+			why, w->root);
+		return watch_start(w, ino);
+	}
+	/*
+	 * Auto: where the root itself is not polled, a mark is allowed (read, not
+	 * tried: a fanotify group's close waits for an RCU grace period) and the
+	 * tree has more than WATCH_FAN_AUTO_DIRS directories the filter admits
+	 * (counted up to there: a few readdirs).
+	 */
+	fs = follow_or_poll(w) ? NULL : watch_backend_probe(w->root, w->poll_mode, why, sizeof(why));
+	if (!fs || strcmp(fs, "inotify") != 0 || watch_fanotify_auto(w->root, why, sizeof(why)) < 0 ||
+	    watch_count_dirs(w->root, w->filter, WATCH_FAN_AUTO_DIRS) <= WATCH_FAN_AUTO_DIRS)
+		return watch_start(w, ino);
+	r = watch_start(w, watch_backends[2]);
+	return r == 0 || r == -ENOMEM ? r : watch_start(w, ino);
+}
+
 int watch_new(struct watch **out, const struct watch_opts *o)
 {
 	struct watch *w;
@@ -378,8 +472,10 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->ops = watch_backends[0];
-	w->fd = -1;
+	w->ops = watch_backends[0]; /* until watch_pick() */
+	w->poll_mode = o->watcher == WATCH_POLL ? WATCH_POLL_ALWAYS : o->poll;
+	w->poll_interval_ms = o->poll_interval_ms ? o->poll_interval_ms : WATCH_POLL_INTERVAL_MS;
+	w->fd = w->ifd = -1;
 	w->follow = o->follow_symlink;
 	w->filter = o->filter;
 	w->sink = o->sink;
@@ -395,10 +491,7 @@ int watch_new(struct watch **out, const struct watch_opts *o)
 		r = -ENAMETOOLONG;
 		goto fail;
 	}
-	r = w->ops->open(w);
-	if (r < 0)
-		goto fail;
-	r = watch_walk(w, WATCH_NONE, "", false, WALK_INIT);
+	r = watch_pick(w, o->watcher);
 	if (r < 0)
 		goto fail;
 	(void)w->ops->watch_parent(w);
@@ -412,6 +505,17 @@ fail:
 int watch_fd(const struct watch *w)
 {
 	return w ? w->fd : -EINVAL;
+}
+
+const char *watch_backend_name(const struct watch *w)
+{
+	if (!w)
+		return NULL;
+	if (w->ops == &watch_fanotify_ops)
+		return "fanotify";
+	if (w->ops == &watch_inotify_ops || !w->poll)
+		return "inotify";
+	return w->poll_mode == WATCH_POLL_ALWAYS ? "poll" : watch_poll_count(w) ? "inotify+poll" : "inotify";
 }
 
 size_t watch_count(const struct watch *w)

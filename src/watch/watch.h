@@ -1,5 +1,5 @@
 /*
- * watch.h - recursive watching of a source tree (inotify today).
+ * watch.h - recursive watching of a source tree (inotify, or polling).
  *
  * The watcher adds one watch per directory the filter admits, walking the
  * tree at start and each new directory as it appears (the files found in a
@@ -23,8 +23,11 @@
  * say on them, symlink loops, rescans). What the kernel is asked and how its
  * news are read lives in one file per backend behind struct
  * watch_backend_ops (watch_backend.h): watch_inotify.c (wds, IN_Q_OVERFLOW,
- * the ENOSPC and EMFILE limits) is the one there is, and watch_new() takes
- * the first entry of the table. A new backend (poll, fanotify) is one file,
+ * the ENOSPC and EMFILE limits), and watch_poll.c (stat-based scans from a
+ * timerfd, for the file systems inotify cannot see through; in
+ * WATCH_POLL_AUTO it runs inotify beside it for the rest, and watch_fd() is
+ * then an epoll fd holding both). watch_new() takes inotify alone for
+ * WATCH_POLL_NEVER and the poll backend otherwise. A new backend is one file,
  * watch_<name>.c, that fills a struct watch_backend_ops watch_<name>_ops
  * (open, close, add, remove, watch_parent, read) and feeds what it reads to
  * the watch_on_*() calls, plus one entry in watch_backends[] in watch.c.
@@ -63,12 +66,40 @@ struct watch_sink {
 	void *data;
 };
 
+/* build.poll: unset is auto. */
+enum watch_poll {
+	WATCH_POLL_AUTO,   /* poll the subtrees on file systems inotify cannot see through (watch_poll.c) */
+	WATCH_POLL_ALWAYS, /* poll everything */
+	WATCH_POLL_NEVER,  /* inotify everywhere */
+};
+
+/* build.watcher, in the order of its choices (config_keys.c). */
+enum watch_watcher {
+	/*
+	 * fanotify where it may mark the root's file system, no mount lies below
+	 * the root, symlinks are not followed and the tree has more than
+	 * WATCH_FAN_AUTO_DIRS directories; otherwise inotify as build.poll says.
+	 */
+	WATCH_AUTO,
+	WATCH_INOTIFY,  /* inotify, with polling as build.poll says */
+	WATCH_FANOTIFY, /* fanotify where it may be used (said otherwise, then as WATCH_INOTIFY) */
+	WATCH_POLL,     /* poll everything, as build.poll = true */
+};
+
+/* auto's threshold: a tree with more directories than this is watched with fanotify. */
+#define WATCH_FAN_AUTO_DIRS 200
+
 struct watch_opts {
 	const char *root;
+	enum watch_watcher watcher;
 	bool follow_symlink;
 	struct filter *filter; /* borrowed; decides which dirs to watch and which files count */
 	struct watch_sink sink;
+	enum watch_poll poll;
+	unsigned poll_interval_ms; /* 0: WATCH_POLL_INTERVAL_MS */
 };
+
+#define WATCH_POLL_INTERVAL_MS 500
 
 int watch_new(struct watch **out, const struct watch_opts *o);
 void watch_free(struct watch *w);
@@ -83,5 +114,31 @@ size_t watch_count(const struct watch *w);
  * WATCH_OVERFLOW. For a caller that knows events were lost.
  */
 int watch_rescan(struct watch *w);
+/* "inotify", "fanotify", "poll" (everything polled) or "inotify+poll" (some subtrees polled). */
+const char *watch_backend_name(const struct watch *w);
+/*
+ * Which backend would watch the directory path under mode, and why, in a
+ * sentence written into why (for doctor): "poll" or "inotify"; NULL when
+ * path cannot be examined (why says so).
+ */
+const char *watch_backend_probe(const char *path, enum watch_poll mode, char *why, size_t size);
+/*
+ * Whether fanotify may watch the directory path here: 0, or -errno with why
+ * written into why either way (CAP_SYS_ADMIN, the kernel, the file system).
+ */
+int watch_fanotify_usable(const char *path, char *why, size_t size);
+/*
+ * What auto asks before it counts directories, without trying fanotify:
+ * CAP_SYS_ADMIN in the initial user namespace, and no mount below path. 0, or
+ * -errno with why.
+ */
+int watch_fanotify_auto(const char *path, char *why, size_t size);
+/*
+ * The directories at and below path that filter admits (without one: hidden
+ * ones skipped), counted up to limit + 1 at most.
+ */
+int watch_count_dirs(const char *path, struct filter *filter, int limit);
+/* How many directory handles the fanotify backend resolved by a syscall (0 for other backends). */
+unsigned long long watch_fanotify_misses(const struct watch *w);
 
 #endif

@@ -45,9 +45,20 @@ struct watch_backend_ops {
 	int (*watch_parent)(struct watch *w);
 	/* Takes in what is pending on w->fd without blocking, through the watch_on_*() calls. */
 	int (*read)(struct watch *w);
+	/*
+	 * Optional, for a lazy backend (w->lazy): forgets what it knows of the
+	 * directories it has no node for (the rules changed, or events were lost).
+	 */
+	void (*forget)(struct watch *w);
 };
 
 extern const struct watch_backend_ops watch_inotify_ops;
+/* One fanotify mark per file system, directories found from their handles (watch_fanotify.c). */
+extern const struct watch_backend_ops watch_fanotify_ops;
+/* Polling, alone or beside inotify for the subtrees it cannot see (watch_poll.c). */
+extern const struct watch_backend_ops watch_poll_ops;
+/* How many directories are polled (the root's parent among them when it is polled). */
+uint32_t watch_poll_count(const struct watch *w);
 
 enum watch_kind {
 	K_APPEAR = 1, /* created or moved in */
@@ -79,11 +90,23 @@ struct change {
 
 struct watch {
 	const struct watch_backend_ops *ops;
-	int fd; /* the backend's, for the caller's epoll loop */
+	int fd;                  /* the backend's, for the caller's epoll loop */
+	int ifd;                 /* inotify's: fd itself, or inside it when the poll backend nests it */
+	struct poll_state *poll; /* watch_poll.c's */
+	struct fan_state *fan;   /* watch_fanotify.c's */
+	/*
+	 * The backend sees every directory without a watch each (fanotify): the
+	 * walk stops at the root, and a directory gets a node only when an event
+	 * comes from it (watch_resolve()) or it appears (a WALK_NEW walk).
+	 */
+	bool lazy;
+	enum watch_poll poll_mode;
+	unsigned poll_interval_ms;
 	bool follow;
 	bool overflow;
 	bool warned_nospc, warned_nofile;
 	bool incomplete; /* a directory could not be read for lack of fds: rescan on the next call */
+	bool hold;       /* the backend keeps this call's batch for its next call (a storm settling) */
 	int parent_id;   /* the backend's watch on the root's parent (for the root's name), or -1 */
 	bool root_gone;
 	struct filter *filter;
@@ -133,6 +156,8 @@ const char *watch_root_name(struct watch *w);
 /* ---- watch_tree.c: nodes, paths, the walk ---- */
 
 uint32_t watch_node_find(const struct watch *w, int id);
+/* Fills w->abs with node n's absolute path; returns its length or -ENAMETOOLONG. */
+int watch_node_abs(struct watch *w, uint32_t n);
 void watch_subtree_drop(struct watch *w, uint32_t top);
 void watch_nodes_free(struct watch *w);
 /* Watches the directory name under parent (the root when parent is WATCH_NONE) and all below it. */
@@ -141,6 +166,12 @@ int watch_walk(struct watch *w, uint32_t parent, const char *name, bool link, en
 int watch_tree_rescan(struct watch *w);
 /* Takes up the ignore files that changed in this call (w->reload). */
 int watch_reload_ignores(struct watch *w);
+/*
+ * For a lazy backend: the node of the directory rel (relative to the root),
+ * made with its parents as needed: 1 (*out), 0 when the filter does not admit
+ * it or one of its parents, or -errno.
+ */
+int watch_resolve(struct watch *w, const char *rel, uint32_t *out);
 
 /* ---- what a backend reports (watch_tree.c and watch.c) ---- */
 

@@ -56,7 +56,7 @@ static int inotify_open(struct watch *w)
 {
 	int err;
 
-	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	w->fd = w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd >= 0)
 		return 0;
 	err = errno;
@@ -72,14 +72,14 @@ static int inotify_open(struct watch *w)
 
 static void inotify_close(struct watch *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
+	if (w->ifd >= 0)
+		close(w->ifd);
+	w->fd = w->ifd = -1;
 }
 
 static int inotify_add(struct watch *w, const char *path, bool follow)
 {
-	int wd = inotify_add_watch(w->fd, path, DIR_MASK | (follow ? 0 : IN_DONT_FOLLOW));
+	int wd = inotify_add_watch(w->ifd, path, DIR_MASK | (follow ? 0 : IN_DONT_FOLLOW));
 	int err = errno;
 
 	if (wd >= 0)
@@ -94,7 +94,7 @@ static int inotify_add(struct watch *w, const char *path, bool follow)
 static void inotify_remove(struct watch *w, int id)
 {
 	/* Fails with EINVAL when the kernel dropped the watch first (IN_IGNORED); that is fine. */
-	inotify_rm_watch(w->fd, id);
+	inotify_rm_watch(w->ifd, id);
 }
 
 /*
@@ -106,7 +106,7 @@ static int inotify_watch_parent(struct watch *w)
 {
 	if (!watch_root_name(w))
 		return -EINVAL;
-	w->parent_id = inotify_add_watch(w->fd, w->tmp,
+	w->parent_id = inotify_add_watch(w->ifd, w->tmp,
 					 IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR |
 						 IN_MASK_ADD);
 	return w->parent_id < 0 ? -errno : 0;
@@ -169,7 +169,7 @@ static int inotify_read(struct watch *w)
 	int r = 0;
 
 	for (int reads = 0; r == 0 && reads < MAX_READS_PER_CALL; reads++) {
-		ssize_t got = read(w->fd, buf, sizeof(buf));
+		ssize_t got = read(w->ifd, buf, sizeof(buf));
 		const char *p;
 
 		if (got < 0) {

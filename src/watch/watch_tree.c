@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -439,6 +440,29 @@ static int read_dir(struct watch *w, uint32_t n, size_t len, enum walk_mode mode
 }
 
 /*
+ * A lazy backend's walk reads nothing below start: a refresh forgets what is
+ * known below it, to be found again under the new rules; a rescan (whose
+ * caller drops what it did not reach) only checks that a directory can be
+ * opened, so that running out of fds is retried as with any backend.
+ */
+static int lazy_walk(struct watch *w, uint32_t start, enum walk_mode mode)
+{
+	int fd;
+
+	if (mode == WALK_REFRESH)
+		while (w->nodes[start].child != WATCH_NONE)
+			watch_subtree_drop(w, w->nodes[start].child);
+	if (mode != WALK_RESCAN || node_abs(w, start) < 0)
+		return 0;
+	fd = open(w->abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		watch_warn_errno(w, errno, w->abs);
+	else
+		close(fd);
+	return 0;
+}
+
+/*
  * Watches the directory name under parent (the root when parent is WATCH_NONE) and
  * walks everything below it, breadth first so that an open directory is
  * never held across a descent.
@@ -460,6 +484,8 @@ int watch_walk(struct watch *w, uint32_t parent, const char *name, bool link, en
 		return r;
 	if (parent == WATCH_NONE)
 		w->root_node = start;
+	if (w->lazy && mode != WALK_NEW)
+		return lazy_walk(w, start, mode);
 	r = queue_push(w, &tail, start);
 	while (r == 0 && head < tail) {
 		uint32_t n = w->queue[head++];
@@ -479,6 +505,8 @@ int watch_tree_rescan(struct watch *w)
 		return 0; /* its return is a walk of its own */
 	w->gen++;
 	w->incomplete = false;
+	if (w->lazy && w->ops->forget)
+		w->ops->forget(w);
 	r = watch_walk(w, WATCH_NONE, "", false, WALK_RESCAN);
 	if (r < 0)
 		return r;
@@ -513,6 +541,8 @@ static int note_reload(struct watch *w, int id)
 
 int watch_reload_ignores(struct watch *w)
 {
+	if (w->lazy && w->ops->forget)
+		w->ops->forget(w); /* what the rules kept out may count now */
 	for (uint32_t i = 0; i < w->nreload; i++) {
 		uint32_t n = id_find(w, w->reload[i]);
 		int r;
@@ -540,8 +570,12 @@ static int dir_event(struct watch *w, uint32_t n, const char *name, enum watch_k
 	if (kind == K_APPEAR)
 		return watch_walk(w, n, name, link, WALK_NEW);
 	c = child_find(w, n, name);
-	if (c == WATCH_NONE)
-		return 0;
+	if (c == WATCH_NONE) {
+		/* A lazy backend may not have met it yet: its files left without events all the same. */
+		if (!w->lazy || !moved || !child_rel(w, n, name) || !dir_admitted(w, w->tmp, name))
+			return 0;
+		return watch_batch_note(w, w->tmp, K_VANISH, true);
+	}
 	watch_subtree_drop(w, c);
 	/* A deleted directory's files were deleted with events of their own; these left without. */
 	if (!moved && !link)
@@ -584,9 +618,50 @@ int watch_on_entry(struct watch *w, uint32_t n, const char *name, enum watch_kin
 	return watch_batch_note(w, w->tmp, kind, false);
 }
 
+int watch_resolve(struct watch *w, const char *rel, uint32_t *out)
+{
+	uint32_t n = w->root_node;
+	size_t len;
+	int r;
+
+	if (n == WATCH_NONE || (r = node_abs(w, n)) < 0)
+		return -ENOENT;
+	len = (size_t)r;
+	while (*rel) {
+		size_t clen, seg = strcspn(rel, "/");
+		char name[NAME_MAX + 1];
+		uint32_t c;
+
+		if (seg == 0 || seg > NAME_MAX)
+			return -EINVAL;
+		memcpy(name, rel, seg);
+		name[seg] = '\0';
+		clen = abs_push(w, len, name);
+		if (!clen)
+			return -ENAMETOOLONG;
+		c = child_find(w, n, name);
+		if (c == WATCH_NONE) {
+			r = add_dir(w, n, name, abs_rel(w, clen), false, WALK_INIT, &c);
+			if (r <= 0)
+				return r;
+		}
+		n = c;
+		len = clen;
+		rel += seg;
+		rel += *rel == '/';
+	}
+	*out = n;
+	return 1;
+}
+
 uint32_t watch_node_find(const struct watch *w, int id)
 {
 	return id_find(w, id);
+}
+
+int watch_node_abs(struct watch *w, uint32_t n)
+{
+	return node_abs(w, n);
 }
 
 void watch_nodes_free(struct watch *w)

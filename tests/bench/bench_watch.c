@@ -10,6 +10,7 @@
  * bigger tree watched and nothing changing, it counts wakeups, voluntary
  * context switches and CPU ticks over idle_seconds (default 10) of
  * epoll_wait. Used by scripts/bench-watch; the trees are removed at the end.
+ * Then, as root, fanotify next to inotify (bench_watch_fan.c).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_watch.h"
 #include "watch.h"
 
 #define RUNS 5
@@ -33,7 +35,7 @@
 	(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | \
 	 IN_MOVE_SELF | IN_ONLYDIR)
 
-static double now_ms(void)
+double now_ms(void)
 {
 	struct timespec ts;
 
@@ -41,7 +43,7 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
+int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
@@ -49,7 +51,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* A field of /proc/self/status, in its unit (kB for VmRSS). */
-static long status_field(const char *key)
+long status_field(const char *key)
 {
 	char line[256];
 	size_t n = strlen(key);
@@ -68,7 +70,7 @@ static long status_field(const char *key)
 }
 
 /* utime + stime of this process, in clock ticks. */
-static long cpu_ticks(void)
+long cpu_ticks(void)
 {
 	char buf[1024], *p;
 	unsigned long ut = 0, st = 0;
@@ -88,7 +90,7 @@ static long cpu_ticks(void)
 }
 
 /* Two levels: top directories of `fanout` subdirectories each, files spread evenly. */
-static int make_tree(const char *root, int dirs, int files)
+int make_tree(const char *root, int dirs, int files)
 {
 	char p[2048];
 	int fanout = 50, made = 0, per = files / dirs;
@@ -157,17 +159,25 @@ static int ref_walk(int ifd, char *path, size_t len)
 }
 
 /* One setup of either kind; returns milliseconds, and the directories watched in *count. */
-static double setup_once(const char *root, int nsreload, size_t *count, long *rss_kb)
+double setup_once(const char *root, int nsreload, size_t *count, long *rss_kb)
 {
 	long before = status_field("VmRSS");
 	double t0 = now_ms(), t;
 
 	if (nsreload) {
-		struct watch_opts o = { .root = root };
+		/* 1: inotify (as auto is on a tree this size without root), 2: fanotify, 3: auto. */
+		static const enum watch_watcher kinds[] = { WATCH_INOTIFY, WATCH_INOTIFY, WATCH_FANOTIFY,
+							    WATCH_AUTO };
+		struct watch_opts o = { .root = root, .watcher = kinds[nsreload & 3] };
 		struct watch *w;
 
 		if (watch_new(&w, &o) < 0)
 			return -1;
+		if (nsreload != 3 &&
+		    strcmp(watch_backend_name(w), nsreload == 2 ? "fanotify" : "inotify") != 0) {
+			watch_free(w);
+			return -1;
+		}
 		t = now_ms() - t0;
 		*count = watch_count(w);
 		*rss_kb = status_field("VmRSS") - before;
@@ -188,7 +198,7 @@ static double setup_once(const char *root, int nsreload, size_t *count, long *rs
 }
 
 /* RSS added by one setup, in a fresh process. */
-static long rss_fresh(const char *self, const char *root, int nsreload)
+long rss_fresh(const char *self, const char *root, int nsreload)
 {
 	char cmd[1024], out[64] = "";
 	FILE *p;
@@ -203,7 +213,7 @@ static long rss_fresh(const char *self, const char *root, int nsreload)
 	return out[0] ? strtol(out, NULL, 10) : -1;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)flag;
@@ -213,7 +223,7 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 
 static void idle(const char *root, int seconds)
 {
-	struct watch_opts o = { .root = root };
+	struct watch_opts o = { .root = root, .watcher = WATCH_INOTIFY }; /* auto is fanotify here as root */
 	struct itimerspec its = { .it_value = { .tv_sec = seconds } };
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	struct watch *w;
@@ -309,5 +319,8 @@ int main(int argc, char **argv)
 	if (idle_s > 0)
 		idle(root[1], idle_s);
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	/* fanotify next to inotify (bench_watch_fan.c): root only, in a mount namespace of its own. */
+	if (!getenv("BENCH_WATCH_NO_FANOTIFY"))
+		return bench_fanotify(argv[0]);
 	return 0;
 }

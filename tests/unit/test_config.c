@@ -47,6 +47,7 @@ static const struct {
 	{ "build.follow_symlink", "false" },
 	{ "build.poll", "false" },
 	{ "build.poll_interval", "0" },
+	{ "build.watcher", "\"auto\"" },
 	{ "build.delay", "100" },
 	{ "build.stop_on_error", "false" },
 	{ "build.send_interrupt", "false" },
@@ -125,7 +126,9 @@ static void test_key_table_is_complete(void **state)
 		assert_int_equal(config_key_index(k), i);
 		/* Only nsreload's own keys lack an air equivalent. */
 		if (!k->air)
-			assert_true(strcmp(k->name, "on_busy") == 0 || strncmp(k->name, "box.", 4) == 0);
+			assert_true(strcmp(k->name, "on_busy") == 0 ||
+				    strcmp(k->name, "build.watcher") == 0 ||
+				    strncmp(k->name, "box.", 4) == 0);
 		if (k->type == CONFIG_T_CHOICE)
 			assert_non_null(k->choices);
 	}

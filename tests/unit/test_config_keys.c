@@ -22,8 +22,10 @@
  * of the key table, and its name out of here.
  */
 static const char *const unimplemented[] = {
-	"build.poll",       "build.poll_interval", "proxy.enabled",
-	"proxy.proxy_port", "proxy.app_port",      "proxy.app_start_timeout",
+	"proxy.enabled",
+	"proxy.proxy_port",
+	"proxy.app_port",
+	"proxy.app_start_timeout",
 };
 
 static bool listed(const char *name)
@@ -99,7 +101,10 @@ static void test_file_warns_where_each_key_is(void **state)
 				   "cmd = 'make css'\n"
 				   "include_ext = ['css']\n"
 				   "[box]\n"
-				   "pids_max = 64\n";
+				   "pids_max = 64\n"
+				   "[proxy]\n"
+				   "  enabled = true\n"
+				   "  app_port = 8080\n";
 	struct diags dg;
 	struct config c;
 
@@ -107,16 +112,16 @@ static void test_file_warns_where_each_key_is(void **state)
 	assert_int_equal(config_init(&c), 0);
 	/* Warnings only: the file loads and its other keys apply. */
 	assert_int_equal(load_text(&c, text, &dg), 0);
-	/* color.app (ignored, as in air), [[build.rules]] and box.pids_max (implemented) do not warn */
+	/* poll, color.app (ignored, as in air), [[build.rules]] and box.pids_max do not warn */
 	assert_int_equal(dg.n, 2);
 	for (int i = 0; i < dg.n; i++)
 		assert_int_equal(dg.level[i], CONFIG_DIAG_WARNING);
 	assert_string_equal(dg.msg[0],
-			    "t.toml:3:3: build.poll: not implemented yet; inotify is always used; on a "
-			    "mount that makes no inotify events (Docker Desktop, WSL2, NFS) changes "
-			    "are missed");
-	assert_string_equal(dg.msg[1], "t.toml:4:3: build.poll_interval: not implemented yet; nothing polls "
-				       "(inotify is always used)");
+			    "t.toml:13:3: proxy.enabled: not implemented yet; no proxy runs and the "
+			    "browser is not reloaded; open the app's own port");
+	assert_string_equal(dg.msg[1], "t.toml:14:3: proxy.app_port: not implemented yet; no proxy runs");
+	assert_true(c.build.poll && config_key_set(&c, "build.poll"));
+	assert_int_equal(c.build.poll_interval_ms, 2000);
 	assert_string_equal(c.build.cmd, "make");
 	assert_int_equal(c.box.pids_max, 64);
 	config_free(&c);
@@ -182,17 +187,22 @@ static void test_docs_and_listings_say_not_implemented(void **state)
 	m = open_memstream(&text, &len);
 	config_write_toml(m, &c);
 	fclose(m);
-	assert_non_null(strstr(
-		text, "# Not implemented yet: nothing polls (inotify is always used).\npoll_interval"));
+	assert_non_null(strstr(text, "# Not implemented yet: no proxy runs.\nproxy_port"));
+	/* build.poll unset is auto: written commented out, so that the file leaves it unset. */
+	assert_non_null(strstr(text, "\n# poll = false\n"));
 	assert_null(strstr(text, "# Not implemented yet: no box gets a process limit"));
 	assert_null(strstr(text, "# Not implemented yet: no rule runs"));
 	free(text);
 	m = open_memstream(&text, &len);
 	config_print_effective(m, &c);
 	fclose(m);
-	line = strstr(text, "\nbuild.poll = false ");
+	line = strstr(text, "\nproxy.enabled = false ");
 	assert_non_null(line);
 	assert_true(strncmp(strchr(line, '#'), "# default; not implemented yet\n", 31) == 0);
+	assert_false(config_key_set(&c, "build.poll"));
+	line = strstr(text, "\n# build.poll is unset: auto ");
+	assert_non_null(line);
+	assert_true(strncmp(strchr(line + 2, '#'), "# default\n", 10) == 0);
 	line = strstr(text, "\nbuild.rerun = false ");
 	assert_non_null(line);
 	assert_true(strncmp(strchr(line, '#'), "# default\n", 10) == 0);
