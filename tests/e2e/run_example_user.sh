@@ -18,15 +18,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_begin "$1" example-user
 chmod 755 "$work"
 
-skip_or_fail() {
-	if [ -n "${NSRELOAD_TEST_REQUIRE:-}" ]; then
-		echo "FAIL $1 (NSRELOAD_TEST_REQUIRE is set)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	echo "skip: $1"
-	exit 77
-}
 cleanup() {
 	[ -n "${bg:-}" ] && kill -KILL "$bg" 2>/dev/null
 	sdenv_cleanup || echo "warning: the environment left something (above)" >&2
@@ -36,12 +27,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-command -v go >/dev/null || skip_or_fail "go is needed"
-command -v curl >/dev/null || skip_or_fail "curl is needed"
-why=$(sdenv_can_start) || skip_or_fail "$why"
+command -v go >/dev/null || skip_test_or_fail "go is needed"
+command -v curl >/dev/null || skip_test_or_fail "curl is needed"
+why=$(sdenv_can_start) || skip_test_or_fail "$why"
 make_cgroup_parent nsreload-example-user
-[ -n "$parent" ] || skip_or_fail "no writable cgroup2 directory for the environment"
-sdenv_start "$parent/env" || skip_or_fail "the environment could not be built (above)"
+[ -n "$parent" ] || skip_test_or_fail "no writable cgroup2 directory for the environment"
+sdenv_start "$parent/env" || skip_test_or_fail "the environment could not be built (above)"
 
 cp "$NSR" "$work/nsreload" && chmod 755 "$work/nsreload" && cp -r "$here/../../docs/example" "$work/example" &&
 	rm -rf "$work/example/tmp" && mkdir -m 755 "$work/go" && chown -R 65534:65534 "$work/example" "$work/go" || exit 2

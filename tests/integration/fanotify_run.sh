@@ -21,20 +21,12 @@
 set -u
 . "$(dirname "$0")/../lib/testlib.sh"
 
-skip_or_fail() {
-	if [ -n "${NSRELOAD_TEST_REQUIRE:-}" ]; then
-		echo "FAIL $1 (NSRELOAD_TEST_REQUIRE is set)"
-		exit 1
-	fi
-	echo "skip: $1"
-	exit 77
-}
 
 if [ -z "${NSR_FAN_IN_NS:-}" ]; then
-	[ "$(id -u)" = 0 ] || skip_or_fail "not root: fanotify's file system mark needs CAP_SYS_ADMIN"
-	unshare -m --propagation private true 2>/dev/null || skip_or_fail "unshare -m does not work here"
+	[ "$(id -u)" = 0 ] || skip_test_or_fail "not root: fanotify's file system mark needs CAP_SYS_ADMIN"
+	unshare -m --propagation private true 2>/dev/null || skip_test_or_fail "unshare -m does not work here"
 	NSR_FAN_IN_NS=1 exec unshare -m --propagation private "$0" "$@"
-	skip_or_fail "cannot run unshare"
+	skip_test_or_fail "cannot run unshare"
 fi
 
 test_begin "$1" fanotify-run
@@ -57,7 +49,7 @@ trap test_cleanup_fan EXIT
 trap 'test_cleanup_fan; exit 130' INT
 trap 'test_cleanup_fan; exit 143' TERM
 
-mount -t tmpfs -o size=256m nsreload-fan "$fs" || skip_or_fail "cannot mount a tmpfs"
+mount -t tmpfs -o size=256m nsreload-fan "$fs" || skip_test_or_fail "cannot mount a tmpfs"
 mkdir -p "$proj" "$other"
 cat >"$proj/.air.toml" <<EOF
 [build]
@@ -77,7 +69,7 @@ if ! grep -q "^watcher for \.: fanotify " "$work/doctor.txt"; then
 		echo "FAIL doctor: neither fanotify nor why not: $(grep -A2 '^watcher' "$work/doctor.txt")"
 		exit 1
 	fi
-	skip_or_fail "fanotify cannot be used here: $(grep -A2 '^watcher' "$work/doctor.txt")"
+	skip_test_or_fail "fanotify cannot be used here: $(grep -A2 '^watcher' "$work/doctor.txt")"
 fi
 grep -q '"backend":"fanotify"' "$work/doctor.json" && grep -q '"fanotify":true' "$work/doctor.json" &&
 	ok "doctor: fanotify for the project (text and JSON)" ||

@@ -21,22 +21,14 @@
 set -u
 . "$(dirname "$0")/../lib/testlib.sh"
 
-skip_or_fail() {
-	if [ -n "${NSRELOAD_TEST_REQUIRE:-}" ]; then
-		echo "FAIL $1 (NSRELOAD_TEST_REQUIRE is set)"
-		exit 1
-	fi
-	echo "skip: $1"
-	exit 77
-}
 
 if [ -z "${NSR_POLL_IN_NS:-}" ]; then
-	command -v bindfs >/dev/null 2>&1 || skip_or_fail "no bindfs (Debian's bindfs package)"
-	[ -c /dev/fuse ] || skip_or_fail "no /dev/fuse"
-	[ "$(id -u)" = 0 ] || skip_or_fail "not root: no private mount namespace for the FUSE view"
-	unshare -m --propagation private true 2>/dev/null || skip_or_fail "unshare -m does not work here"
+	command -v bindfs >/dev/null 2>&1 || skip_test_or_fail "no bindfs (Debian's bindfs package)"
+	[ -c /dev/fuse ] || skip_test_or_fail "no /dev/fuse"
+	[ "$(id -u)" = 0 ] || skip_test_or_fail "not root: no private mount namespace for the FUSE view"
+	unshare -m --propagation private true 2>/dev/null || skip_test_or_fail "unshare -m does not work here"
 	NSR_POLL_IN_NS=1 exec unshare -m --propagation private "$0" "$@"
-	skip_or_fail "cannot run unshare"
+	skip_test_or_fail "cannot run unshare"
 fi
 
 test_begin "$1" poll-fuse
@@ -59,7 +51,7 @@ trap 'test_cleanup_poll; exit 130' INT
 trap 'test_cleanup_poll; exit 143' TERM
 
 if ! bindfs "$under" "$view" 2>"$work/bindfs.err"; then
-	skip_or_fail "bindfs cannot mount here: $(cat "$work/bindfs.err")"
+	skip_test_or_fail "bindfs cannot mount here: $(cat "$work/bindfs.err")"
 fi
 
 # start POLL_LINE NAME [SRC RUN]: nsreload in RUN (view/) with an .air.toml written in SRC (under/) whose
