@@ -96,7 +96,7 @@ static const struct config_key keys[] = {
 	{ "build.watcher", CONFIG_T_CHOICE, 0, AT(build.watcher), "auto", build_watcher_choices, NULL,
 	  "How changes are seen: auto, inotify, fanotify or poll. auto uses fanotify (one mark per file "
 	  "system, set-up that does not grow with the tree) where nsreload may (CAP_SYS_ADMIN, Linux 5.9+) "
-	  "and the tree has more than 200 directories, else inotify; inotify and auto poll as build.poll "
+	  "and the tree has more than 10,000 directories, else inotify; inotify and auto poll as build.poll "
 	  "says; poll polls everywhere. 'nsreload doctor' says which and why." },
 
 	/* [build]: timing and restarts */

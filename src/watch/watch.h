@@ -86,8 +86,13 @@ enum watch_watcher {
 	WATCH_POLL,     /* poll everything, as build.poll = true */
 };
 
-/* auto's threshold: a tree with more directories than this is watched with fanotify. */
-#define WATCH_FAN_AUTO_DIRS 200
+/*
+ * auto's threshold: a tree with more directories than this is watched with
+ * fanotify. Below it inotify's walk takes under 0.25 s and sleeps while idle,
+ * where a file system mark wakes for every write on the file system
+ * (scripts/bench-watch, scripts/bench-reload's idle row).
+ */
+#define WATCH_FAN_AUTO_DIRS 10000
 
 struct watch_opts {
 	const char *root;

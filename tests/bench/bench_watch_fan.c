@@ -280,7 +280,7 @@ int bench_fanotify(const char *self)
 	}
 	printf("%-24s %8s %11s %11s %10s %8s %11s %11s %6s\n", "tree", "dirs", "inotify ms", "fanotify ms",
 	       "ino/fan", "auto ms", "ino RSS KB", "fan RSS KB", "<=5ms");
-	/* Where auto's threshold (WATCH_FAN_AUTO_DIRS) sits: inotify's set-up on small trees. */
+	/* Small trees: inotify's set-up, what auto keeps below WATCH_FAN_AUTO_DIRS directories. */
 	for (int d = 100; d <= 400; d *= 2) {
 		char small[640], name[64];
 
