@@ -1,7 +1,7 @@
 /*
  * bench_reload - the table behind scripts/bench-reload.
  *
- *   bench_reload -N NSRELOAD [-n RUNS] [-r RUNGS] [-i IDLE_S] [-s STORM] [-W WATCH_OUT]
+ *   bench_reload -N NSRELOAD [-n RUNS] [-r RUNGS] [-i IDLE_S] [-s STORM] [-W WATCH_OUT] [-g GO_RUNS]
  *
  * Drives a real `nsreload run` on a project in a temp dir, with reload_app
  * (next to this program) as the app: it writes its CLOCK_MONOTONIC start
@@ -16,6 +16,21 @@
  *  4. storm, same nsreload, default debounce, build.cmd true: STORM (10k)
  *     files written as fast as possible, then build_start events counted
  *     on the JSON log.
+ *  5. edit -> answer of a Go HTTP server (net/http on 127.0.0.1, a free
+ *     port; each run answers with its pid and start time, so a new run is
+ *     told from the old), polled with connect + GET every 0.1 ms:
+ *     - per rung, build.cmd `true`, build.delay 1 ms, the server built once
+ *       as the app; RUNS edits of a watched file after 3 warm-ups;
+ *     - the floor: the same server fork/exec'd by us until it first answers;
+ *       "nsreload - floor" against the goal floor + 2 ms;
+ *     - every default (rung auto, build.cmd `go build -o ./tmp/main .`,
+ *       build.delay), the edit changing the answer's text, GO_RUNS (10)
+ *       times after one warm-up; interleaved with the same edit and command
+ *       run by us in a copy nsreload does not watch ("go build alone");
+ *       "nsreload - go build" against the goal go build + 15 ms.
+ *     Go runs without network (GOPROXY=off, GOFLAGS=-mod=mod,
+ *     GOTOOLCHAIN=local) and with GOCACHE in our temp dir; without go the
+ *     rows say "n/a (no go)".
  *
  * Safety: the only cgroup we create, write to or remove is
  * <cgroup2 mount>/nsreload-bench-reload.<pid> (given to nsreload as
@@ -25,19 +40,24 @@
  * TERM and HUP stop the run and clean up the same way.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,7 +65,7 @@
 
 #define WARMUP   3
 #define MAX_RUNS 1000
-#define MAX_ROWS 32
+#define MAX_ROWS 48
 
 static volatile sig_atomic_t interrupted;
 static char base_dir[64]; /* our temp dir: projects, FIFO, logs */
@@ -487,6 +507,9 @@ static void watch_rows(const char *path)
 		long ref_kb, ns_kb;
 		bool big;
 
+		if (n > 0 && line[0] == '\n')
+			break; /* the end of the inotify table: bench_watch's fanotify rows mean other things
+				*/
 		if (strlen(line) < 25 || !strstr(line, " files / "))
 			continue;
 		snprintf(name, sizeof(name), "%.24s", line);
@@ -618,6 +641,448 @@ out:
 	child = -1;
 }
 
+/* ---- 5. edit -> answer of a Go HTTP server --------------------------------------------------------------
+ */
+
+/* The server answers every request with msg, its pid and its start time: a new run gives a new answer. */
+static const char go_main[] =
+	"package main\n\nimport (\n\t\"fmt\"\n\t\"net\"\n\t\"net/http\"\n\t\"os\"\n\t\"time\"\n)\n\n"
+	"func main() {\n"
+	"\tanswer := fmt.Sprintf(\"%s %d-%d\\n\", msg, os.Getpid(), time.Now().UnixNano())\n"
+	"\tln, err := net.Listen(\"tcp\", os.Getenv(\"BENCH_RELOAD_ADDR\"))\n"
+	"\tif err != nil {\n\t\tfmt.Fprintln(os.Stderr, err)\n\t\tos.Exit(1)\n\t}\n"
+	"\t_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {\n"
+	"\t\t_, _ = w.Write([]byte(answer))\n\t}))\n}\n";
+static const char go_build_cmd[] = "go build -o ./tmp/main .";
+
+static int go_port;
+static char go_server[PATH_MAX + 16]; /* the prebuilt server, "" when there is none */
+static double floor_ms;               /* median of the floor, 0 when unknown */
+
+/* The edit: msg.go, the answer's text. */
+static int write_msg(const char *dir, const char *msg)
+{
+	char p[PATH_MAX + 16], text[128];
+
+	snprintf(p, sizeof(p), "%s/msg.go", dir);
+	snprintf(text, sizeof(text), "package main\n\nconst msg = \"%.64s\"\n", msg);
+	return write_file(p, text);
+}
+
+static int write_go_project(const char *dir, const char *msg)
+{
+	char p[PATH_MAX + 16];
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(p, sizeof(p), "%s/go.mod", dir);
+	if (write_file(p, "module benchserver\n\ngo 1.18\n") < 0)
+		return -EIO;
+	snprintf(p, sizeof(p), "%s/main.go", dir);
+	if (write_file(p, go_main) < 0)
+		return -EIO;
+	return write_msg(dir, msg);
+}
+
+/* Runs argv (argv[0] looked up in PATH) in dir, stdout to /dev/null; its exit code, -1 when it could not run.
+ */
+static int run_in(const char *dir, char *const argv[], bool quiet)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		if (null < 0 || chdir(dir) < 0)
+			_exit(125);
+		dup2(null, 0);
+		dup2(null, 1);
+		if (quiet)
+			dup2(null, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A free port on 127.0.0.1, 0 when none. */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+
+	if (fd < 0)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* One GET / on 127.0.0.1:go_port: 1 with the body in out, 0 when nothing answered (refused, reset). */
+static int http_get(char *out, size_t size)
+{
+	static const char req[] = "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)go_port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = 1 };
+	char buf[1024], *body;
+	size_t len = 0;
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    write(fd, req, sizeof(req) - 1) != sizeof(req) - 1) {
+		close(fd);
+		return 0;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	body = strstr(buf, "\r\n\r\n");
+	if (strncmp(buf, "HTTP/1.", 7) != 0 || !body || !body[4])
+		return 0;
+	snprintf(out, size, "%s", body + 4);
+	return 1;
+}
+
+/* Polls until an answer that differs from old (any answer when old is NULL) and starts with want (when
+ * given) arrives; its time, or 0 after timeout_ms. Every 0.1 ms while nothing answers; every 1 ms while
+ * the old run still answers, so that a GET a tenth of a millisecond does not take a core from the build
+ * (the old run must stop, and the new one takes longer than 1 ms to answer: the floor). */
+static long long poll_answer(const char *old, const char *want, int timeout_ms, char *out, size_t size)
+{
+	long long deadline = now_ns() + (long long)timeout_ms * 1000000LL;
+
+	while (!interrupted) {
+		struct timespec gap = { .tv_nsec = 100000 };
+
+		if (http_get(out, size) == 1) {
+			if ((!old || strcmp(out, old) != 0) &&
+			    (!want || strncmp(out, want, strlen(want)) == 0))
+				return now_ns();
+			gap.tv_nsec = 1000000;
+		}
+		if (now_ns() > deadline)
+			break;
+		nanosleep(&gap, NULL);
+	}
+	return 0;
+}
+
+static void median_p95(long long *v, int n, double *med, double *p95)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_ll);
+	*med = (double)v[n / 2] / 1e6;
+	*p95 = (double)v[(n * 95 + 99) / 100 - 1] / 1e6;
+}
+
+/* Builds the server once into base_dir/go-server; false (and a row) when go is missing or fails. */
+static bool go_prepare(void)
+{
+	char src[PATH_MAX], cache[PATH_MAX], addr[32];
+	char *version[] = { "go", "version", NULL };
+	char *build[] = { "go", "build", "-o", go_server, ".", NULL };
+
+	if (run_in("/", version, true) != 0) {
+		add_row("edit -> answer (Go server)", "-", "-", "n/a", "n/a (no go)");
+		return false;
+	}
+	snprintf(cache, sizeof(cache), "%s/gocache", base_dir);
+	setenv("GOCACHE", cache, 1);
+	setenv("GOPROXY", "off", 1);
+	setenv("GOFLAGS", "-mod=mod", 1);
+	setenv("GOTOOLCHAIN", "local", 1);
+	go_port = free_port();
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", go_port);
+	setenv("BENCH_RELOAD_ADDR", addr, 1);
+	snprintf(src, sizeof(src), "%s/go-src", base_dir);
+	snprintf(go_server, sizeof(go_server), "%s/go-server", base_dir);
+	fprintf(stderr, "bench-reload: go build of the server (a cold cache: net/http is compiled once)\n");
+	if (go_port == 0 || write_go_project(src, "v0") < 0 || run_in(src, build, false) != 0) {
+		add_row("edit -> answer (Go server)", "-", "-", "n/a", "n/a (go build failed)");
+		go_server[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* The floor: fork/exec of the server until it first answers. */
+static void go_floor(int runs)
+{
+	static long long lat[MAX_RUNS];
+	char body[256];
+	int got = 0;
+
+	fprintf(stderr, "bench-reload: floor, the Go server spawned directly, %d runs\n", runs);
+	for (int i = 0; i < WARMUP + runs && !interrupted; i++) {
+		long long t0 = now_ns(), t1;
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+
+			signal(SIGPIPE, SIG_DFL);
+			if (null >= 0) {
+				dup2(null, 0);
+				dup2(null, 1);
+			}
+			execl(go_server, go_server, (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0)
+			break;
+		t1 = poll_answer(NULL, NULL, 5000, body, sizeof(body));
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+		if (t1 && i >= WARMUP)
+			lat[got++] = t1 - t0;
+	}
+	if (got == 0) {
+		add_row("floor: spawn -> answer", "-", "-", "FAIL", "the server never answered");
+		return;
+	}
+	{
+		double p95;
+
+		median_p95(lat, got, &floor_ms, &p95);
+		add_row("floor: spawn -> answer", "-", "-", "-", "%.2f / %.2f ms (n=%d)", floor_ms, p95, got);
+	}
+}
+
+/* Starts nsreload with args in proj and waits for the server's first answer; false (with a row) if none. */
+static bool go_start(const char *what, const char *rung, const char *target, const char *proj,
+		     const char *log, char **args, int timeout_ms, char *body, size_t size)
+{
+	char why[256];
+
+	child = start_nsreload(proj, log, args);
+	if (child > 0 && poll_answer(NULL, NULL, timeout_ms, body, size))
+		return true;
+	last_line(log, why, sizeof(why));
+	fprintf(stderr, "bench-reload: %s: no answer from the server: %s\n", rung, why);
+	add_row(what, rung, target, "n/a", "unavailable");
+	stop_nsreload(child);
+	child = -1;
+	return false;
+}
+
+/* Row 1 and 3: build `true`, build.delay 1 ms, the prebuilt server as the app; edit -> the new run's answer.
+ */
+static void go_latency(const char *rung, int runs)
+{
+	static const char what[] = "edit -> answer, build true";
+	char proj[PATH_MAX], log[PATH_MAX], file[PATH_MAX + 8], box[32], text[64], old[256], body[256];
+	char *args[] = {
+		box, "--build.cmd=true", "--build.delay=1", "--log-format=json", "--color=never", go_server,
+		NULL
+	};
+	static long long lat[MAX_RUNS];
+	int got = 0, lost = 0;
+
+	snprintf(proj, sizeof(proj), "%s/go-latency-%.32s", base_dir, rung);
+	snprintf(log, sizeof(log), "%s/go-latency-%.32s.log", base_dir, rung);
+	snprintf(file, sizeof(file), "%s/x.go", proj);
+	snprintf(box, sizeof(box), "--box=%s", rung);
+	if (mkdir(proj, 0755) < 0 || write_file(file, "package main\n") < 0) {
+		add_row(what, rung, "-", "ERROR", "cannot make %s", proj);
+		return;
+	}
+	fprintf(stderr, "bench-reload: edit -> answer on %s, %d runs\n", rung, runs);
+	if (!go_start(what, rung, "-", proj, log, args, 10000, body, sizeof(body)))
+		return;
+	for (int i = 0; i < WARMUP + runs && !interrupted; i++) {
+		long long t0, t1;
+
+		sleep_ms(30);
+		if (!poll_answer(NULL, NULL, 5000, old, sizeof(old)))
+			break;
+		snprintf(text, sizeof(text), "package main\n\n// run %d\n", i);
+		t0 = now_ns();
+		if (write_file(file, text) < 0)
+			break;
+		t1 = poll_answer(old, NULL, 5000, body, sizeof(body));
+		if (!t1) {
+			lost++;
+			if (!alive(child))
+				break;
+			continue;
+		}
+		if (i >= WARMUP)
+			lat[got++] = t1 - t0;
+	}
+	stop_nsreload(child);
+	child = -1;
+	if (got == 0) {
+		add_row(what, rung, "-", "FAIL", "no new answer seen");
+		return;
+	}
+	{
+		double med, p95;
+		char what2[48];
+
+		median_p95(lat, got, &med, &p95);
+		add_row(what, rung, "-", "-", "%.2f / %.2f ms (n=%d%s)", med, p95, got,
+			lost ? ", some lost" : "");
+		snprintf(what2, sizeof(what2), "nsreload - floor (%.2f ms)", floor_ms);
+		if (floor_ms > 0)
+			add_row(what2, rung, "<= 2 ms", med - floor_ms <= 2.0 ? "PASS" : "FAIL",
+				"%+.2f ms (%.2fx floor)", med - floor_ms, med / floor_ms);
+	}
+}
+
+/* The build_end durations of nsreload's JSON log, after the first skip ones, in ns. */
+static void build_durations(const char *log, int skip, long long *out, int max, int *n)
+{
+	char line[1024];
+	FILE *f = fopen(log, "re");
+
+	*n = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && *n < max) {
+		char *d = strstr(line, "\"duration_ms\":");
+		long ms;
+
+		if (!strstr(line, "\"event\":\"build_end\"") || !d || sscanf(d + 14, "%ld", &ms) != 1)
+			continue;
+		if (skip > 0)
+			skip--;
+		else
+			out[(*n)++] = ms * 1000000LL;
+	}
+	fclose(f);
+}
+
+/* Row 4: `go build` and every default, against the same edit and `go build` run by us, interleaved.
+ * The differences are medians of per-edit pairs: on a busy machine go build varies far more than
+ * nsreload's share, so the second pair, edit -> answer less the duration of the same edit's build in
+ * nsreload's JSON log (build_end), is the steadier figure for the goal. */
+static void go_defaults(int runs)
+{
+	static const char what[] = "edit -> answer, defaults";
+	char proj[PATH_MAX], alone[PATH_MAX], log[PATH_MAX], msg[32], want[40], body[256];
+	char *args[] = { "--log-format=json", NULL }; /* the only setting given: the log's format */
+	char *build[] = { "/bin/sh", "-c", (char *)go_build_cmd, NULL };
+	static long long lat[MAX_RUNS], ref[MAX_RUNS], own[MAX_RUNS], diff[MAX_RUNS];
+	int got = 0, lost = 0, nown;
+
+	snprintf(proj, sizeof(proj), "%s/go-defaults", base_dir);
+	snprintf(alone, sizeof(alone), "%s/go-alone", base_dir);
+	snprintf(log, sizeof(log), "%s/go-defaults.log", base_dir);
+	if (write_go_project(proj, "start") < 0 || write_go_project(alone, "start") < 0) {
+		add_row(what, "auto", "-", "ERROR", "cannot make %s", proj);
+		return;
+	}
+	fprintf(stderr, "bench-reload: edit -> answer with go build and defaults, %d runs\n", runs);
+	if (run_in(alone, build, false) != 0) {
+		add_row(what, "auto", "-", "FAIL", "go build failed");
+		return;
+	}
+	if (!go_start(what, "auto", "-", proj, log, args, 120000, body, sizeof(body)))
+		return;
+	for (int i = 0; i < 1 + runs && !interrupted; i++) {
+		long long t0, t1, alone_ns;
+
+		/* go build alone: the same edit in a copy nsreload does not watch, the same command. */
+		snprintf(msg, sizeof(msg), "alone%d", i);
+		if (write_msg(alone, msg) < 0)
+			break;
+		t0 = now_ns();
+		if (run_in(alone, build, false) != 0)
+			break;
+		alone_ns = now_ns() - t0;
+
+		sleep_ms(200);
+		snprintf(msg, sizeof(msg), "edit%d", i);
+		snprintf(want, sizeof(want), "%s ", msg);
+		t0 = now_ns();
+		if (write_msg(proj, msg) < 0)
+			break;
+		t1 = poll_answer(NULL, want, 60000, body, sizeof(body));
+		if (!t1) {
+			lost++;
+			if (!alive(child))
+				break;
+			continue;
+		}
+		if (i >= 1) {
+			ref[got] = alone_ns;
+			lat[got++] = t1 - t0;
+		}
+	}
+	stop_nsreload(child);
+	child = -1;
+	if (got == 0) {
+		add_row(what, "auto", "-", "FAIL", "no new answer seen");
+		return;
+	}
+	build_durations(log, 2, own, MAX_RUNS, &nown); /* after the first build and the warm-up edit */
+	{
+		double med, p95, rmed, rp95, dmed, dp95;
+
+		for (int k = 0; k < got; k++)
+			diff[k] = lat[k] - ref[k];
+		median_p95(diff, got, &dmed, &dp95);
+		if (!lost && nown == got)
+			for (int k = 0; k < got; k++)
+				own[k] = lat[k] - own[k];
+		else
+			nown = 0;
+		median_p95(lat, got, &med, &p95);
+		median_p95(ref, got, &rmed, &rp95);
+		add_row(what, "auto", "-", "-", "%.1f / %.1f ms (n=%d%s)", med, p95, got,
+			lost ? ", some lost" : "");
+		add_row("go build alone", "-", "-", "-", "%.1f / %.1f ms (n=%d)", rmed, rp95, got);
+		add_row("go build + floor", "-", "-", "-", "%.1f ms", rmed + floor_ms);
+		add_row("nsreload - go build, paired", "auto", "<= 15 ms", dmed <= 15.0 ? "PASS" : "FAIL",
+			"%+.1f ms (p95 %+.1f; %.2fx)", dmed, dp95, med / rmed);
+		if (nown > 0) {
+			median_p95(own, nown, &dmed, &dp95);
+			add_row("nsreload - its own go build", "auto", "<= 15 ms",
+				dmed <= 15.0 ? "PASS" : "FAIL", "%+.1f / %+.1f ms (floor %.1f)", dmed, dp95,
+				floor_ms);
+		} else {
+			fprintf(stderr, "bench-reload: defaults: %d build_end lines for %d edits\n", nown,
+				got);
+		}
+	}
+}
+
+static void bench_go(const char *rungs, int runs, int go_runs)
+{
+	char *list, *save = NULL;
+
+	if (!go_prepare())
+		return;
+	go_floor(runs);
+	list = strdup(rungs);
+	for (char *r = strtok_r(list, ",", &save); r && !interrupted; r = strtok_r(NULL, ",", &save))
+		go_latency(r, runs);
+	free(list);
+	if (!interrupted && go_runs > 0)
+		go_defaults(go_runs);
+}
+
 /* ---- main -------------------------------------------------------------------------------------------- */
 
 static void cleanup(void)
@@ -634,20 +1099,20 @@ static void cleanup(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_reload -N NSRELOAD [-n RUNS] [-r RUNGS] [-i IDLE_S] [-s STORM] [-W "
-			"WATCH_OUT]\n");
+			"WATCH_OUT] [-g GO_RUNS]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	const char *rungs = "cgroup2,pidns,pgroup", *watch_out = NULL;
-	int runs = 50, idle_s = 60, storm = 10000, opt;
+	int runs = 50, idle_s = 60, storm = 10000, go_runs = 10, opt;
 	char fifo[PATH_MAX], self[PATH_MAX], *list, *save = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct stamps st = { .fd = -1 };
 	ssize_t n;
 
-	while ((opt = getopt(argc, argv, "N:n:r:i:s:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "N:n:r:i:s:W:g:")) != -1) {
 		switch (opt) {
 		case 'N':
 			nsreload_bin = optarg;
@@ -667,11 +1132,15 @@ int main(int argc, char **argv)
 		case 'W':
 			watch_out = optarg;
 			break;
+		case 'g':
+			go_runs = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (!nsreload_bin || runs < 1 || runs > MAX_RUNS || idle_s < 0 || storm < 1)
+	if (!nsreload_bin || runs < 1 || runs > MAX_RUNS || idle_s < 0 || storm < 1 || go_runs < 0 ||
+	    go_runs > MAX_RUNS)
 		usage();
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
@@ -715,6 +1184,8 @@ int main(int argc, char **argv)
 	for (char *r = strtok_r(list, ",", &save); r && !interrupted; r = strtok_r(NULL, ",", &save))
 		bench_latency(r, runs, &st, fifo);
 	free(list);
+	if (!interrupted)
+		bench_go(rungs, runs, go_runs);
 	watch_rows(watch_out);
 	if (!interrupted)
 		bench_idle_storm(idle_s, storm, &st, fifo);
