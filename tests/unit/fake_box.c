@@ -116,10 +116,16 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->pid = -1;
 	snprintf(b->kind, sizeof(b->kind), "%s", kind);
 	b->new_seq = ++ctx->seq;
+	snprintf(b->name, sizeof(b->name), "%s.%u", kind, b->new_seq);
 	b->next = ctx->boxes;
 	ctx->boxes = b;
 	*out = b;
 	return 0;
+}
+
+const char *box_name(const struct box *b)
+{
+	return b->name;
 }
 
 int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limits *lim, struct box **out)
