@@ -353,7 +353,8 @@ int box_main_status(const struct box *b)
 
 bool box_is_empty(const struct box *b)
 {
-	return b->empty;
+	/* As the real one: a box never spawned holds nothing. */
+	return b->empty || !b->spawned;
 }
 
 bool box_stop_needed_kill(const struct box *b)
@@ -386,7 +387,7 @@ int box_ctx_reap(struct box_ctx *ctx)
 
 int box_free(struct box *b)
 {
-	if (!b->empty) {
+	if (b->spawned && !b->empty) {
 		/* The real one kills what is left and waits until the box is empty. */
 		b->killed = true;
 		main_ends(b, SIGKILL);
