@@ -6,8 +6,9 @@
 # in exactly those boxes (their NSRELOAD_BOX token names the box). Quitting
 # leaves none: exit 0, no survivor by token, and on the cgroup rungs no
 # directory of nsreload's under the test's cgroup parent. On the cgroup2,
-# cgroup2+pidns, pidns and pgroup rungs. No timing assertions: generous
-# readiness waits only.
+# cgroup2+pidns, pidns and pgroup rungs, and cgroup1 where the v1 freezer is
+# writable (skipped otherwise). No timing assertions: generous readiness
+# waits only.
 # Usage: run_spare.sh NSRELOAD [FIXTURE_DIR]
 set -u
 . "$(dirname "$0")/../lib/testlib.sh"
@@ -15,7 +16,9 @@ test_begin "$1" run-spare
 tok_base="nsrspare$$"
 
 make_cgroup_parent nsreload-test-spare
+make_cgroup1_parent nsreload-test-spare
 install_cleanup
+trap 'test_cleanup; remove_cgroup1_parent' EXIT
 
 # The last box_spare event of kind $1 in $log: its box name ("" when none).
 last_spare() {
@@ -28,6 +31,7 @@ spare_after() {
 		grep -q box_spare
 }
 spares_ready() { spare_after build build_start && spare_after run run_start; }
+nothing_under() { [ -z "$(find "$1" -mindepth 1 -type d)" ]; }
 lines_at_least() { [ -s "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
 
 run_rung() {
@@ -38,9 +42,15 @@ run_rung() {
 	ctl="$work_r/ctl"
 	log="$work_r/log.json"
 	mkdir -p "$proj" "$ctl"
-	case $rung in cgroup2*)
-		if [ -z "$parent" ]; then
-			echo "skip $rung: no writable cgroup v2"
+	# The cgroup rungs' directory of contexts: the test's own.
+	cgdir=""
+	case $rung in
+	cgroup2*) cgdir=$parent ;;
+	cgroup1) cgdir=$parent1 ;;
+	esac
+	case $rung in cgroup*)
+		if [ -z "$cgdir" ]; then
+			echo "skip $rung: no writable cgroup parent for it"
 			return
 		fi
 		;;
@@ -73,8 +83,8 @@ APP
 	sb=$(last_spare build)
 	sr=$(last_spare run)
 	ok "$rung: while idle, spare boxes $sb and $sr"
-	case $rung in cgroup2*)
-		ctxdir=$(find "$parent" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$nsr_pid.*")
+	case $rung in cgroup*)
+		ctxdir=$(find "$cgdir" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$nsr_pid.*")
 		if [ -n "$ctxdir" ] && [ -d "$ctxdir/$sb" ] && [ -d "$ctxdir/$sr" ] &&
 			[ ! -s "$ctxdir/$sb/cgroup.procs" ] && [ ! -s "$ctxdir/$sr/cgroup.procs" ]; then
 			ok "$rung: their cgroups exist before the change, empty"
@@ -104,9 +114,9 @@ APP
 	late=$(sed -n '/cleaning up/,$p' "$log" | grep -c '"event":"box_spare"')
 	[ "$late" = 0 ] && ok "$rung: no spare made while quitting" ||
 		bad "$rung: $late spare boxes made while quitting"
-	case $rung in cgroup2*)
-		wait_for 2000 test -z "$(find "$parent" -mindepth 1 -type d)"
-		leftover=$(find "$parent" -mindepth 1 -type d)
+	case $rung in cgroup*)
+		wait_for 2000 nothing_under "$cgdir"
+		leftover=$(find "$cgdir" -mindepth 1 -type d)
 		[ -z "$leftover" ] && ok "$rung: no cgroup directory left under the parent" ||
 			bad "$rung: left behind: $leftover"
 		;;
@@ -117,7 +127,7 @@ APP
 	fi
 }
 
-for rung in cgroup2 cgroup2+pidns pidns pgroup; do
+for rung in cgroup2 cgroup2+pidns cgroup1 pidns pgroup; do
 	run_rung $rung
 done
 
