@@ -267,6 +267,11 @@ const char *box_spawn_stage_what(enum box_spawn_stage stage)
 	}
 }
 
+const char *box_name(const struct box *b)
+{
+	return b->name;
+}
+
 pid_t box_main_pid(const struct box *b)
 {
 	return b->pid;

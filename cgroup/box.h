@@ -247,6 +247,12 @@ enum box_spawn_stage box_spawn_stage(const struct box *b);
 /* What a stage failed to do, for "could not %s": "create its first process", ... */
 const char *box_spawn_stage_what(enum box_spawn_stage stage);
 
+/*
+ * The box's name, <kind>.<n> (box_new()): the name of its cgroup on the
+ * cgroup rungs, and the end of the NSRELOAD_BOX token its processes get.
+ */
+const char *box_name(const struct box *b);
+
 /* The main process as seen from the caller, or -1. */
 pid_t box_main_pid(const struct box *b);
 

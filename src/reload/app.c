@@ -17,12 +17,11 @@
 /* Spawns the app into a new box; -errno after logging why (the box is freed). */
 static int app_spawn(struct reload *st, char **argv, char **envp)
 {
-	struct box_limits lim;
 	char why[512];
 	int r, tty_fd;
 
-	reload_box_limits(st->c, true, &lim);
-	r = box_new_limited(st->ctx, "run", &lim, &st->app.box);
+	/* The box made for it while idle, when there is one (spare.h). */
+	r = spare_take(st, SPARE_RUN, &st->app.box);
 	if (r < 0) {
 		log_msg(st->log, LOG_MAIN,
 			"cannot create a box for the app: %s; nothing runs until the next build",
@@ -187,7 +186,8 @@ static void app_emptied(struct reload *st)
 	if (stopped)
 		log_run_stop(st->log, st->app.pid, box_rung_name(box_rung_of(st->app.box)),
 			     box_stop_duration_ns(st->app.box) / 1000000, box_stop_needed_kill(st->app.box));
-	reload_box_free(st, &st->app.box);
+	/* Removed after the new app is spawned (spare.h). */
+	spare_retire(st, &st->app.box);
 	st->app.state = APP_DOWN;
 	if (reload_quitting(st))
 		return;

@@ -132,7 +132,8 @@ void job_reset(struct reload *st, struct job *j)
 		close(j->out_fd);
 		j->out_fd = -1;
 	}
-	reload_box_free(st, &j->box);
+	/* Emptied: removed at the end of the wake-up, after what follows it was started (spare.h). */
+	spare_retire(st, &j->box);
 	free(j->capture);
 	j->capture = NULL;
 	j->capture_len = 0;
@@ -150,7 +151,9 @@ int job_start(struct reload *st, struct job *j, const char *kind, const char *cm
 		return -errno;
 	j->kind = kind;
 	reload_box_limits(st->c, false, &lim);
-	r = box_new_limited(st->ctx, kind, &lim, &j->box);
+	/* A build step takes the box made for it while idle (spare.h); others make theirs. */
+	r = strcmp(kind, "build") == 0 ? spare_take(st, SPARE_BUILD, &j->box)
+				       : box_new_limited(st->ctx, kind, &lim, &j->box);
 	if (r < 0)
 		goto fail;
 	r = box_spawn(j->box, &(struct box_spawn){ .argv = argv,

@@ -37,11 +37,10 @@ struct job {
 };
 
 /*
- * Starts /bin/sh -c cmd in a new box named kind, in nsreload's own directory
- * (as air, never root), stdin on /dev/null,
- * with its output into a pipe in the epoll set. Returns 0 or -errno; when
- * box_spawn() itself failed, why says at which step. After a failure the job
- * may still hold a box: job_reset() it.
+ * Starts /bin/sh -c cmd in a new box named kind ("build": the spare one, spare.h), in nsreload's own
+ * directory (as air, never root), stdin on /dev/null, with its output into a pipe in the epoll set. Returns 0
+ * or -errno; when box_spawn() itself failed, why says at which step. After a failure the job may still hold a
+ * box: job_reset() it.
  */
 int job_start(struct reload *st, struct job *j, const char *kind, const char *cmd, char **envp, char *why,
 	      size_t why_size);
@@ -53,7 +52,10 @@ void job_read_output(struct reload *st, struct job *j);
  * job is over and *status holds its wait status.
  */
 bool job_update(struct reload *st, struct job *j, int *status);
-/* Closes the pipe, frees the box (killing what is left) and forgets the output. */
+/*
+ * Closes the pipe, lets the box go (spare_retire(): an empty one is removed at the end of the
+ * wake-up, one that is not is killed and freed now) and forgets the output.
+ */
 void job_reset(struct reload *st, struct job *j);
 
 /*

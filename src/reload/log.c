@@ -336,6 +336,17 @@ void log_run_start(struct log *l, pid_t pid, const char *rung)
 	log_msg(l, LOG_RUNNER, "running (pid %d, box %s)", (int)pid, rung);
 }
 
+void log_box_spare(struct log *l, const char *kind, const char *box)
+{
+	/* Once per cycle and kind: the text log would only repeat it. */
+	if (l->format != LOG_FORMAT_JSON)
+		return;
+	json_begin(l, "box_spare");
+	json_string_field(l, "kind", kind);
+	json_string_field(l, "box", box);
+	json_end(l);
+}
+
 void log_run_exit(struct log *l, pid_t pid, int status)
 {
 	char how[64];

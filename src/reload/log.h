@@ -71,6 +71,8 @@ void log_rule_start(struct log *l, const char *name, const char *cmd, char *cons
 /* status is a wait status; duration in ms from rule_start. */
 void log_rule_end(struct log *l, const char *name, uint64_t duration_ms, int status);
 void log_run_start(struct log *l, pid_t pid, const char *rung);
+/* A spare box of kind ("build", "run") named box was made while idle (spare.h): JSON only. */
+void log_box_spare(struct log *l, const char *kind, const char *box);
 /* The app's main process ended by itself (not stopped by us), with its wait status. */
 void log_run_exit(struct log *l, pid_t pid, int status);
 void log_run_stop(struct log *l, pid_t pid, const char *rung, uint64_t stop_ms, bool killed);

@@ -50,6 +50,8 @@ void quit_begin(struct reload *st)
 	log_msg(st->log, LOG_MAIN, "cleaning up...");
 	build_cancel(st);
 	rulejob_quit(st);
+	/* Nothing will be started any more: no box is kept ready. */
+	spare_free(st);
 	post_next(st);
 }
 

@@ -242,6 +242,8 @@ void reload_update(struct reload *st)
 	post_update(st);
 	app_update(st);
 	quit_update(st);
+	/* Last: what this wake-up started is spawned; now the box work that no one waits for. */
+	spare_idle(st);
 }
 
 bool reload_done(const struct reload *st)
@@ -303,6 +305,7 @@ void reload_free(struct reload *st)
 	rulejob_free(st);
 	quit_free(st);
 	app_free(st);
+	spare_free(st);
 	pathset_clear(&st->changed);
 	close_fd(&st->debounce_fd);
 	close_fd(&st->rerun_fd);

@@ -19,6 +19,9 @@
  * next build. The events below are the machine's whole input; the loop
  * (loop.h) turns fds into them.
  *
+ * spare.h keeps a box of each kind the cycle uses made ahead, and removes
+ * emptied ones after the spawn that waited: off the way from a save to the app.
+ *
  * The machine's effects are box.h calls, its two timerfds (the debounce and
  * the rerun delay), the jobs' output pipes, the log and the files of files.h.
  * That is the seam for tests: tests/unit/test_reload.c links this folder with
@@ -37,6 +40,7 @@
 #include "pathset.h"
 #include "quit.h"
 #include "rulejob.h"
+#include "spare.h"
 
 struct box_ctx;
 struct config;
@@ -81,6 +85,7 @@ struct reload {
 	struct quit quit;
 	struct rulejob rules; /* [[build.rules]] */
 	uint64_t places;      /* the last place in line given to a job that waits (reload_next_job) */
+	struct spares spares; /* boxes made ahead, boxes removed late (spare.h) */
 };
 
 /*

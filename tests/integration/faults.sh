@@ -310,9 +310,12 @@ case_ebusy() {
 	ctxdir=$(dirname "$box1")
 	nsenter -t "$nsr_pid" -m mount --bind "$case_dir/empty" "$box1" || bad "ebusy: bind mount"
 	write_app 2
+	# The old box is removed after the new app is spawned (docs/run.md, "The reload cycle"): the
+	# message comes after pid.2.
 	check "ebusy: rmdir EBUSY: the directory named, nsreload goes on and restarts" \
 		eval 'wait_for 15000 file_exists "$ctl/pid.2" &&
-		has "cannot remove the box'"'"'s cgroup $box1: Device or resource busy" && has "nsreload goes on"'
+		wait_for 15000 has "cannot remove the box'"'"'s cgroup $box1: Device or resource busy" &&
+		has "nsreload goes on"'
 	old_pid=$nsr_pid
 	stop
 	check "ebusy: SIGTERM: exit 0 within bounds, its own cgroup named as left behind, 0 survivors" \

@@ -116,10 +116,16 @@ int box_new(struct box_ctx *ctx, const char *kind, struct box **out)
 	b->pid = -1;
 	snprintf(b->kind, sizeof(b->kind), "%s", kind);
 	b->new_seq = ++ctx->seq;
+	snprintf(b->name, sizeof(b->name), "%s.%u", kind, b->new_seq);
 	b->next = ctx->boxes;
 	ctx->boxes = b;
 	*out = b;
 	return 0;
+}
+
+const char *box_name(const struct box *b)
+{
+	return b->name;
 }
 
 int box_new_limited(struct box_ctx *ctx, const char *kind, const struct box_limits *lim, struct box **out)
@@ -347,7 +353,8 @@ int box_main_status(const struct box *b)
 
 bool box_is_empty(const struct box *b)
 {
-	return b->empty;
+	/* As the real one: a box never spawned holds nothing. */
+	return b->empty || !b->spawned;
 }
 
 bool box_stop_needed_kill(const struct box *b)
@@ -380,7 +387,7 @@ int box_ctx_reap(struct box_ctx *ctx)
 
 int box_free(struct box *b)
 {
-	if (!b->empty) {
+	if (b->spawned && !b->empty) {
 		/* The real one kills what is left and waits until the box is empty. */
 		b->killed = true;
 		main_ends(b, SIGKILL);

@@ -42,7 +42,8 @@ struct box {
 	struct box_ctx *ctx;
 	struct box *next; /* the context's list, newest first */
 	char kind[16];
-	pid_t pid; /* after box_spawn() */
+	char name[32]; /* <kind>.<seq>, as box_name() says */
+	pid_t pid;     /* after box_spawn() */
 	bool spawned, main_exited, empty, killed, stopping, needed_kill, freed;
 	bool leaves;   /* fake_box_leave(): a process stays after the main one exits */
 	bool kill_due; /* box_kill() was called: empty at the next box_process() */

@@ -1076,6 +1076,74 @@ static void test_rule_debounce_is_per_rule_and_trailing(void **state)
 	t_free(t);
 }
 
+/*
+ * Spare boxes (spare.h), as the loop turns them on: after a wake-up a build box and a run box wait,
+ * empty and never spawned, with the limits of their kind; the next build step and the next app take
+ * them; a box that emptied is freed at the end of the wake-up; quitting frees the spares and makes
+ * no more.
+ */
+static void test_spare_boxes_wait_and_are_taken_and_freed_on_quit(void **state)
+{
+	struct t *t = t_new("[box]\npids_max = 32", NULL);
+	struct box *b1, *sb, *sr, *run, *old;
+	(void)state;
+
+	t->st.spares.on = true;
+	reload_start(&t->st);
+	b1 = newest(t, "build");
+	assert_null(t->st.spares.box[SPARE_BUILD]); /* none before the wake-up ends */
+	update(t);
+	sb = t->st.spares.box[SPARE_BUILD];
+	sr = t->st.spares.box[SPARE_RUN];
+	assert_non_null(sb);
+	assert_non_null(sr);
+	assert_false(sb->spawned);
+	assert_false(sr->spawned);
+	assert_int_equal(sr->lim.pids_max, 32);
+	assert_int_equal(sb->lim.pids_max, 0); /* no box.limit_builds */
+	assert_int_equal(logged(t, "\"event\":\"box_spare\",\"kind\":\"run\""), 1);
+
+	/* The build ends: the app starts in the spare run box; the build's box is freed after. */
+	fake_box_exit(b1, 0); /* newest(t, "build") would be the spare */
+	update(t);
+	assert_int_equal(t->st.app.state, APP_RUNNING);
+	assert_ptr_equal(t->st.app.box, sr);
+	assert_true(sr->spawned);
+	assert_true(b1->freed);
+	assert_true(b1->free_seq > sr->new_seq);
+	assert_non_null(t->st.spares.box[SPARE_RUN]); /* the next one */
+	assert_ptr_equal(t->st.spares.box[SPARE_BUILD], sb);
+
+	/* A change: the build runs in the spare build box, the new app in the next spare run box. */
+	run = t->st.spares.box[SPARE_RUN];
+	old = t->st.app.box;
+	change_settles(t, "a.go");
+	assert_ptr_equal(t->st.build.job.box, sb);
+	assert_true(sb->spawned);
+	fake_box_exit(sb, 0);
+	update(t);
+	assert_int_equal(t->st.app.state, APP_RESTARTING);
+	fake_box_exit(old, SIGTERM);
+	update(t);
+	assert_ptr_equal(t->st.app.box, run);
+	assert_true(run->spawned);
+	assert_true(old->freed);
+
+	/* Quit: the spares go at once, none is made after, and nothing is left at the end. */
+	reload_quit(&t->st);
+	assert_null(t->st.spares.box[SPARE_BUILD]);
+	assert_null(t->st.spares.box[SPARE_RUN]);
+	update(t);
+	assert_null(t->st.spares.box[SPARE_RUN]);
+	fake_box_exit(run, SIGTERM);
+	update(t);
+	assert_true(reload_done(&t->st));
+	assert_int_equal(fake_box_live(t->ctx), 0);
+	for (struct box *b = t->ctx->boxes; b; b = b->next)
+		assert_false(b->killed && !b->spawned); /* no spare ever held or was killed for a process */
+	t_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1116,6 +1184,7 @@ int main(void)
 		cmocka_unit_test(test_rule_on_busy_do_nothing_and_signal_drop_the_change),
 		cmocka_unit_test(test_quit_cancels_a_rule_and_what_waits),
 		cmocka_unit_test(test_rule_debounce_is_per_rule_and_trailing),
+		cmocka_unit_test(test_spare_boxes_wait_and_are_taken_and_freed_on_quit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
