@@ -138,7 +138,12 @@ struct box_ctx {
 	int guard_pidfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
-	bool pin_told;     /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
+	/* box_ctx_spare(): our number for each (reaping), and /proc's (the pgroup sweep); pid 0: a free slot
+	 */
+	struct {
+		pid_t pid, proc_pid;
+	} spared[BOX_CTX_SPARED_MAX];
+	bool pin_told; /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
 	/* limits/limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
 	enum box_lim_via lim_via[BOX_LIM_N];
 	struct cgv1_cg
@@ -324,5 +329,8 @@ int box_reap_held_main(struct box *b);
  * the pidfd is gone, so a reaped and reused pid is never signalled.
  */
 int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info);
+
+/* reap.c: box_ctx_spare()'s marks. Whether /proc's proc_pid is a marked child (no box's). */
+bool box_ctx_spared(const struct box_ctx *ctx, pid_t proc_pid);
 
 #endif

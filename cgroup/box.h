@@ -406,6 +406,20 @@ const char *box_pin_note(const struct box *b);
 int box_ctx_reap(struct box_ctx *ctx);
 
 /*
+ * pid (pidfd pins it), a child the caller forked that is no box's: a helper
+ * such as nsreload's terminal sentinel (src/reload/tty.h), which joins an
+ * app's process group and leaves it when the app ends. The pgroup rung
+ * counts and kills every child of ours that no box claims (an orphan that
+ * left its group and lost its token); while this one is outside every box's
+ * group it is left alone: no box counts it, no kill pass signals it. In a
+ * box's group it is that box's, as the kernel's kill of the group sees it.
+ * The mark goes when box_ctx_reap() reaps it. Returns 0, or -ENOSPC when
+ * BOX_CTX_SPARED_MAX children are marked already.
+ */
+#define BOX_CTX_SPARED_MAX 8
+int box_ctx_spare(struct box_ctx *ctx, pid_t pid, int pidfd);
+
+/*
  * Kills what is left, waits (up to 10 s) until the box is empty, removes its
  * cgroup (see above) and frees it. Returns 0, or -EBUSY when the box did not
  * empty or the cgroup could not be removed.

@@ -41,7 +41,7 @@ static int app_spawn(struct reload *st, char **argv, char **envp)
 							.tty_fd = tty_fd,
 							.wait_all = true });
 	if (tty_fd >= 0)
-		ttyctl_app_started(st->tty, r == 0);
+		ttyctl_app_started(st->tty, st->ctx, r == 0);
 	if (r < 0) {
 		log_msg(st->log, LOG_RUNNER, "cannot start %s: %s; nothing runs until the next build",
 			argv[0], spawn_why(st->app.box, r, why, sizeof(why)));

@@ -11,6 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "box.h"
 #include "log.h"
 #include "reload.h"
 #include "termjob.h"
@@ -33,6 +34,7 @@ struct ttyctl {
 	bool spawning;       /* ttyctl_spawn_fd() gave the terminal to a spawn */
 	struct sentinel cur; /* in app_pgid while the app runs */
 	struct sentinel old; /* ended, but still reporting what came before its end */
+	struct box_ctx *ctx; /* every sentinel is marked as no box's in it (box_ctx_spare) */
 	int ep;
 	uint64_t tag;
 	struct log *log;
@@ -133,9 +135,14 @@ static int sentinel_start(struct ttyctl *t)
 	t->cur = (struct sentinel){ .pid = pid,
 				    .pidfd = (int)syscall(SYS_pidfd_open, pid, 0),
 				    .report_fd = p[0] };
-	/* EACCES cannot happen (it never execs); a group already gone is EPERM: no sentinel then. */
-	if (setpgid(pid, t->app_pgid) < 0 || t->cur.pidfd < 0) {
-		r = -errno;
+	/*
+	 * EACCES cannot happen (it never execs); a group already gone is EPERM: no sentinel then. Marked as
+	 * no box's: once it has left the app's group, the pgroup rung's kill of the app's box must not take
+	 * it before it has reported the Ctrl-C that killed the app.
+	 */
+	r = setpgid(pid, t->app_pgid) < 0 || t->cur.pidfd < 0 ? -errno
+							      : box_ctx_spare(t->ctx, pid, t->cur.pidfd);
+	if (r < 0) {
 		(void)kill(pid, SIGKILL); /* our unreaped child: the pid is still its own */
 		sentinel_close(&t->cur);
 		return r;
@@ -204,7 +211,7 @@ int ttyctl_spawn_fd(struct ttyctl *t)
 	return t->tj.fd;
 }
 
-void ttyctl_app_started(struct ttyctl *t, bool ok)
+void ttyctl_app_started(struct ttyctl *t, struct box_ctx *ctx, bool ok)
 {
 	pid_t pg;
 	int r;
@@ -212,6 +219,7 @@ void ttyctl_app_started(struct ttyctl *t, bool ok)
 	if (!t || !t->spawning)
 		return;
 	t->spawning = false;
+	t->ctx = ctx;
 	/* The child made its group the foreground before it exec'd; a failed spawn may have too. */
 	pg = tcgetpgrp(t->tj.fd);
 	if (pg <= 0 || pg == getpgrp())

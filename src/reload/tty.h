@@ -11,8 +11,11 @@
  * them with sigwaitinfo() and writes the signal's number, one byte, into a
  * pipe that the loop watches. Signals that nsreload itself sends (the pgroup
  * rung signals the whole group, sentinel included) are not reported. The
- * sentinel dies with nsreload (PR_SET_PDEATHSIG) and leaves the group before
- * nsreload kills it, so the pgroup rung's sweep never counts it as the box's.
+ * sentinel dies with nsreload (PR_SET_PDEATHSIG) and leaves the group when the
+ * app's main process ends, before nsreload kills the rest of the app's box:
+ * marked as no box's (box_ctx_spare()), it is then never counted or killed
+ * by the pgroup rung's sweep, and reports the Ctrl-C that may have killed the
+ * app before it exits.
  *
  * Why apart: the terminal is a second owner of the app's process group, and
  * its rules (who may read, who gets the keyboard's signals, which modes are
@@ -27,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct box_ctx;
 struct log;
 struct ttyctl;
 
@@ -41,9 +45,11 @@ void ttyctl_free(struct ttyctl *t);
 
 /* The fd for box_spawn's tty_fd: the terminal when the app is to get it and we own it now, else -1. */
 int ttyctl_spawn_fd(struct ttyctl *t);
-/* The app was spawned with ttyctl_spawn_fd() (ok: it runs): its group owns the terminal; a sentinel joins it.
+/*
+ * The app was spawned with ttyctl_spawn_fd() (ok: it runs): its group owns the terminal; a sentinel joins it,
+ * marked in ctx as no box's (box_ctx_spare()).
  */
-void ttyctl_app_started(struct ttyctl *t, bool ok);
+void ttyctl_app_started(struct ttyctl *t, struct box_ctx *ctx, bool ok);
 /* The app's main process ended: the terminal and its modes come back to nsreload, the sentinel ends. */
 void ttyctl_app_ended(struct ttyctl *t);
 

@@ -23,6 +23,8 @@ exec sleep 1000
 APP
 }
 
+file_nonempty() { [ -s "$1" ]; }
+
 make_cgroup_parent nsreload-test-run
 install_cleanup
 
@@ -108,18 +110,22 @@ run_rung() {
 	sleep 0.6
 	b=$(($(events build_start) - before))
 	before=$(events build_start)
+	runs=$(events run_start)
 	echo "# more" >>"$proj/src/new/deeper/extra.sh"
 	if [ "$b" = 1 ] && wait_for 10000 events_at_least build_start $((before + 1)); then
 		ok "$rung: new directory, 1 build, then watched"
 	else
 		bad "$rung: new directory gave $b builds, or a later write in it none"
 	fi
-	sleep 0.6
+	# That build's restart is over before the next edit: an edit during a build queues another one
+	# (on_busy = queue), which would end after the failing build below is started, and restart the app.
+	wait_for 10000 events_at_least run_start $((runs + 1))
 
 	# 4. A failing build keeps the old run serving, and the error goes to tmp/build-errors.log.
 	gen=3
 	write_app $gen
-	wait_for 10000 file_exists "$ctl/pid.$gen"
+	# Written, not only made: the shell creates the file before it writes the pid.
+	wait_for 10000 file_nonempty "$ctl/pid.$gen"
 	serving=$(cat "$ctl/pid.$gen" 2>/dev/null)
 	touch "$ctl/fail"
 	ends=$(events build_end)
@@ -130,7 +136,8 @@ run_rung() {
 		[ -s "$proj/tmp/build-errors.log" ] && [ ! -e "$ctl/pid.99" ]; then
 		ok "$rung: a failing build keeps the old run serving"
 	else
-		bad "$rung: failing build: old run alive? $(pid_alive "$serving" && echo yes || echo no)"
+		bad "$rung: failing build: old run ($serving) alive? $(pid_alive "$serving" && echo yes || echo no); the log then:"
+		tail -n 12 "$log" | sed 's/^/    /'
 	fi
 	rm -f "$ctl/fail"
 

@@ -6,6 +6,8 @@
 # post_cmd runs, nsreload exits 0 well before the stop timeout would matter.
 # After an edit, the restarted app gets the next typed line. And vi as the
 # app (--stdin): it shows the file, `:q!` ends it, Ctrl-C exits 0.
+# And a Ctrl-C that nsreload hears only after the app has died of it (its
+# sentinel held stopped across the key) still ends the session in order.
 # Then nothing with the case's token is left and `stty -a` of the terminal is
 # what it was before.
 # Usage: run_stdin.sh NSRELOAD
@@ -86,10 +88,50 @@ vi_scenario() {
 	ok "$label: vi under --stdin shows the file, :q! ends it, Ctrl-C exits 0"
 }
 
+# The sentinel (comm nsreload-tty, tty.h) that shares the app's group: $sentinel.
+find_sentinel() {
+	local p
+	for p in $(token_pids "$tok"); do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nsreload-tty ]; then
+			sentinel=$p
+			return 0
+		fi
+	done
+	return 1
+}
+sentinel_stopped() { [ "$(awk '{print $3}' "/proc/$sentinel/stat" 2>/dev/null)" = T ]; }
+
+# Ctrl-C reaches the app's group, the app and the sentinel at once; the order in which they act on it is the
+# scheduler's. Here the sentinel is held stopped (SIGSTOP) until the app has died of the Ctrl-C and nsreload
+# has said so: the sentinel, out of the app's group by then, reports it late, and nsreload must still quit in
+# order (post_cmd, exit 0). On the pgroup rung the kill of the app's box used to take the sentinel with it.
+late_scenario() {
+	cat >"$proj/app.sh" <<APP
+echo started >>$dir/started
+while IFS= read -r line; do echo "got: \$line"; done
+APP
+	air_toml "$1" "sh ./app.sh" 20s
+	pane_cmd "$pane" "$dir" "\$N --stdin"
+	expect "the app does not start" wait_for "$TTY_WAIT_MS" file_exists "$dir/started" || return
+	expect "no sentinel (nsreload-tty) runs" wait_for "$TTY_WAIT_MS" find_sentinel || return
+	kill -STOP "$sentinel"
+	expect "the sentinel does not stop" wait_for "$TTY_WAIT_MS" sentinel_stopped || return
+	pane_keys "$pane" C-c
+	expect "the app does not die of the Ctrl-C" pane_wait "$pane" 'killed by signal 2' || return
+	kill -CONT "$sentinel" 2>/dev/null
+	expect_rc 0 "Ctrl-C heard after the app's death" || return
+	expect "post_cmd did not run" file_exists "$dir/post" || return
+	ok "$label: a Ctrl-C reported after the app died of it runs post_cmd and exits 0"
+}
+
 for rung in $RUNGS; do
 	rung_available "$rung" || continue
 	if case_begin run-stdin "$rung"; then
 		scenario "$rung"
+		case_end
+	fi
+	if case_begin run-stdin-late "$rung"; then
+		late_scenario "$rung"
 		case_end
 	fi
 	if [ -n "$VI" ] && case_begin run-stdin-vi "$rung"; then

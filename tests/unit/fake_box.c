@@ -385,6 +385,14 @@ int box_ctx_reap(struct box_ctx *ctx)
 	return 0;
 }
 
+int box_ctx_spare(struct box_ctx *ctx, pid_t pid, int pidfd)
+{
+	(void)ctx;
+	(void)pid;
+	(void)pidfd;
+	return 0;
+}
+
 int box_free(struct box *b)
 {
 	if (b->spawned && !b->empty) {
