@@ -138,11 +138,11 @@ struct box_ctx {
 	int guard_pidfd;
 	unsigned next_id;
 	struct box *boxes; /* live boxes, so reaping never steals a main process */
-	/* box_ctx_spare(): our number for each (reaping), and /proc's (the pgroup sweep); pid 0: a free slot
+	/* box_ctx_exempt(): our number for each (reaping), and /proc's (the pgroup sweep); pid 0: a free slot
 	 */
 	struct {
 		pid_t pid, proc_pid;
-	} spared[BOX_CTX_SPARED_MAX];
+	} exempt[BOX_CTX_EXEMPT_MAX];
 	bool pin_told; /* a BOX_EV_PIN_BLOCKED was given: the user hears it once */
 	/* limits/limits.c: where each controller is (V2: enabled in dirfd's subtree_control). */
 	enum box_lim_via lim_via[BOX_LIM_N];
@@ -330,7 +330,7 @@ int box_reap_held_main(struct box *b);
  */
 int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info);
 
-/* reap.c: box_ctx_spare()'s marks. Whether /proc's proc_pid is a marked child (no box's). */
-bool box_ctx_spared(const struct box_ctx *ctx, pid_t proc_pid);
+/* reap.c: box_ctx_exempt()'s marks. Whether /proc's proc_pid is a marked child (no box's). */
+bool box_ctx_exempted(const struct box_ctx *ctx, pid_t proc_pid);
 
 #endif

@@ -414,10 +414,10 @@ int box_ctx_reap(struct box_ctx *ctx);
  * group it is left alone: no box counts it, no kill pass signals it. In a
  * box's group it is that box's, as the kernel's kill of the group sees it.
  * The mark goes when box_ctx_reap() reaps it. Returns 0, or -ENOSPC when
- * BOX_CTX_SPARED_MAX children are marked already.
+ * BOX_CTX_EXEMPT_MAX children are marked already.
  */
-#define BOX_CTX_SPARED_MAX 8
-int box_ctx_spare(struct box_ctx *ctx, pid_t pid, int pidfd);
+#define BOX_CTX_EXEMPT_MAX 8
+int box_ctx_exempt(struct box_ctx *ctx, pid_t pid, int pidfd);
 
 /*
  * Kills what is left, waits (up to 10 s) until the box is empty, removes its

@@ -168,25 +168,25 @@ int box_pidfd_signal(struct box *b, int sig, const siginfo_t *info)
 	return 0;
 }
 
-int box_ctx_spare(struct box_ctx *ctx, pid_t pid, int pidfd)
+int box_ctx_exempt(struct box_ctx *ctx, pid_t pid, int pidfd)
 {
 	pid_t proc_pid = pidfd >= 0 ? proc_pidfd_pid(pidfd) : -ENOENT;
 
-	for (int i = 0; i < BOX_CTX_SPARED_MAX; i++) {
-		if (ctx->spared[i].pid > 0)
+	for (int i = 0; i < BOX_CTX_EXEMPT_MAX; i++) {
+		if (ctx->exempt[i].pid > 0)
 			continue;
 		/* As for a box's main process: /proc's number when /proc has one, else ours. */
-		ctx->spared[i].pid = pid;
-		ctx->spared[i].proc_pid = proc_pid > 0 ? proc_pid : pid;
+		ctx->exempt[i].pid = pid;
+		ctx->exempt[i].proc_pid = proc_pid > 0 ? proc_pid : pid;
 		return 0;
 	}
 	return -ENOSPC;
 }
 
-bool box_ctx_spared(const struct box_ctx *ctx, pid_t proc_pid)
+bool box_ctx_exempted(const struct box_ctx *ctx, pid_t proc_pid)
 {
-	for (int i = 0; i < BOX_CTX_SPARED_MAX; i++)
-		if (ctx->spared[i].pid > 0 && ctx->spared[i].proc_pid == proc_pid)
+	for (int i = 0; i < BOX_CTX_EXEMPT_MAX; i++)
+		if (ctx->exempt[i].pid > 0 && ctx->exempt[i].proc_pid == proc_pid)
 			return true;
 	return false;
 }
@@ -194,9 +194,9 @@ bool box_ctx_spared(const struct box_ctx *ctx, pid_t proc_pid)
 /* Reaped: its number is free for anyone now. */
 static void unspare(struct box_ctx *ctx, pid_t pid)
 {
-	for (int i = 0; i < BOX_CTX_SPARED_MAX; i++)
-		if (ctx->spared[i].pid == pid)
-			ctx->spared[i].pid = ctx->spared[i].proc_pid = 0;
+	for (int i = 0; i < BOX_CTX_EXEMPT_MAX; i++)
+		if (ctx->exempt[i].pid == pid)
+			ctx->exempt[i].pid = ctx->exempt[i].proc_pid = 0;
 }
 
 /* The box whose main process (not yet reaped) is pid, or NULL. */

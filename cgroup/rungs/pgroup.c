@@ -8,7 +8,7 @@
  * main process or below an orphan that came back to us: the sweep walks the
  * trees of our children (the children of every thread) that the box claims
  * (by main pid, held group or token) or no box claims (but for the helpers
- * the caller marked with box_ctx_spare()), and kills them, each pinned by
+ * the caller marked with box_ctx_exempt()), and kills them, each pinned by
  * pidfd and proven ours, until nothing is left.
  *
  * The group's id is the leader's pid, and a pid is free for reuse once its
@@ -86,7 +86,7 @@ static bool holds_group(const struct box *b, pid_t pgid)
  * (setpgid, then an exec with a new environment, or a setproctitle). Every
  * process of ours is some box's, so such an orphan counts, and is killed,
  * with every box; but not a helper the caller forked and marked as no box's
- * (box_ctx_spare(): a terminal sentinel that has left the app's group still
+ * (box_ctx_exempt(): a terminal sentinel that has left the app's group still
  * reporting the Ctrl-C that killed the app).
  */
 static struct box *claim(struct box_ctx *ctx, pid_t pid, int procfd, pid_t pgid, char state)
@@ -164,8 +164,9 @@ static int sweep_root(pid_t pid, void *data)
 		return 0;
 	}
 	owner = claim(s->b->ctx, pid, fd, pgid, state);
-	/* Another box's, or no box's at all: a helper of the caller's outside every group (box_ctx_spare). */
-	if ((owner && owner != s->b) || (!owner && box_ctx_spared(s->b->ctx, pid))) {
+	/* Another box's, or no box's at all: a helper of the caller's outside every group (box_ctx_exempt).
+	 */
+	if ((owner && owner != s->b) || (!owner && box_ctx_exempted(s->b->ctx, pid))) {
 		close(fd);
 		return 0;
 	}

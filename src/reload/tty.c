@@ -34,7 +34,7 @@ struct ttyctl {
 	bool spawning;       /* ttyctl_spawn_fd() gave the terminal to a spawn */
 	struct sentinel cur; /* in app_pgid while the app runs */
 	struct sentinel old; /* ended, but still reporting what came before its end */
-	struct box_ctx *ctx; /* every sentinel is marked as no box's in it (box_ctx_spare) */
+	struct box_ctx *ctx; /* every sentinel is marked as no box's in it (box_ctx_exempt) */
 	int ep;
 	uint64_t tag;
 	struct log *log;
@@ -141,7 +141,7 @@ static int sentinel_start(struct ttyctl *t)
 	 * it before it has reported the Ctrl-C that killed the app.
 	 */
 	r = setpgid(pid, t->app_pgid) < 0 || t->cur.pidfd < 0 ? -errno
-							      : box_ctx_spare(t->ctx, pid, t->cur.pidfd);
+							      : box_ctx_exempt(t->ctx, pid, t->cur.pidfd);
 	if (r < 0) {
 		(void)kill(pid, SIGKILL); /* our unreaped child: the pid is still its own */
 		sentinel_close(&t->cur);

@@ -13,7 +13,7 @@
  * rung signals the whole group, sentinel included) are not reported. The
  * sentinel dies with nsreload (PR_SET_PDEATHSIG) and leaves the group when the
  * app's main process ends, before nsreload kills the rest of the app's box:
- * marked as no box's (box_ctx_spare()), it is then never counted or killed
+ * marked as no box's (box_ctx_exempt()), it is then never counted or killed
  * by the pgroup rung's sweep, and reports the Ctrl-C that may have killed the
  * app before it exits.
  *
@@ -47,7 +47,7 @@ void ttyctl_free(struct ttyctl *t);
 int ttyctl_spawn_fd(struct ttyctl *t);
 /*
  * The app was spawned with ttyctl_spawn_fd() (ok: it runs): its group owns the terminal; a sentinel joins it,
- * marked in ctx as no box's (box_ctx_spare()).
+ * marked in ctx as no box's (box_ctx_exempt()).
  */
 void ttyctl_app_started(struct ttyctl *t, struct box_ctx *ctx, bool ok);
 /* The app's main process ended: the terminal and its modes come back to nsreload, the sentinel ends. */

@@ -385,7 +385,7 @@ int box_ctx_reap(struct box_ctx *ctx)
 	return 0;
 }
 
-int box_ctx_spare(struct box_ctx *ctx, pid_t pid, int pidfd)
+int box_ctx_exempt(struct box_ctx *ctx, pid_t pid, int pidfd)
 {
 	(void)ctx;
 	(void)pid;
