@@ -36,14 +36,37 @@ bool reload_quitting(const struct reload *st)
 
 /* ---- changes: collected, debounced, then a build or on_busy ---------------------------------------- */
 
-/* -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms)
+{
+	unsigned long long grown = age_ms < DEBOUNCE_BURST_CAP_MS ? age_ms : DEBOUNCE_BURST_CAP_MS;
+
+	return grown > delay_ms ? grown : delay_ms;
+}
+
+/*
+ * -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay, or, in a
+ * burst that has lasted longer, by as long as it has lasted (debounce_window_ms()).
+ */
 void reload_change(struct reload *st, const char *path)
 {
+	uint64_t now = now_ns();
+
 	/* Out of memory: the path is not listed, but the change still builds. */
 	if (path)
 		(void)pathset_add(&st->changed, path);
+	if (st->debounce == DEBOUNCE_IDLE)
+		st->burst_start_ns = now;
 	st->debounce = DEBOUNCE_ARMED;
-	(void)timer_arm_ms(st->debounce_fd, st->c->build.delay_ms);
+	(void)timer_arm_ms(st->debounce_fd,
+			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000));
 }
 
 bool reload_busy(const struct reload *st)

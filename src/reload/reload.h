@@ -60,8 +60,14 @@ enum reload_tag {
 
 enum debounce_state {
 	DEBOUNCE_IDLE,  /* no change waits for the debounce */
-	DEBOUNCE_ARMED, /* changes came; the timer runs out build.delay after the last one */
+	DEBOUNCE_ARMED, /* changes came; the timer runs out debounce_window_ms() after the last one */
 };
+
+/*
+ * A burst that has lasted this long is waited out by this much quiet at most
+ * (unless build.delay is longer): the longest a burst's build waits after it.
+ */
+#define DEBOUNCE_BURST_CAP_MS 100ULL
 
 struct reload {
 	const struct config *c;
@@ -73,8 +79,9 @@ struct reload {
 	int debounce_fd, rerun_fd, devnull;
 
 	enum debounce_state debounce;
-	struct pathset changed; /* since the last build began */
-	bool root_gone;         /* the watched root was deleted: no builds until it is back */
+	uint64_t burst_start_ns; /* CLOCK_MONOTONIC of the first change since DEBOUNCE_IDLE */
+	struct pathset changed;  /* since the last build began */
+	bool root_gone;          /* the watched root was deleted: no builds until it is back */
 
 	struct build build;
 	struct app app;
@@ -137,6 +144,14 @@ void reload_rule_settled(struct reload *st, size_t i);
 void reload_next_job(struct reload *st);
 /* Adds fd to the epoll set ep for EPOLLIN with data.u64 = tag. Returns 0 or -errno. */
 int reload_epoll_add(int ep, int fd, uint64_t tag);
+/*
+ * The quiet the tree needs after a change, age_ms into a burst (since the
+ * first change the debounce waits for): build.delay (delay_ms), or, once the
+ * burst has lasted longer, as long as it has lasted, up to
+ * DEBOUNCE_BURST_CAP_MS. A lone save waits build.delay; a burst still going
+ * after a while is not cut in two by a short pause of its writer.
+ */
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */
 int timer_arm_ms(int fd, unsigned long long ms);
 void timer_disarm(int fd);
