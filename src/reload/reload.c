@@ -44,16 +44,18 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms)
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t paths)
 {
-	unsigned long long grown = age_ms < DEBOUNCE_BURST_CAP_MS ? age_ms : DEBOUNCE_BURST_CAP_MS;
+	unsigned long long grown = age_ms > paths ? age_ms : paths;
 
+	if (grown > DEBOUNCE_BURST_CAP_MS)
+		grown = DEBOUNCE_BURST_CAP_MS;
 	return grown > delay_ms ? grown : delay_ms;
 }
 
 /*
  * -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay, or, in a
- * burst that has lasted longer, by as long as it has lasted (debounce_window_ms()).
+ * burst that has lasted longer or changed more paths, by debounce_window_ms().
  */
 void reload_change(struct reload *st, const char *path)
 {
@@ -66,7 +68,8 @@ void reload_change(struct reload *st, const char *path)
 		st->burst_start_ns = now;
 	st->debounce = DEBOUNCE_ARMED;
 	(void)timer_arm_ms(st->debounce_fd,
-			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000));
+			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000,
+					      st->changed.n));
 }
 
 bool reload_busy(const struct reload *st)

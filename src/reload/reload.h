@@ -146,12 +146,13 @@ void reload_next_job(struct reload *st);
 int reload_epoll_add(int ep, int fd, uint64_t tag);
 /*
  * The quiet the tree needs after a change, age_ms into a burst (since the
- * first change the debounce waits for): build.delay (delay_ms), or, once the
- * burst has lasted longer, as long as it has lasted, up to
- * DEBOUNCE_BURST_CAP_MS. A lone save waits build.delay; a burst still going
- * after a while is not cut in two by a short pause of its writer.
+ * first change the debounce waits for) that has changed paths paths:
+ * build.delay (delay_ms), or, when longer, as many milliseconds as the burst
+ * has lasted or paths it has changed, up to DEBOUNCE_BURST_CAP_MS. A lone
+ * save waits build.delay; a tool at work (git, gofmt, tar, a generator) is
+ * not cut in two by a pause of its writer.
  */
-unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms);
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t paths);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */
 int timer_arm_ms(int fd, unsigned long long ms);
 void timer_disarm(int fd);

@@ -347,17 +347,22 @@ static void test_debounce_zero_fires_at_once(void **state)
 	t_free(t);
 }
 
-/* The window: build.delay for a lone change, as long as the burst has lasted once longer, capped. */
+/*
+ * The window: build.delay for a lone change; as many ms as the burst has lasted or paths it changed once
+ * that is longer; capped.
+ */
 static void test_debounce_window_grows_with_the_burst(void **state)
 {
 	(void)state;
-	assert_int_equal(debounce_window_ms(5, 0), 5);
-	assert_int_equal(debounce_window_ms(5, 3), 5);
-	assert_int_equal(debounce_window_ms(5, 40), 40);
-	assert_int_equal(debounce_window_ms(5, 100000), DEBOUNCE_BURST_CAP_MS);
-	assert_int_equal(debounce_window_ms(0, 0), 0); /* 0 still means 0 for a lone change */
-	assert_int_equal(debounce_window_ms(0, 7), 7);
-	assert_int_equal(debounce_window_ms(1000, 100000), 1000); /* a longer delay (air's) as it was */
+	assert_int_equal(debounce_window_ms(5, 0, 1), 5);
+	assert_int_equal(debounce_window_ms(5, 3, 2), 5);
+	assert_int_equal(debounce_window_ms(5, 40, 1), 40);
+	assert_int_equal(debounce_window_ms(5, 1, 30), 30);
+	assert_int_equal(debounce_window_ms(5, 100000, 1), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(5, 0, 10000), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(0, 0, 0), 0); /* 0 still means 0 for a lone change */
+	assert_int_equal(debounce_window_ms(0, 7, 1), 7);
+	assert_int_equal(debounce_window_ms(1000, 100000, 9), 1000); /* a longer delay (air's) as it was */
 }
 
 /*
