@@ -36,14 +36,6 @@ bool reload_quitting(const struct reload *st)
 
 /* ---- changes: collected, debounced, then a build or on_busy ---------------------------------------- */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t paths)
 {
 	unsigned long long grown = age_ms > paths ? age_ms : paths;
@@ -59,7 +51,7 @@ unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long
  */
 void reload_change(struct reload *st, const char *path)
 {
-	uint64_t now = now_ns();
+	uint64_t now = box_now_ns();
 
 	/* Out of memory: the path is not listed, but the change still builds. */
 	if (path)

@@ -79,7 +79,7 @@ struct reload {
 	int debounce_fd, rerun_fd, devnull;
 
 	enum debounce_state debounce;
-	uint64_t burst_start_ns; /* CLOCK_MONOTONIC of the first change since DEBOUNCE_IDLE */
+	uint64_t burst_start_ns; /* box_now_ns() of the first change since DEBOUNCE_IDLE */
 	struct pathset changed;  /* since the last build began */
 	bool root_gone;          /* the watched root was deleted: no builds until it is back */
 
