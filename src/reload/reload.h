@@ -67,7 +67,7 @@ enum debounce_state {
  * A burst that has lasted this long is waited out by this much quiet at most
  * (unless build.delay is longer): the longest a burst's build waits after it.
  */
-#define DEBOUNCE_BURST_CAP_MS 100ULL
+#define DEBOUNCE_BURST_CAP_MS 500ULL
 
 struct reload {
 	const struct config *c;
