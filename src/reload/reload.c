@@ -36,9 +36,10 @@ bool reload_quitting(const struct reload *st)
 
 /* ---- changes: collected, debounced, then a build or on_busy ---------------------------------------- */
 
-unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t paths)
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t changes)
 {
-	unsigned long long grown = age_ms > paths ? age_ms : paths;
+	unsigned long long more = changes > 1 ? (changes - 1) * DEBOUNCE_PER_CHANGE_MS : 0;
+	unsigned long long grown = age_ms > more ? age_ms : more;
 
 	if (grown > DEBOUNCE_BURST_CAP_MS)
 		grown = DEBOUNCE_BURST_CAP_MS;
@@ -47,7 +48,7 @@ unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long
 
 /*
  * -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay, or, in a
- * burst that has lasted longer or changed more paths, by debounce_window_ms().
+ * burst that has lasted longer or brought more changes, by debounce_window_ms().
  */
 void reload_change(struct reload *st, const char *path)
 {
@@ -56,8 +57,11 @@ void reload_change(struct reload *st, const char *path)
 	/* Out of memory: the path is not listed, but the change still builds. */
 	if (path)
 		(void)pathset_add(&st->changed, path);
-	if (st->debounce == DEBOUNCE_IDLE)
+	if (st->debounce == DEBOUNCE_IDLE) {
 		st->burst_start_ns = now;
+		st->burst_changes = 0;
+	}
+	st->burst_changes++;
 	st->debounce = DEBOUNCE_ARMED;
 	(void)timer_arm_ms(st->debounce_fd,
 			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000,

@@ -68,6 +68,8 @@ enum debounce_state {
  * (unless build.delay is longer): the longest a burst's build waits after it.
  */
 #define DEBOUNCE_BURST_CAP_MS 500ULL
+/* Each change of a burst after its first lengthens the quiet it needs by this much (up to the cap). */
+#define DEBOUNCE_PER_CHANGE_MS 25ULL
 
 struct reload {
 	const struct config *c;
@@ -80,6 +82,7 @@ struct reload {
 
 	enum debounce_state debounce;
 	uint64_t burst_start_ns; /* box_now_ns() of the first change since DEBOUNCE_IDLE */
+	size_t burst_changes;    /* changes reported since then (reload_change() calls) */
 	struct pathset changed;  /* since the last build began */
 	bool root_gone;          /* the watched root was deleted: no builds until it is back */
 
@@ -146,13 +149,14 @@ void reload_next_job(struct reload *st);
 int reload_epoll_add(int ep, int fd, uint64_t tag);
 /*
  * The quiet the tree needs after a change, age_ms into a burst (since the
- * first change the debounce waits for) that has changed paths paths:
- * build.delay (delay_ms), or, when longer, as many milliseconds as the burst
- * has lasted or paths it has changed, up to DEBOUNCE_BURST_CAP_MS. A lone
- * save waits build.delay; a tool at work (git, gofmt, tar, a generator) is
- * not cut in two by a pause of its writer.
+ * first change the debounce waits for) that has brought changes changes
+ * (reload_change() calls, this one included): build.delay (delay_ms), or,
+ * when longer, as many ms as the burst has lasted or DEBOUNCE_PER_CHANGE_MS
+ * per change after the first, up to DEBOUNCE_BURST_CAP_MS. A lone save (one
+ * change) waits build.delay; a tool at work (git, gofmt, tar, a generator,
+ * a loop of writes) is not cut in two by a pause of its writer.
  */
-unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t paths);
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t changes);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */
 int timer_arm_ms(int fd, unsigned long long ms);
 void timer_disarm(int fd);

@@ -348,19 +348,20 @@ static void test_debounce_zero_fires_at_once(void **state)
 }
 
 /*
- * The window: build.delay for a lone change; as many ms as the burst has lasted or paths it changed once
- * that is longer; capped.
+ * The window: build.delay for a lone change; as many ms as the burst has lasted, or 25 ms per change
+ * after its first, once that is longer; capped.
  */
 static void test_debounce_window_grows_with_the_burst(void **state)
 {
 	(void)state;
-	assert_int_equal(debounce_window_ms(5, 0, 1), 5);
-	assert_int_equal(debounce_window_ms(5, 3, 2), 5);
-	assert_int_equal(debounce_window_ms(5, 40, 1), 40);
-	assert_int_equal(debounce_window_ms(5, 1, 30), 30);
-	assert_int_equal(debounce_window_ms(5, 100000, 1), DEBOUNCE_BURST_CAP_MS);
-	assert_int_equal(debounce_window_ms(5, 0, 10000), DEBOUNCE_BURST_CAP_MS);
-	assert_int_equal(debounce_window_ms(0, 0, 0), 0); /* 0 still means 0 for a lone change */
+	assert_int_equal(debounce_window_ms(10, 0, 1), 10);
+	assert_int_equal(debounce_window_ms(10, 3, 1), 10);
+	assert_int_equal(debounce_window_ms(10, 40, 1), 40);
+	assert_int_equal(debounce_window_ms(10, 1, 2), DEBOUNCE_PER_CHANGE_MS);
+	assert_int_equal(debounce_window_ms(10, 1, 3), 2 * DEBOUNCE_PER_CHANGE_MS);
+	assert_int_equal(debounce_window_ms(10, 100000, 1), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(10, 0, 10000), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(0, 0, 1), 0); /* 0 still means 0 for a lone change */
 	assert_int_equal(debounce_window_ms(0, 7, 1), 7);
 	assert_int_equal(debounce_window_ms(1000, 100000, 9), 1000); /* a longer delay (air's) as it was */
 }
@@ -380,11 +381,16 @@ static void test_debounce_in_a_burst_waits_as_long_as_it_has_lasted(void **state
 	reload_change(&t->st, "b.go");
 	assert_true(timer_left_ms(t->st.debounce_fd) > 50);
 	assert_true(timer_left_ms(t->st.debounce_fd) <= 61);
+	reload_change(&t->st, "c.go"); /* the third change: 2 x 25 ms, less than the 60 ms */
+	assert_true(timer_left_ms(t->st.debounce_fd) > 50);
+	reload_change(&t->st, "d.go"); /* the fourth: 75 ms */
+	assert_true(timer_left_ms(t->st.debounce_fd) > 70);
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 75);
 	reload_debounce_expired(&t->st);
 	assert_int_equal(fake_box_count(t->ctx, "build"), 2); /* one build for the burst */
 	step_ends(t, 0);
-	reload_change(&t->st, "c.go");
-	assert_true(timer_left_ms(t->st.debounce_fd) <= 5);
+	reload_change(&t->st, "e.go");
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 5); /* a new burst */
 	t_free(t);
 }
 
