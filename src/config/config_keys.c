@@ -105,7 +105,7 @@ static const struct config_key keys[] = {
 	  "0. air sleeps a fixed delay after the first change; nsreload debounces (each change restarts the "
 	  "wait, longer in a burst)",
 	  "Debounce: how long the tree must stay quiet after a change before the rebuild, in milliseconds; "
-	  "in a burst, as many ms as it has lasted or paths it changed, up to 500." },
+	  "in a burst, as long as it has lasted, or 25 ms per change after its first, up to 500 ms." },
 	{ "build.stop_on_error", CONFIG_T_BOOL, 0, AT(build.stop_on_error), "false", NULL,
 	  "same (air's example file has true)",
 	  "When the build fails, stop the old app; otherwise it keeps running." },
