@@ -100,8 +100,8 @@ static const struct config_key keys[] = {
 	  "says; poll polls everywhere. 'nsreload doctor' says which and why." },
 
 	/* [build]: timing and restarts */
-	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "10", NULL,
-	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 10 ms and 0 means "
+	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "50", NULL,
+	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 50 ms and 0 means "
 	  "0. air sleeps a fixed delay after the first change; nsreload debounces (each change restarts the "
 	  "wait, longer in a burst)",
 	  "Debounce: how long the tree must stay quiet after a change before the rebuild, in milliseconds; "
