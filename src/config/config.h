@@ -34,7 +34,7 @@
  *  - Stopping: box.stop_signal and box.stop_timeout_ms are final. air's
  *    build.send_interrupt and build.kill_delay have already been folded into
  *    them, so do not read those two for behaviour (they stay for display).
- *  - Debounce: build.delay_ms (nsreload's default is 100 ms, air's is 1000;
+ *  - Debounce: build.delay_ms (nsreload's default is 50 ms, air's is 1000;
  *    a value from a file is honoured, and 0 means 0).
  *  - Watching: build.include_* / exclude_* with tmp_dir already substituted in
  *    the defaults of cmd, bin and exclude_dir; poll_interval_ms is at least

@@ -100,12 +100,12 @@ static const struct config_key keys[] = {
 	  "says; poll polls everywhere. 'nsreload doctor' says which and why." },
 
 	/* [build]: timing and restarts */
-	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "100",
-	  NULL,
-	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 100 ms and 0 means "
+	{ "build.delay", CONFIG_T_MS, CONFIG_K_MS_INT | CONFIG_K_ZERO_IS_ZERO, AT(build.delay_ms), "50", NULL,
+	  "air's default is 1000 ms and 0 there means the default; nsreload's default is 50 ms and 0 means "
 	  "0. air sleeps a fixed delay after the first change; nsreload debounces (each change restarts the "
-	  "wait)",
-	  "Debounce: how long the tree must stay quiet after a change before the rebuild, in milliseconds." },
+	  "wait, longer in a burst)",
+	  "Debounce: how long the tree must stay quiet after a change before the rebuild, in milliseconds; "
+	  "in a burst, as long as it has lasted, or 25 ms per change after its first, up to 500 ms." },
 	{ "build.stop_on_error", CONFIG_T_BOOL, 0, AT(build.stop_on_error), "false", NULL,
 	  "same (air's example file has true)",
 	  "When the build fails, stop the old app; otherwise it keeps running." },

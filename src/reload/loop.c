@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,13 @@ static bool timer_expired(int fd)
 	return read(fd, &x, sizeof(x)) == (ssize_t)sizeof(x);
 }
 
+/* Whether fd has input now (poll with no wait). */
+static bool fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void dispatch(struct loop *lp, enum reload_tag tag)
 {
 	struct reload *st = &lp->st;
@@ -245,6 +253,9 @@ static void dispatch(struct loop *lp, enum reload_tag tag)
 			(void)watch_process(lp->watch);
 		break;
 	case TAG_DEBOUNCE:
+		/* Changes that came before the timer ran out are part of the burst: read them first. */
+		if (lp->watch && fd_readable(watch_fd(lp->watch)))
+			(void)watch_process(lp->watch);
 		if (timer_expired(st->debounce_fd))
 			reload_debounce_expired(st);
 		break;
@@ -283,8 +294,17 @@ static int event_loop(struct loop *lp)
 				continue;
 			return -errno;
 		}
-		for (int i = 0; i < n; i++)
-			dispatch(lp, (enum reload_tag)evs[i].data.u64);
+		bool debounce = false;
+
+		/* The debounce last: the changes of this wake-up go first, and may re-arm it. */
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.u64 == TAG_DEBOUNCE)
+				debounce = true;
+			else
+				dispatch(lp, (enum reload_tag)evs[i].data.u64);
+		}
+		if (debounce)
+			dispatch(lp, TAG_DEBOUNCE);
 		reload_update(&lp->st);
 	}
 	return 0;

@@ -36,14 +36,36 @@ bool reload_quitting(const struct reload *st)
 
 /* ---- changes: collected, debounced, then a build or on_busy ---------------------------------------- */
 
-/* -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay. */
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t changes)
+{
+	unsigned long long more = changes > 1 ? (changes - 1) * DEBOUNCE_PER_CHANGE_MS : 0;
+	unsigned long long grown = age_ms > more ? age_ms : more;
+
+	if (grown > DEBOUNCE_BURST_CAP_MS)
+		grown = DEBOUNCE_BURST_CAP_MS;
+	return grown > delay_ms ? grown : delay_ms;
+}
+
+/*
+ * -> DEBOUNCE_ARMED: a trailing debounce, every change pushes the build back by build.delay, or, in a
+ * burst that has lasted longer or brought more changes, by debounce_window_ms().
+ */
 void reload_change(struct reload *st, const char *path)
 {
+	uint64_t now = box_now_ns();
+
 	/* Out of memory: the path is not listed, but the change still builds. */
 	if (path)
 		(void)pathset_add(&st->changed, path);
+	if (st->debounce == DEBOUNCE_IDLE) {
+		st->burst_start_ns = now;
+		st->burst_changes = 0;
+	}
+	st->burst_changes++;
 	st->debounce = DEBOUNCE_ARMED;
-	(void)timer_arm_ms(st->debounce_fd, st->c->build.delay_ms);
+	(void)timer_arm_ms(st->debounce_fd,
+			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000,
+					      st->changed.n));
 }
 
 bool reload_busy(const struct reload *st)

@@ -64,8 +64,16 @@ enum reload_tag {
 
 enum debounce_state {
 	DEBOUNCE_IDLE,  /* no change waits for the debounce */
-	DEBOUNCE_ARMED, /* changes came; the timer runs out build.delay after the last one */
+	DEBOUNCE_ARMED, /* changes came; the timer runs out debounce_window_ms() after the last one */
 };
+
+/*
+ * A burst that has lasted this long is waited out by this much quiet at most
+ * (unless build.delay is longer): the longest a burst's build waits after it.
+ */
+#define DEBOUNCE_BURST_CAP_MS 500ULL
+/* Each change of a burst after its first lengthens the quiet it needs by this much (up to the cap). */
+#define DEBOUNCE_PER_CHANGE_MS 25ULL
 
 struct reload {
 	const struct config *c;
@@ -77,8 +85,10 @@ struct reload {
 	int debounce_fd, rerun_fd, devnull;
 
 	enum debounce_state debounce;
-	struct pathset changed; /* since the last build began */
-	bool root_gone;         /* the watched root was deleted: no builds until it is back */
+	uint64_t burst_start_ns; /* box_now_ns() of the first change since DEBOUNCE_IDLE */
+	size_t burst_changes;    /* changes reported since then (reload_change() calls) */
+	struct pathset changed;  /* since the last build began */
+	bool root_gone;          /* the watched root was deleted: no builds until it is back */
 
 	struct build build;
 	struct app app;
@@ -142,6 +152,16 @@ void reload_rule_settled(struct reload *st, size_t i);
 void reload_next_job(struct reload *st);
 /* Adds fd to the epoll set ep for EPOLLIN with data.u64 = tag. Returns 0 or -errno. */
 int reload_epoll_add(int ep, int fd, uint64_t tag);
+/*
+ * The quiet the tree needs after a change, age_ms into a burst (since the
+ * first change the debounce waits for) that has brought changes changes
+ * (reload_change() calls, this one included): build.delay (delay_ms), or,
+ * when longer, as many ms as the burst has lasted or DEBOUNCE_PER_CHANGE_MS
+ * per change after the first, up to DEBOUNCE_BURST_CAP_MS. A lone save (one
+ * change) waits build.delay; a tool at work (git, gofmt, tar, a generator,
+ * a loop of writes) is not cut in two by a pause of its writer.
+ */
+unsigned long long debounce_window_ms(unsigned long long delay_ms, unsigned long long age_ms, size_t changes);
 /* Arms a timerfd to ms from now (0: at once), or disarms it. */
 int timer_arm_ms(int fd, unsigned long long ms);
 void timer_disarm(int fd);

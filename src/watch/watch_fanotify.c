@@ -57,7 +57,7 @@ enum { FD_FREE, FD_NODE, FD_PARENT, FD_STRANGER };
 
 #define MASK_APPEAR (FAN_CREATE | FAN_MOVED_TO)
 #define MASK_VANISH (FAN_DELETE | FAN_MOVED_FROM)
-#define MASK_WRITE  (FAN_MODIFY | FAN_CLOSE_WRITE)
+#define MASK_WRITE  FAN_CLOSE_WRITE
 
 /* ---- the handle cache ---- */
 

@@ -17,8 +17,8 @@
 #include "watch_backend.h"
 
 #define FAN_INIT_FLAGS (FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_CLOEXEC | FAN_NONBLOCK)
-#define FAN_WATCH_MASK                                                                                       \
-	(FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CLOSE_WRITE | FAN_MODIFY | FAN_ONDIR)
+/* A write counts at the writer's close (FAN_CLOSE_WRITE), as with inotify: no FAN_MODIFY. */
+#define FAN_WATCH_MASK (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CLOSE_WRITE | FAN_ONDIR)
 /* File systems marked at most (the root's and those of the mounts below it), and mounts remembered. */
 #define FAN_MAX_FS   16
 #define FAN_MAX_MNTS 64

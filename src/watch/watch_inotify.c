@@ -20,8 +20,12 @@
 
 #include "watch_backend.h"
 
+/*
+ * A write counts when the writer closes the file (IN_CLOSE_WRITE), not at each write (no IN_MODIFY): an
+ * editor's write, fsync and close (vim: 19 ms of fsync here) is one change, not two.
+ */
 #define DIR_MASK                                                                                             \
-	(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_MODIFY | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF | \
+	(IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_DELETE_SELF |             \
 	 IN_MOVE_SELF | IN_ONLYDIR)
 /* Bounds one call, so that a writer that never stops cannot keep us here; epoll wakes us again. */
 #define MAX_READS_PER_CALL 64
@@ -158,7 +162,7 @@ static int handle_event(struct watch *w, const struct inotify_event *ev)
 		kind = K_APPEAR;
 	else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
 		kind = K_VANISH;
-	else if (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE))
+	else if (ev->mask & IN_CLOSE_WRITE)
 		kind = K_WRITE;
 	return watch_on_entry(w, n, ev->name, kind, ev->mask & IN_ISDIR, ev->mask & IN_MOVED_FROM);
 }

@@ -48,7 +48,7 @@ static const struct {
 	{ "build.poll", "false" },
 	{ "build.poll_interval", "0" },
 	{ "build.watcher", "\"auto\"" },
-	{ "build.delay", "100" },
+	{ "build.delay", "50" },
 	{ "build.stop_on_error", "false" },
 	{ "build.send_interrupt", "false" },
 	{ "build.kill_delay", "\"0s\"" },
@@ -99,7 +99,7 @@ static void test_every_key_has_its_default(void **state)
 	}
 	/* The struct fields the reload loop reads. */
 	assert_string_equal(c.root, ".");
-	assert_int_equal(c.build.delay_ms, 100);
+	assert_int_equal(c.build.delay_ms, 50);
 	assert_int_equal(c.build.rerun_delay_ms, 500);
 	assert_int_equal(c.build.kill_delay_ms, 0);
 	assert_int_equal(c.box.stop_signal, SIGTERM);

@@ -347,6 +347,53 @@ static void test_debounce_zero_fires_at_once(void **state)
 	t_free(t);
 }
 
+/*
+ * The window: build.delay for a lone change; as many ms as the burst has lasted, or 25 ms per change
+ * after its first, once that is longer; capped.
+ */
+static void test_debounce_window_grows_with_the_burst(void **state)
+{
+	(void)state;
+	assert_int_equal(debounce_window_ms(10, 0, 1), 10);
+	assert_int_equal(debounce_window_ms(10, 3, 1), 10);
+	assert_int_equal(debounce_window_ms(10, 40, 1), 40);
+	assert_int_equal(debounce_window_ms(10, 1, 2), DEBOUNCE_PER_CHANGE_MS);
+	assert_int_equal(debounce_window_ms(10, 1, 3), 2 * DEBOUNCE_PER_CHANGE_MS);
+	assert_int_equal(debounce_window_ms(10, 100000, 1), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(10, 0, 10000), DEBOUNCE_BURST_CAP_MS);
+	assert_int_equal(debounce_window_ms(0, 0, 1), 0); /* 0 still means 0 for a lone change */
+	assert_int_equal(debounce_window_ms(0, 7, 1), 7);
+	assert_int_equal(debounce_window_ms(1000, 100000, 9), 1000); /* a longer delay (air's) as it was */
+}
+
+/*
+ * A burst: a change 60 ms into it arms the timer for 60 ms, not build.delay; once it settles, the
+ * next change starts a new burst with build.delay again.
+ */
+static void test_debounce_in_a_burst_waits_as_long_as_it_has_lasted(void **state)
+{
+	struct t *t = t_running(NULL, "delay = 5\n");
+	(void)state;
+
+	reload_change(&t->st, "a.go");
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 5);
+	t->st.burst_start_ns -= 60 * 1000000ULL; /* as if the burst began 60 ms ago */
+	reload_change(&t->st, "b.go");
+	assert_true(timer_left_ms(t->st.debounce_fd) > 50);
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 61);
+	reload_change(&t->st, "c.go"); /* the third change: 2 x 25 ms, less than the 60 ms */
+	assert_true(timer_left_ms(t->st.debounce_fd) > 50);
+	reload_change(&t->st, "d.go"); /* the fourth: 75 ms */
+	assert_true(timer_left_ms(t->st.debounce_fd) > 70);
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 75);
+	reload_debounce_expired(&t->st);
+	assert_int_equal(fake_box_count(t->ctx, "build"), 2); /* one build for the burst */
+	step_ends(t, 0);
+	reload_change(&t->st, "e.go");
+	assert_true(timer_left_ms(t->st.debounce_fd) <= 5); /* a new burst */
+	t_free(t);
+}
+
 static void test_rebuild_key_builds_without_a_change(void **state)
 {
 	struct t *t = t_running(NULL, NULL);
@@ -1155,6 +1202,8 @@ int main(void)
 		cmocka_unit_test(test_a_step_that_cannot_start_is_a_failed_build),
 		cmocka_unit_test(test_debounce_is_trailing_and_collects_each_path_once),
 		cmocka_unit_test(test_debounce_zero_fires_at_once),
+		cmocka_unit_test(test_debounce_window_grows_with_the_burst),
+		cmocka_unit_test(test_debounce_in_a_burst_waits_as_long_as_it_has_lasted),
 		cmocka_unit_test(test_rebuild_key_builds_without_a_change),
 		cmocka_unit_test(test_root_gone_holds_the_changes_until_it_is_back),
 		cmocka_unit_test(test_a_long_list_of_changes_goes_through_a_file),
