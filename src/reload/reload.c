@@ -65,7 +65,7 @@ void reload_change(struct reload *st, const char *path)
 	st->debounce = DEBOUNCE_ARMED;
 	(void)timer_arm_ms(st->debounce_fd,
 			   debounce_window_ms(st->c->build.delay_ms, (now - st->burst_start_ns) / 1000000,
-					      st->changed.n));
+					      st->burst_changes));
 }
 
 bool reload_busy(const struct reload *st)
