@@ -1085,9 +1085,10 @@ static void bench_go(const char *rungs, int runs, int go_runs)
 		return;
 	go_floor(runs);
 	list = strdup(rungs);
-	for (char *r = strtok_r(list, ",", &save); r && !interrupted; r = strtok_r(NULL, ",", &save))
+	for (char *r = strtok_r(list, ",", &save); r && !interrupted; r = strtok_r(NULL, ",", &save)) {
 		go_latency(r, runs, false);
-	go_latency(r, runs, true);
+		go_latency(r, runs, true);
+	}
 	free(list);
 	if (!interrupted && go_runs > 0)
 		go_defaults(go_runs);
