@@ -192,7 +192,7 @@ bool box_ctx_exempted(const struct box_ctx *ctx, pid_t proc_pid)
 }
 
 /* Reaped: its number is free for anyone now. */
-static void unspare(struct box_ctx *ctx, pid_t pid)
+static void unexempt(struct box_ctx *ctx, pid_t pid)
 {
 	for (int i = 0; i < BOX_CTX_EXEMPT_MAX; i++)
 		if (ctx->exempt[i].pid == pid)
@@ -219,7 +219,7 @@ static int reap_child(struct box_ctx *ctx, pid_t pid)
 	if (b)
 		return box_try_reap_main(b) > 0;
 	if (waitpid(pid, NULL, WNOHANG) == pid)
-		unspare(ctx, pid);
+		unexempt(ctx, pid);
 	return 1;
 }
 
