@@ -267,7 +267,7 @@ int bench_fanotify(const char *self)
 
 	printf("\nfanotify next to inotify, on a tmpfs of its own (private mount namespace):\n");
 	if (!mkdtemp(base) || unshare(CLONE_NEWNS) < 0 ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("nsreload-bench", base, "tmpfs", 0, "size=8g") < 0) {
 		printf("  skipped: %s (needs root)\n", strerror(errno));
 		return 77;

@@ -971,7 +971,7 @@ static int group_fanotify(void **state)
 	(void)state;
 	mode = WATCH_POLL_AUTO;
 	fan = true;
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("nsreload-test", "/tmp", "tmpfs", 0, "size=256m,mode=1777") < 0) {
 		snprintf(fan_why, sizeof(fan_why), "no private tmpfs: %s (needs root)", strerror(errno));
 		return 0;
