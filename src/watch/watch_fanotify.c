@@ -490,10 +490,15 @@ static int handle_event(struct watch *w, uint64_t mask, const struct fanotify_ev
 	}
 }
 
-/* The DFID_NAME record of an event, or NULL. */
-static const struct fanotify_event_info_fid *event_fid(const struct fanotify_event_metadata *m)
+/*
+ * The DFID_NAME record of the event at ev (its metadata copied in m), or NULL. The kernel aligns events
+ * and records to 4 bytes only: the records (4-byte fields) are read in place, the metadata (a u64 mask)
+ * is copied out.
+ */
+static const struct fanotify_event_info_fid *event_fid(const char *ev,
+						       const struct fanotify_event_metadata *m)
 {
-	const char *p = (const char *)m + m->metadata_len, *end = (const char *)m + m->event_len;
+	const char *p = ev + m->metadata_len, *end = ev + m->event_len;
 
 	while (p + sizeof(struct fanotify_event_info_header) <= end) {
 		const struct fanotify_event_info_header *hdr = (const void *)p;
@@ -507,6 +512,33 @@ static const struct fanotify_event_info_fid *event_fid(const struct fanotify_eve
 	return NULL;
 }
 
+/* The events of one read, in order: each one's metadata copied to an aligned struct (event_fid). */
+static int fan_events(struct watch *w, const char *buf, size_t got)
+{
+	size_t off = 0;
+	int r = 0;
+
+	while (r == 0 && got - off >= FAN_EVENT_METADATA_LEN) {
+		const struct fanotify_event_info_fid *fid;
+		struct fanotify_event_metadata m;
+
+		memcpy(&m, buf + off, sizeof(m));
+		if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > got - off)
+			break;
+		if (m.vers != FANOTIFY_METADATA_VERSION)
+			return -EPROTO;
+		if (m.mask & FAN_Q_OVERFLOW) {
+			watch_on_overflow(w);
+		} else if ((fid = event_fid(buf + off, &m))) {
+			r = handle_event(w, m.mask, fid);
+			if (r < 0)
+				watch_on_overflow(w); /* what this call could not take in is lost */
+		}
+		off += m.event_len;
+	}
+	return r;
+}
+
 static int fan_read(struct watch *w)
 {
 	char buf[EVENT_BUF] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
@@ -514,7 +546,6 @@ static int fan_read(struct watch *w)
 
 	for (int reads = 0; r == 0 && reads < MAX_READS_PER_CALL; reads++) {
 		ssize_t got = read(w->fd, buf, sizeof(buf));
-		const struct fanotify_event_metadata *m = (const void *)buf;
 
 		if (got < 0) {
 			if (errno == EINTR)
@@ -523,21 +554,7 @@ static int fan_read(struct watch *w)
 				r = -errno;
 			break;
 		}
-		for (; r == 0 && FAN_EVENT_OK(m, got); m = FAN_EVENT_NEXT(m, got)) {
-			const struct fanotify_event_info_fid *fid;
-
-			if (m->vers != FANOTIFY_METADATA_VERSION)
-				return -EPROTO;
-			if (m->mask & FAN_Q_OVERFLOW) {
-				watch_on_overflow(w);
-				continue;
-			}
-			fid = event_fid(m);
-			if (fid)
-				r = handle_event(w, m->mask, fid);
-			if (r < 0)
-				watch_on_overflow(w); /* what this call could not take in is lost */
-		}
+		r = fan_events(w, buf, (size_t)got);
 	}
 	if (w->fan->nstrangers > STRANGERS_MAX)
 		fan_forget(w);
