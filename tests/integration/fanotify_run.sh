@@ -36,18 +36,8 @@ proj="$fs/proj"
 other="$fs/other"
 ctl="$work/ctl"
 mkdir -p "$fs" "$ctl"
-test_cleanup_fan() {
-	if [ -n "${nsr_pid:-}" ]; then
-		kill -CONT "$nsr_pid" 2>/dev/null
-		kill -TERM "$nsr_pid" 2>/dev/null
-		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
-	fi
-	umount "$fs" 2>/dev/null
-	rm -rf "$work"
-}
-trap test_cleanup_fan EXIT
-trap 'test_cleanup_fan; exit 130' INT
-trap 'test_cleanup_fan; exit 143' TERM
+cleanup_umount="$fs"
+install_cleanup
 
 mount -t tmpfs -o size=256m nsreload-fan "$fs" || skip_test_or_fail "cannot mount a tmpfs"
 mkdir -p "$proj" "$other"

@@ -37,18 +37,8 @@ under="$work/under"
 view="$work/view"
 ctl="$work/ctl"
 mkdir -p "$under" "$view" "$ctl"
-test_cleanup_poll() {
-	if [ -n "${nsr_pid:-}" ]; then
-		kill -TERM "$nsr_pid" 2>/dev/null
-		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
-	fi
-	umount "$view" 2>/dev/null
-	umount "$work/proj/lib" 2>/dev/null
-	rm -rf "$work"
-}
-trap test_cleanup_poll EXIT
-trap 'test_cleanup_poll; exit 130' INT
-trap 'test_cleanup_poll; exit 143' TERM
+cleanup_umount="$view $work/proj/lib"
+install_cleanup
 
 if ! bindfs "$under" "$view" 2>"$work/bindfs.err"; then
 	skip_test_or_fail "bindfs cannot mount here: $(cat "$work/bindfs.err")"

@@ -30,17 +30,8 @@ fi
 test_begin "$1" watch-backends
 tok_base="nsrwb$$"
 fs="$work/fs"
-test_cleanup_wb() {
-	if [ -n "${nsr_pid:-}" ]; then
-		kill -TERM "$nsr_pid" 2>/dev/null
-		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
-	fi
-	umount "$fs" 2>/dev/null
-	rm -rf "$work"
-}
-trap test_cleanup_wb EXIT
-trap 'test_cleanup_wb; exit 130' INT
-trap 'test_cleanup_wb; exit 143' TERM
+cleanup_umount="$fs"
+install_cleanup
 
 # settled N: the build count is N and stays N for 2 s.
 settled() {

@@ -171,14 +171,20 @@ sigterm_ends_clean() {
 	fi
 }
 
-# Stops the nsreload in $nsr_pid (TERM first, so that it empties its boxes),
-# removes $parent and $work. install_cleanup runs it on exit, and makes INT
-# and TERM exit too, so that no nsreload of ours outlives the test.
+# Stops the nsreload in $nsr_pid (CONT, in case the test stopped it, then
+# TERM first, so that it empties its boxes), unmounts the test's own mounts
+# listed in $cleanup_umount (inside $work), removes $parent and $work.
+# install_cleanup runs it on exit, and makes INT and TERM exit too, so that
+# no nsreload of ours outlives the test.
 test_cleanup() {
 	if [ -n "${nsr_pid:-}" ]; then
+		kill -CONT "$nsr_pid" 2>/dev/null
 		kill -TERM "$nsr_pid" 2>/dev/null
 		wait_for 5000 pid_gone "$nsr_pid" || kill -KILL "$nsr_pid" 2>/dev/null
 	fi
+	for m in ${cleanup_umount:-}; do
+		umount "$m" 2>/dev/null
+	done
 	remove_cgroup_parent
 	rm -rf "$work"
 }
