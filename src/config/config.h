@@ -186,6 +186,18 @@ struct config_proxy {
 	unsigned long long app_start_timeout_ms;
 };
 
+/* [socket]: nsreload's own (docs/run.md, "Socket hand-off"). */
+enum config_socket_mode {
+	CONFIG_SOCKET_FDS, /* the sockets are passed to each run as fd 3 onwards (systemd's LISTEN_FDS) */
+	CONFIG_SOCKET_TCP, /* nsreload accepts and splices each connection to 127.0.0.1:socket.app_port */
+};
+
+struct config_socket {
+	struct config_strlist listen; /* "HOST:PORT" or "PORT" (127.0.0.1); empty: no socket */
+	int mode;                     /* enum config_socket_mode */
+	int app_port;                 /* CONFIG_SOCKET_TCP: where the app listens on 127.0.0.1 */
+};
+
 struct config_box {
 	int mode;                           /* an enum box_rung value (box.h): the same order as its names */
 	int stop_signal;                    /* final after config_finalize */
@@ -230,6 +242,7 @@ struct config {
 	struct config_misc misc;
 	struct config_screen screen;
 	struct config_proxy proxy;
+	struct config_socket socket;
 	struct config_box box;
 
 	char *file;                                   /* the file loaded, as found or given; NULL: none */

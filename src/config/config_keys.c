@@ -19,6 +19,8 @@ static const char *const box_mode_choices[] = { "auto",          "cgroup2", "cgr
 /* The order of enum config_stop_scope. */
 static const char *const box_stop_scope_choices[] = { "all", "main", NULL };
 /* The order of enum watch_watcher (watch.h). */
+/* The order of enum config_socket_mode. */
+static const char *const socket_mode_choices[] = { "fds", "tcp", NULL };
 static const char *const build_watcher_choices[] = { "auto", "inotify", "fanotify", "poll", NULL };
 
 #define AT(field)   offsetof(struct config, field)
@@ -176,6 +178,18 @@ static const struct config_key keys[] = {
 	  NULL, SAME, "How long the proxy waits for the app to listen, in milliseconds.",
 	  .unimplemented = NO_PROXY, .needs = "proxy.enabled" },
 
+	/* [socket]: nsreload's own */
+	{ "socket.listen", CONFIG_T_LIST, 0, AT(socket.listen), "", NULL, NULL,
+	  "Addresses nsreload listens on once, for every run: \"127.0.0.1:8080\" or \"8080\" (127.0.0.1). "
+	  "The sockets never close across restarts, so the kernel queues connections while no run "
+	  "accepts." },
+	{ "socket.mode", CONFIG_T_CHOICE, 0, AT(socket.mode), "fds", socket_mode_choices, NULL,
+	  "fds: each run gets the sockets as fd 3 onwards with LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID "
+	  "(systemd's socket activation); tcp: nsreload accepts and splices each connection to "
+	  "socket.app_port, holding new ones while the app restarts." },
+	{ "socket.app_port", CONFIG_T_PORT, 0, AT(socket.app_port), "0", NULL, NULL,
+	  "tcp mode: the port the app listens on, on 127.0.0.1." },
+
 	/* [box]: nsreload's own */
 	{ "box.mode", CONFIG_T_CHOICE, 0, AT(box.mode), "auto", box_mode_choices, NULL,
 	  "Containment: auto (the best rung this host allows), cgroup2, cgroup2+pidns, cgroup1, "
@@ -303,7 +317,7 @@ bool config_key_in_use(const struct config *c, const struct config_key *k)
 /* The tables a file may hold besides the sections of the keys (a unit test checks those are here too). */
 static const char *const table_names[] = { "build",       "build.linux", "build.darwin", "build.windows",
 					   "build.rules", "log",         "color",        "misc",
-					   "screen",      "proxy",       "box" };
+					   "screen",      "proxy",       "socket",       "box" };
 
 /* Longer names are not compared: no key is this long, so none is close. */
 #define SUGGEST_MAX 63 /* opts_edit_distance() takes names up to 63 bytes */

@@ -72,6 +72,9 @@ static const struct {
 	{ "proxy.proxy_port", "0" },
 	{ "proxy.app_port", "0" },
 	{ "proxy.app_start_timeout", "5000" },
+	{ "socket.listen", "[]" },
+	{ "socket.mode", "\"fds\"" },
+	{ "socket.app_port", "0" },
 	{ "box.mode", "\"auto\"" },
 	{ "box.stop_signal", "\"TERM\"" },
 	{ "box.stop_timeout", "\"5s\"" },
@@ -128,7 +131,7 @@ static void test_key_table_is_complete(void **state)
 		if (!k->air)
 			assert_true(strcmp(k->name, "on_busy") == 0 ||
 				    strcmp(k->name, "build.watcher") == 0 ||
-				    strncmp(k->name, "box.", 4) == 0);
+				    strncmp(k->name, "socket.", 7) == 0 || strncmp(k->name, "box.", 4) == 0);
 		if (k->type == CONFIG_T_CHOICE)
 			assert_non_null(k->choices);
 	}
