@@ -212,7 +212,10 @@ EOF
 	ctxdir=$(find "$cgdir" -mindepth 1 -maxdepth 1 -type d -name "nsreload.$dead_pid.*" | head -1)
 	if [ -z "$ctxdir" ]; then
 		bad "$label: no context directory nsreload.$dead_pid.* in $cgdir"
-	elif [ -f "$ctxdir/cgroup.events" ] && grep -q '^populated 0' "$ctxdir/cgroup.events"; then
+	elif [ -f "$ctxdir/cgroup.events" ] &&
+		# populated goes to 0 once the last exiting task is released, a moment after the token count
+		# above saw no process: a zombie reparented to init is still counted until it is reaped.
+		wait_for 3000 grep -q '^populated 0' "$ctxdir/cgroup.events"; then
 		ok "$label: its context directory holds no process"
 	elif [ ! -f "$ctxdir/cgroup.events" ] && [ -z "$(find "$ctxdir" -name tasks -exec cat {} +)" ]; then
 		ok "$label: its v1 context directory lists no task"
