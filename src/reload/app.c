@@ -39,7 +39,10 @@ static int app_spawn(struct reload *st, char **argv, char **envp)
 							.stdout_fd = -1,
 							.stderr_fd = -1,
 							.tty_fd = tty_fd,
-							.wait_all = true });
+							.wait_all = true,
+							/* The app alone: builds and rules never get them. */
+							.pass_fds = st->handoff.fds,
+							.n_pass_fds = st->handoff.n });
 	if (tty_fd >= 0)
 		ttyctl_app_started(st->tty, st->ctx, r == 0);
 	if (r < 0) {
@@ -62,6 +65,7 @@ void app_start(struct reload *st)
 			r == -ENOENT ? "no bin, entrypoint or full_bin" : strerror(-r));
 		return;
 	}
+	handoff_check_argv(&st->handoff, argv, st->log);
 	if (envp_make(st->c, st->log, NULL, 0, &envp) == 0 && app_spawn(st, argv, envp) == 0) {
 		st->app.state = APP_RUNNING;
 		st->app.pid = box_main_pid(st->app.box);

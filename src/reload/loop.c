@@ -538,6 +538,10 @@ static int loop_setup(struct loop *lp, const struct config *c, struct log *log, 
 	if (r < 0)
 		/* As for every other configuration error: exit 2. */
 		return r == -EINVAL ? 2 : 1;
+	/* Before the first build: connections queue from now on, even while it builds (handoff.h). */
+	r = handoff_open(&lp->st.handoff, c, log);
+	if (r < 0)
+		return r == -EINVAL ? 2 : 1;
 	r = open_box_ctx(lp);
 	if (r != 0)
 		return r;

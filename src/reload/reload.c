@@ -333,4 +333,5 @@ void reload_free(struct reload *st)
 	close_fd(&st->rerun_fd);
 	close_fd(&st->devnull);
 	close_fd(&st->ep);
+	handoff_close(&st->handoff);
 }

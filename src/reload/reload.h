@@ -37,6 +37,7 @@
 
 #include "app.h"
 #include "build.h"
+#include "handoff.h"
 #include "pathset.h"
 #include "quit.h"
 #include "rulejob.h"
@@ -93,9 +94,10 @@ struct reload {
 	struct build build;
 	struct app app;
 	struct quit quit;
-	struct rulejob rules; /* [[build.rules]] */
-	uint64_t places;      /* the last place in line given to a job that waits (reload_next_job) */
-	struct spares spares; /* boxes made ahead, boxes removed late (spare.h) */
+	struct rulejob rules;   /* [[build.rules]] */
+	uint64_t places;        /* the last place in line given to a job that waits (reload_next_job) */
+	struct spares spares;   /* boxes made ahead, boxes removed late (spare.h) */
+	struct handoff handoff; /* socket.listen's sockets, passed to every run of the app (handoff.h) */
 };
 
 /*
