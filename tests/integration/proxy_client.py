@@ -4,6 +4,9 @@
   proxy_client.py ws PORT MSG      WebSocket handshake on /ws (raw), then the
                                    app's "vN" line and MSG echoed: prints "vN MSG"
   proxy_client.py tcp PORT MSG     the same over a plain TCP connection
+  proxy_client.py wsclose PORT     WebSocket handshake, prints the app's "vN"
+                                   line, then "closed" when the tunnel ends
+                                   (30 s at most)
   proxy_client.py raw PORT         sends stdin as it is, prints what comes back
                                    until the proxy closes (10 s at most)
   proxy_client.py slow PORT SECS   sends half a request head, then nothing:
@@ -58,8 +61,8 @@ def echo_check(s, msg):
 
 def main():
     kind, port = sys.argv[1], int(sys.argv[2])
-    if kind == "ws":
-        s = conn(port)
+    if kind in ("ws", "wsclose"):
+        s = conn(port, timeout=30)
         key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
@@ -73,6 +76,17 @@ def main():
         if not head.startswith(b"HTTP/1.1 101"):
             print("no 101:", head.split(b"\r\n")[0].decode())
             return 1
+        if kind == "wsclose":
+            print(read_line(s), flush=True)
+            try:
+                while s.recv(4096):
+                    pass
+                print("closed")
+            except socket.timeout:
+                print("open")
+            except ConnectionResetError:
+                print("closed")
+            return 0
         echo_check(s, sys.argv[3])
     elif kind == "tcp":
         s = conn(port)
