@@ -518,9 +518,10 @@ static void serve_events(struct conn *c)
 static void serve_status(struct conn *c)
 {
 	char body[256];
-	int n = snprintf(body, sizeof(body),
-			 "{\"app\": \"%s\", \"build\": \"%s\", \"held\": %zu, \"connections\": %zu}\n",
-			 app_name(c->f), build_name(c->f), c->f->nheld, c->f->nconns);
+	int n = snprintf(
+		body, sizeof(body),
+		"{\"app\": \"%s\", \"build\": \"%s\", \"held\": %zu, \"connections\": %zu, \"pid\": %d}\n",
+		app_name(c->f), build_name(c->f), c->f->nheld, c->f->nconns, (int)getpid());
 
 	respond(c, 200, "application/json", body, (size_t)n, false);
 }

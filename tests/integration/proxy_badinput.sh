@@ -72,6 +72,23 @@ plain_ok && ok "still serving after all of it" || bad "not serving after the bad
 curl -s -m 5 "$url/__nsreload/status" | grep -q '"app": "running"' && ok "status: the app is running" ||
 	bad "status: $(curl -s -m 5 "$url/__nsreload/status")"
 
+# The front dies: said once, and nsreload goes on (rebuilds, restarts) without it.
+fpid=$(curl -s -m 5 "$url/__nsreload/status" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+if [ -n "$fpid" ] && [ "$(cat "/proc/$fpid/environ" 2>/dev/null | tr '\0' '\n' | grep -cxF "NSRELOAD_TEST_TOKEN=$tok")" = 1 ]; then
+	kill -KILL "$fpid"
+	wait_for 5000 grep -q "the proxy (pid $fpid) ended" "$work/out.txt" || true
+	echo 2 >"$proj/src/version.txt"
+	wait_for 10000 [ "$(grep -c "running (pid" "$work/out.txt")" -ge 2 ] || true
+	if [ "$(grep -c "the proxy (pid $fpid) ended" "$work/out.txt")" = 1 ] && pid_alive "$nsr_pid" &&
+		[ "$(grep -c "running (pid" "$work/out.txt")" -ge 2 ]; then
+		ok "the front's death is told once; nsreload goes on and restarts the app"
+	else
+		bad "after the front's death: $(tail -5 "$work/out.txt")"
+	fi
+else
+	bad "no front pid in /__nsreload/status ($fpid)"
+fi
+
 sigterm_ends_clean "proxy, bad input"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
