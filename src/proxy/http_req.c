@@ -205,11 +205,12 @@ const char *http_req_header(const struct http_req *r, const char *name, char *bu
 
 const char *http_req_path(const struct http_req *r, char *buf, size_t size)
 {
-	size_t n = strcspn(r->text ? r->text : "", "?#");
+	size_t n = 0;
 
-	if (n > r->url_len)
-		n = r->url_len;
-	snprintf(buf, size, "%.*s", (int)n, r->text ? r->text : "");
+	/* text is not NUL-terminated: the URL ends at url_len. */
+	while (n < r->url_len && r->text[n] != '?' && r->text[n] != '#')
+		n++;
+	snprintf(buf, size, "%.*s", (int)n, n ? r->text : "");
 	return buf;
 }
 
