@@ -9,7 +9,7 @@ set -eu
 # systemd and dbus-user-session for the real user manager of the systemd-user tests (installed, never
 # started as the machine's init).
 PKGS="build-essential cmake pkg-config
-	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev
+	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev libhttp-parser-dev
 	util-linux procps iproute2 python3
 	golang-go delve git ca-certificates valgrind curl bindfs
 	clang-format cppcheck tmux vim-tiny
