@@ -142,6 +142,16 @@ async function main() {
     else if (!s.includes('Build failed') || !s.includes('page.src:1: error: the page holds BROKEN'))
       bad(`a failed build: the overlay lacks the title or the build's output: ${JSON.stringify(s)}`);
     else ok('a failed build shows the overlay with the build output');
+    const markup = await page.evaluate(() => {
+      const o = document.getElementById('nsreload-overlay');
+      return {
+        text: !!o && o.textContent.includes('<img src=x onerror=window.__nsreloadXss=1>'),
+        elements: o ? o.querySelectorAll('img').length : -1,
+        ran: window.__nsreloadXss === 1,
+      };
+    });
+    if (markup.text && markup.elements === 0 && !markup.ran) ok('markup in the build output shows as text');
+    else bad(`markup in the build output became HTML: ${JSON.stringify(markup)}`);
     const st = JSON.parse(await now(page));
     if (st.marked && st.msg === 'v2') ok('a failed build does not reload the page');
     else bad(`a failed build: the page changed under the overlay: ${JSON.stringify(st)}`);

@@ -4,7 +4,7 @@
 # "BROKEN"), and Debian's chromium driven by puppeteer-core (tests/browser/proxy_browser.js), one launch:
 #   reload     an edit to page.src reloads the open page by itself (the test never calls reload)
 #   overlay    a broken build shows the overlay with the build's output, also in a page opened then;
-#              the page is not reloaded under it
+#              the page is not reloaded under it; markup in the output shows as text
 #   fixed      the next good build removes the overlay and the page shows the new text
 #   gzip, br   pre-compressed pages (Content-Encoding gzip and br) are injected: the client script runs
 # then SIGTERM: nsreload exits 0 and nothing it started is left (the front included).
@@ -86,7 +86,8 @@ EOF
 cat >"$app/build.sh" <<'EOF'
 echo "building page.src"
 if grep -q BROKEN page.src; then
-	echo "page.src:1: error: the page holds BROKEN" >&2
+	# Markup in a compiler message is text: the overlay must show it, not run it.
+	echo "page.src:1: error: the page holds BROKEN <img src=x onerror=window.__nsreloadXss=1>" >&2
 	exit 1
 fi
 { printf '<!doctype html><html><head><title>nsreload test</title></head>\n<body><p id="msg">'
