@@ -94,6 +94,7 @@ struct front {
 	bool probing;  /* after 'R' */
 	enum { APP_STARTING, APP_UP, APP_STOPPING, APP_DOWN } app;
 	enum { BUILD_NONE, BUILD_RUNNING, BUILD_OK, BUILD_FAILED } build;
+	bool failed; /* the last build that ended failed: its output stays on every page */
 	char *build_output;
 	size_t build_output_len;
 	char msg[FRONT_MSG_MAX + 1];
@@ -508,7 +509,7 @@ static void serve_events(struct conn *c)
 		return;
 	}
 	/* The state now: a page reloaded under a failed build shows its overlay again. */
-	if (c->f->build == BUILD_FAILED)
+	if (c->f->failed)
 		sse_build_failed(c->f, c);
 	conn_state(c, C_SSE);
 	conn_timeout(c, 0);
@@ -517,9 +518,10 @@ static void serve_events(struct conn *c)
 static void serve_status(struct conn *c)
 {
 	char body[256];
-	int n = snprintf(body, sizeof(body),
-			 "{\"app\": \"%s\", \"build\": \"%s\", \"held\": %zu, \"connections\": %zu}\n",
-			 app_name(c->f), build_name(c->f), c->f->nheld, c->f->nconns);
+	int n = snprintf(
+		body, sizeof(body),
+		"{\"app\": \"%s\", \"build\": \"%s\", \"held\": %zu, \"connections\": %zu, \"pid\": %d}\n",
+		app_name(c->f), build_name(c->f), c->f->nheld, c->f->nconns, (int)getpid());
 
 	respond(c, 200, "application/json", body, (size_t)n, false);
 }
@@ -1203,6 +1205,7 @@ static void on_message(struct front *f, const char *m, size_t n)
 		break;
 	case 'F':
 		f->build = BUILD_FAILED;
+		f->failed = true;
 		free(f->build_output);
 		f->build_output = malloc(n);
 		f->build_output_len = f->build_output ? n - 1 : 0;
@@ -1211,8 +1214,10 @@ static void on_message(struct front *f, const char *m, size_t n)
 		sse_build_failed(f, NULL);
 		break;
 	case 'O':
-		if (f->build == BUILD_FAILED)
+		/* 'B' came in between: the overlay goes when the build that follows a failure succeeds. */
+		if (f->failed)
 			sse_send(f, "build-ok", "{}");
+		f->failed = false;
 		f->build = BUILD_OK;
 		break;
 	case 'S':
