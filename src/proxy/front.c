@@ -29,8 +29,7 @@
 /* An injected page is buffered up to this; a larger one passes through untouched. */
 #define INJECT_MAX (16 * 1024 * 1024)
 /* An SSE client that lets this much pile up is dropped. */
-#define SSE_MAX       (1024 * 1024)
-#define RESP_HEAD_MAX (64 * 1024)
+#define SSE_MAX (1024 * 1024)
 
 enum item_kind { IT_CTL, IT_TIMER, IT_HTTP_LISTEN, IT_TCP_LISTEN, IT_CLIENT, IT_UP };
 
@@ -74,11 +73,8 @@ struct conn {
 	/* The app's response. */
 	http_parser rp;
 	bool resp_started, resp_done, interim, inject, chunked_out, close_after;
-	struct buf rtext; /* the reason phrase, then the header names and values */
-	struct http_hdr rhdr[HTTP_REQ_MAX_HEADERS];
-	size_t nrhdr, reason_len;
-	bool rin_value;
-	struct buf body; /* a page to inject */
+	struct http_head rh; /* the reason phrase and the headers */
+	struct buf body;     /* a page to inject */
 };
 
 struct front {
@@ -307,7 +303,7 @@ static void conn_free(struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	buf_free(&c->upout);
-	buf_free(&c->rtext);
+	http_head_free(&c->rh);
 	buf_free(&c->body);
 	http_req_free(&c->req);
 	free(c);
@@ -601,7 +597,7 @@ static void conn_next_request(struct conn *c)
 {
 	item_close(&c->up);
 	http_req_reset(&c->req);
-	buf_free(&c->rtext);
+	http_head_free(&c->rh);
 	buf_free(&c->body);
 	buf_free(&c->upout);
 	c->resp_started = c->resp_done = c->interim = c->inject = c->chunked_out = c->close_after = false;
@@ -673,60 +669,20 @@ static struct conn *rconn(http_parser *p)
 	return p->data;
 }
 
-static const char *rhdr_get(struct conn *c, const char *name, char *buf, size_t size)
-{
-	for (size_t i = 0; i < c->nrhdr; i++) {
-		struct http_hdr *h = &c->rhdr[i];
-		if (h->name_len == strlen(name) &&
-		    strncasecmp(c->rtext.p + h->name, name, h->name_len) == 0) {
-			snprintf(buf, size, "%.*s", (int)h->value_len, c->rtext.p + h->value);
-			return buf;
-		}
-	}
-	return NULL;
-}
-
-static bool rhdr_is(struct conn *c, const struct http_hdr *h, const char *name)
-{
-	return h->name_len == strlen(name) && strncasecmp(c->rtext.p + h->name, name, h->name_len) == 0;
-}
-
+/* A piece of the app's head, or the end of its answer (1): too large, or malformed. */
 static int r_status(http_parser *p, const char *at, size_t n)
 {
-	struct conn *c = rconn(p);
-
-	c->reason_len += n;
-	return buf_add(&c->rtext, at, n) < 0 || buf_size(&c->rtext) > RESP_HEAD_MAX;
+	return http_head_first(&rconn(p)->rh, at, n) != 0;
 }
 
 static int r_field(http_parser *p, const char *at, size_t n)
 {
-	struct conn *c = rconn(p);
-
-	if (c->nrhdr == 0 || c->rin_value) {
-		if (c->nrhdr == HTTP_REQ_MAX_HEADERS)
-			return 1;
-		c->rhdr[c->nrhdr++] = (struct http_hdr){ .name = c->rtext.len };
-		c->rin_value = false;
-	}
-	c->rhdr[c->nrhdr - 1].name_len += n;
-	return buf_add(&c->rtext, at, n) < 0 || buf_size(&c->rtext) > RESP_HEAD_MAX;
+	return http_head_field(&rconn(p)->rh, at, n) != 0;
 }
 
 static int r_value(http_parser *p, const char *at, size_t n)
 {
-	struct conn *c = rconn(p);
-	struct http_hdr *h;
-
-	if (c->nrhdr == 0)
-		return 1;
-	h = &c->rhdr[c->nrhdr - 1];
-	if (!c->rin_value) {
-		h->value = c->rtext.len;
-		c->rin_value = true;
-	}
-	h->value_len += n;
-	return buf_add(&c->rtext, at, n) < 0 || buf_size(&c->rtext) > RESP_HEAD_MAX;
+	return http_head_value(&rconn(p)->rh, at, n) != 0;
 }
 
 /*
@@ -742,15 +698,16 @@ static int emit_head(struct conn *c, long long content_length)
 	bool has_cl = (p->flags & F_CONTENTLENGTH) != 0;
 	int r;
 
-	r = buf_printf(&c->out, "HTTP/1.1 %d %.*s\r\n", p->status_code, (int)c->reason_len, c->rtext.p);
-	for (size_t i = 0; r == 0 && i < c->nrhdr; i++) {
-		struct http_hdr *h = &c->rhdr[i];
-		if (rhdr_is(c, h, "connection") || rhdr_is(c, h, "keep-alive") ||
-		    rhdr_is(c, h, "transfer-encoding") || rhdr_is(c, h, "proxy-connection") ||
-		    (content_length >= 0 && rhdr_is(c, h, "content-length")))
+	r = buf_printf(&c->out, "HTTP/1.1 %d %.*s\r\n", p->status_code, (int)c->rh.first_len, c->rh.text);
+	for (size_t i = 0; r == 0 && i < c->rh.n; i++) {
+		struct http_hdr *h = &c->rh.hdr[i];
+		if (http_head_is(&c->rh, h, "connection") || http_head_is(&c->rh, h, "keep-alive") ||
+		    http_head_is(&c->rh, h, "transfer-encoding") ||
+		    http_head_is(&c->rh, h, "proxy-connection") ||
+		    (content_length >= 0 && http_head_is(&c->rh, h, "content-length")))
 			continue;
-		r = buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rtext.p + h->name,
-			       (int)h->value_len, c->rtext.p + h->value);
+		r = buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
+			       (int)h->value_len, c->rh.text + h->value);
 	}
 	if (r < 0)
 		return r;
@@ -792,17 +749,17 @@ static int r_headers_complete(http_parser *p)
 	}
 	if (p->status_code == 101 && c->req.upgrade) {
 		/* The head as it is (Connection: Upgrade, Upgrade: ...), then the tunnel. */
-		(void)buf_printf(&c->out, "HTTP/1.1 101 %.*s\r\n", (int)c->reason_len, c->rtext.p);
-		for (size_t i = 0; i < c->nrhdr; i++) {
-			struct http_hdr *h = &c->rhdr[i];
-			(void)buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rtext.p + h->name,
-					 (int)h->value_len, c->rtext.p + h->value);
+		(void)buf_printf(&c->out, "HTTP/1.1 101 %.*s\r\n", (int)c->rh.first_len, c->rh.text);
+		for (size_t i = 0; i < c->rh.n; i++) {
+			struct http_hdr *h = &c->rh.hdr[i];
+			(void)buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
+					 (int)h->value_len, c->rh.text + h->value);
 		}
 		(void)buf_add(&c->out, "\r\n", 2);
 		return 0;
 	}
-	ct = rhdr_get(c, "content-type", type, sizeof(type));
-	ce = rhdr_get(c, "content-encoding", enc, sizeof(enc));
+	ct = http_head_get(&c->rh, "content-type", type, sizeof(type));
+	ce = http_head_get(&c->rh, "content-encoding", enc, sizeof(enc));
 	c->inject = inject_wanted(p->status_code, ct, ce, c->req.head) && inject_enc_parse(ce, &e) == 0;
 	if (!c->inject && emit_head(c, -1) < 0)
 		return -1;
@@ -833,9 +790,7 @@ static int r_complete(http_parser *p)
 	if (c->interim) {
 		/* The real response follows. */
 		c->interim = false;
-		c->nrhdr = c->reason_len = 0;
-		c->rin_value = false;
-		buf_free(&c->rtext);
+		http_head_clear(&c->rh);
 		return 0;
 	}
 	if (c->inject) {
@@ -844,7 +799,7 @@ static int r_complete(http_parser *p)
 		void *o = NULL;
 		size_t on = 0;
 
-		(void)inject_enc_parse(rhdr_get(c, "content-encoding", type, sizeof(type)), &e);
+		(void)inject_enc_parse(http_head_get(&c->rh, "content-encoding", type, sizeof(type)), &e);
 		if (inject_body(e, c->body.p + c->body.off, buf_size(&c->body), inject_tag,
 				strlen(inject_tag), &o, &on) == 0) {
 			int r = emit_head(c, (long long)on) < 0 || buf_add(&c->out, o, on) < 0;
@@ -1001,9 +956,7 @@ static void upstream_connected(struct conn *c)
 		free(req);
 		http_parser_init(&c->rp, HTTP_RESPONSE);
 		c->rp.data = c;
-		c->nrhdr = c->reason_len = 0;
-		c->rin_value = false;
-		buf_free(&c->rtext);
+		http_head_clear(&c->rh);
 	} else {
 		conn_timeout(c, 0);
 	}

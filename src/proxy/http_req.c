@@ -33,14 +33,86 @@ static int grow_append(char **buf, size_t *len, size_t *cap, const char *data, s
 	return 0;
 }
 
-/* Counts head bytes; false (and HTTP_REQ_TOO_LARGE) past the limit. */
-static bool head_fits(struct http_req *r, size_t n)
+static int head_add(struct http_head *h, const char *at, size_t n)
 {
-	r->head_len += n;
-	if (r->head_len <= HTTP_REQ_HEAD_MAX)
-		return true;
-	r->state = HTTP_REQ_TOO_LARGE;
-	return false;
+	if (h->len + n > HTTP_REQ_HEAD_MAX)
+		return -E2BIG;
+	return grow_append(&h->text, &h->len, &h->cap, at, n);
+}
+
+int http_head_first(struct http_head *h, const char *at, size_t n)
+{
+	int r = head_add(h, at, n);
+
+	if (r == 0)
+		h->first_len += n;
+	return r;
+}
+
+int http_head_field(struct http_head *h, const char *at, size_t n)
+{
+	if (h->n == 0 || h->in_value) {
+		if (h->n == HTTP_REQ_MAX_HEADERS)
+			return -E2BIG;
+		h->hdr[h->n++] = (struct http_hdr){ .name = h->len };
+		h->in_value = false;
+	}
+	h->hdr[h->n - 1].name_len += n;
+	return head_add(h, at, n);
+}
+
+int http_head_value(struct http_head *h, const char *at, size_t n)
+{
+	struct http_hdr *x;
+
+	if (h->n == 0)
+		return -EINVAL;
+	x = &h->hdr[h->n - 1];
+	if (!h->in_value) {
+		x->value = h->len;
+		h->in_value = true;
+	}
+	x->value_len += n;
+	return head_add(h, at, n);
+}
+
+void http_head_clear(struct http_head *h)
+{
+	h->len = h->first_len = h->n = 0;
+	h->in_value = false;
+}
+
+void http_head_free(struct http_head *h)
+{
+	free(h->text);
+	h->text = NULL;
+	h->cap = 0;
+	http_head_clear(h);
+}
+
+bool http_head_is(const struct http_head *h, const struct http_hdr *x, const char *name)
+{
+	return x->name_len == strlen(name) && strncasecmp(h->text + x->name, name, x->name_len) == 0;
+}
+
+const char *http_head_get(const struct http_head *h, const char *name, char *buf, size_t size)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		const struct http_hdr *x = &h->hdr[i];
+		if (http_head_is(h, x, name)) {
+			snprintf(buf, size, "%.*s", (int)x->value_len, h->text + x->value);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/* A piece of the head taken (0), or the request is dead: too large (E2BIG) or malformed. */
+static int head_piece(struct http_req *r, int err)
+{
+	if (err == -E2BIG)
+		r->state = HTTP_REQ_TOO_LARGE;
+	return err != 0;
 }
 
 static int on_begin(http_parser *p)
@@ -53,44 +125,21 @@ static int on_url(http_parser *p, const char *at, size_t n)
 {
 	struct http_req *r = of(p);
 
-	if (!head_fits(r, n) || grow_append(&r->text, &r->text_len, &r->text_cap, at, n) < 0)
-		return 1;
-	r->url_len += n;
-	return 0;
+	return head_piece(r, http_head_first(&r->h, at, n));
 }
 
 static int on_field(http_parser *p, const char *at, size_t n)
 {
 	struct http_req *r = of(p);
 
-	if (!head_fits(r, n))
-		return 1;
-	if (r->nhdr == 0 || r->in_value) {
-		if (r->nhdr == HTTP_REQ_MAX_HEADERS) {
-			r->state = HTTP_REQ_TOO_LARGE;
-			return 1;
-		}
-		r->hdr[r->nhdr++] = (struct http_hdr){ .name = r->text_len, .value = 0 };
-		r->in_value = false;
-	}
-	r->hdr[r->nhdr - 1].name_len += n;
-	return grow_append(&r->text, &r->text_len, &r->text_cap, at, n) < 0;
+	return head_piece(r, http_head_field(&r->h, at, n));
 }
 
 static int on_value(http_parser *p, const char *at, size_t n)
 {
 	struct http_req *r = of(p);
-	struct http_hdr *h;
 
-	if (!head_fits(r, n) || r->nhdr == 0)
-		return 1;
-	h = &r->hdr[r->nhdr - 1];
-	if (!r->in_value) {
-		h->value = r->text_len;
-		r->in_value = true;
-	}
-	h->value_len += n;
-	return grow_append(&r->text, &r->text_len, &r->text_cap, at, n) < 0;
+	return head_piece(r, http_head_value(&r->h, at, n));
 }
 
 static int on_headers_complete(http_parser *p)
@@ -148,17 +197,18 @@ void http_req_init(struct http_req *r)
 
 void http_req_free(struct http_req *r)
 {
-	free(r->text);
+	http_head_free(&r->h);
 	free(r->body);
-	r->text = r->body = NULL;
-	r->text_len = r->text_cap = r->body_len = r->body_cap = 0;
+	r->body = NULL;
+	r->body_len = r->body_cap = 0;
 }
 
 void http_req_reset(struct http_req *r)
 {
 	r->state = HTTP_REQ_EMPTY;
-	r->text_len = r->url_len = r->nhdr = r->head_len = r->body_len = 0;
-	r->in_value = r->upgrade = r->keep_alive = r->head = false;
+	http_head_clear(&r->h);
+	r->body_len = 0;
+	r->upgrade = r->keep_alive = r->head = false;
 	/* Unpaused, as a fresh parser, for the next request on this connection. */
 	http_parser_init(&r->p, HTTP_REQUEST);
 	r->p.data = r;
@@ -186,31 +236,19 @@ size_t http_req_feed(struct http_req *r, const char *data, size_t n)
 	return used;
 }
 
-static bool name_is(const struct http_req *r, const struct http_hdr *h, const char *name)
-{
-	return h->name_len == strlen(name) && strncasecmp(r->text + h->name, name, h->name_len) == 0;
-}
-
 const char *http_req_header(const struct http_req *r, const char *name, char *buf, size_t size)
 {
-	for (size_t i = 0; i < r->nhdr; i++) {
-		const struct http_hdr *h = &r->hdr[i];
-		if (name_is(r, h, name)) {
-			snprintf(buf, size, "%.*s", (int)h->value_len, r->text + h->value);
-			return buf;
-		}
-	}
-	return NULL;
+	return http_head_get(&r->h, name, buf, size);
 }
 
 const char *http_req_path(const struct http_req *r, char *buf, size_t size)
 {
 	size_t n = 0;
 
-	/* text is not NUL-terminated: the URL ends at url_len. */
-	while (n < r->url_len && r->text[n] != '?' && r->text[n] != '#')
+	/* text is not NUL-terminated: the URL ends at first_len. */
+	while (n < r->h.first_len && r->h.text[n] != '?' && r->h.text[n] != '#')
 		n++;
-	snprintf(buf, size, "%.*s", (int)n, n ? r->text : "");
+	snprintf(buf, size, "%.*s", (int)n, n ? r->h.text : "");
 	return buf;
 }
 
@@ -244,7 +282,7 @@ static bool hop_by_hop(const struct http_req *r, const struct http_hdr *h)
 					     "proxy-authorization" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (name_is(r, h, names[i]))
+		if (http_head_is(&r->h, h, names[i]))
 			return true;
 	return false;
 }
@@ -254,11 +292,11 @@ static void put_joined(FILE *f, const struct http_req *r, const char *name)
 {
 	bool first = true;
 
-	for (size_t i = 0; i < r->nhdr; i++) {
-		const struct http_hdr *h = &r->hdr[i];
-		if (!name_is(r, h, name))
+	for (size_t i = 0; i < r->h.n; i++) {
+		const struct http_hdr *h = &r->h.hdr[i];
+		if (!http_head_is(&r->h, h, name))
 			continue;
-		fprintf(f, "%s%.*s", first ? "" : ", ", (int)h->value_len, r->text + h->value);
+		fprintf(f, "%s%.*s", first ? "" : ", ", (int)h->value_len, r->h.text + h->value);
 		first = false;
 	}
 	if (!first)
@@ -274,13 +312,13 @@ int http_req_write(const struct http_req *r, const char *client_ip, char **out, 
 	f = open_memstream(out, out_n);
 	if (!f)
 		return -ENOMEM;
-	fprintf(f, "%s %.*s HTTP/1.1\r\n", http_method_str(r->p.method), (int)r->url_len, r->text);
-	for (size_t i = 0; i < r->nhdr; i++) {
-		const struct http_hdr *h = &r->hdr[i];
+	fprintf(f, "%s %.*s HTTP/1.1\r\n", http_method_str(r->p.method), (int)r->h.first_len, r->h.text);
+	for (size_t i = 0; i < r->h.n; i++) {
+		const struct http_hdr *h = &r->h.hdr[i];
 		if (hop_by_hop(r, h))
 			continue;
-		fprintf(f, "%.*s: %.*s\r\n", (int)h->name_len, r->text + h->name, (int)h->value_len,
-			r->text + h->value);
+		fprintf(f, "%.*s: %.*s\r\n", (int)h->name_len, r->h.text + h->name, (int)h->value_len,
+			r->h.text + h->value);
 	}
 	fputs("X-Forwarded-For: ", f);
 	put_joined(f, r, "x-forwarded-for");

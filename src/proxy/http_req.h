@@ -40,19 +40,41 @@ enum http_req_state {
 };
 
 struct http_hdr {
-	size_t name, name_len, value, value_len; /* offsets into http_req.text */
+	size_t name, name_len, value, value_len; /* offsets into http_head.text */
 };
+
+/*
+ * A message's head as http-parser's callbacks hand it over, in pieces: the
+ * URL (a request) or the reason phrase (a response) first, then the header
+ * names and values, back to back in one buffer (not NUL-terminated). The
+ * requests of clients and the responses of the app both go through it.
+ */
+struct http_head {
+	char *text;
+	size_t len, cap;
+	size_t first_len; /* the URL or the reason is text[0, first_len) */
+	struct http_hdr hdr[HTTP_REQ_MAX_HEADERS];
+	size_t n;
+	bool in_value; /* the last piece was a header value */
+};
+
+/* Each appends a piece: 0, -ENOMEM, -E2BIG past HTTP_REQ_HEAD_MAX bytes or HTTP_REQ_MAX_HEADERS headers,
+ * -EINVAL for a value before any name. */
+int http_head_first(struct http_head *h, const char *at, size_t n);
+int http_head_field(struct http_head *h, const char *at, size_t n);
+int http_head_value(struct http_head *h, const char *at, size_t n);
+/* Empty again (the buffer kept). */
+void http_head_clear(struct http_head *h);
+void http_head_free(struct http_head *h);
+/* Header x is called name (case-insensitive). */
+bool http_head_is(const struct http_head *h, const struct http_hdr *x, const char *name);
+/* The value of the first header called name, NUL-terminated copy in buf, or NULL. */
+const char *http_head_get(const struct http_head *h, const char *name, char *buf, size_t size);
 
 struct http_req {
 	http_parser p;
 	enum http_req_state state;
-	char *text; /* the URL and the header names and values, back to back */
-	size_t text_len, text_cap;
-	size_t url_len; /* the URL is text[0, url_len) */
-	struct http_hdr hdr[HTTP_REQ_MAX_HEADERS];
-	size_t nhdr;
-	bool in_value;   /* the last callback was a header value */
-	size_t head_len; /* bytes of the head so far */
+	struct http_head h; /* the URL and the headers */
 	char *body;
 	size_t body_len, body_cap;
 	bool upgrade;    /* an Upgrade request (WebSocket): the rest of the bytes are the tunnel's */

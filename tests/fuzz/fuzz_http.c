@@ -18,8 +18,7 @@ static void check_done(struct http_req *r)
 	char buf[256], *out = NULL;
 	size_t n = 0;
 
-	if (r->head_len > HTTP_REQ_HEAD_MAX || r->body_len > HTTP_REQ_BODY_MAX ||
-	    r->nhdr > HTTP_REQ_MAX_HEADERS)
+	if (r->h.len > HTTP_REQ_HEAD_MAX || r->body_len > HTTP_REQ_BODY_MAX || r->h.n > HTTP_REQ_MAX_HEADERS)
 		abort();
 	(void)http_req_path(r, buf, sizeof(buf));
 	(void)http_req_header(r, "host", buf, sizeof(buf));
