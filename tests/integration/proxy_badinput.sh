@@ -17,7 +17,6 @@ install_cleanup
 tok="nsrproxybad$$"
 client="$here/proxy_client.py"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pp=$(free_port)
 ap=$(free_port)
 while [ "$ap" = "$pp" ]; do ap=$(free_port); done

@@ -19,7 +19,6 @@ command -v curl >/dev/null || skip_test_or_fail "curl is not installed"
 install_cleanup
 tok="nsrproxyhttp$$"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 pp=$(free_port)
 ap=$(free_port)
 while [ "$ap" = "$pp" ]; do ap=$(free_port); done
