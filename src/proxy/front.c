@@ -29,7 +29,9 @@
 /* An injected page is buffered up to this; a larger one passes through untouched. */
 #define INJECT_MAX (16 * 1024 * 1024)
 /* An SSE client that lets this much pile up is dropped. */
-#define SSE_MAX (1024 * 1024)
+/* An answer up to this long (by its Content-Length) is kept until whole: retried if the run dies. */
+#define SMALL_ANSWER (64 * 1024)
+#define SSE_MAX      (1024 * 1024)
 
 enum item_kind { IT_CTL, IT_TIMER, IT_HTTP_LISTEN, IT_TCP_LISTEN, IT_CLIENT, IT_UP };
 
@@ -73,6 +75,13 @@ struct conn {
 	/* The app's response. */
 	http_parser rp;
 	bool resp_started, resp_done, interim, inject, chunked_out, close_after;
+	/*
+	 * Bytes of the answer went to the client (or may): from then on a lost connection to the app fails
+	 * the request. Until then the answer waits in out (from out_mark on), so that a run killed in the
+	 * middle of a small answer costs a retry, not a failure.
+	 */
+	bool committed;
+	size_t out_mark;
 	struct http_head rh; /* the reason phrase and the headers */
 	struct buf body;     /* a page to inject */
 };
@@ -341,7 +350,7 @@ static void conn_update(struct conn *c)
 	case C_CLOSING:
 		break;
 	}
-	if (out)
+	if (out && (c->state != C_UPSTREAM || c->committed))
 		cev |= EPOLLOUT;
 	ep_set(c->f, &c->cli, cev);
 	ep_set(c->f, &c->up, uev);
@@ -761,6 +770,9 @@ static int r_headers_complete(http_parser *p)
 	ct = http_head_get(&c->rh, "content-type", type, sizeof(type));
 	ce = http_head_get(&c->rh, "content-encoding", enc, sizeof(enc));
 	c->inject = inject_wanted(p->status_code, ct, ce, c->req.head) && inject_enc_parse(ce, &e) == 0;
+	/* A stream (no Content-Length, or a long one) goes as it comes; a short answer waits until whole. */
+	if (!c->inject && (!(p->flags & F_CONTENTLENGTH) || p->content_length > SMALL_ANSWER))
+		c->committed = true;
 	if (!c->inject && emit_head(c, -1) < 0)
 		return -1;
 	/* 1: no body (the answer to HEAD). */
@@ -847,7 +859,9 @@ static void upstream_lost(struct conn *c, const char *why)
 		conn_close(c);
 		return;
 	}
-	if (!c->resp_started && http_req_retryable(&c->req)) {
+	if (!c->committed && http_req_retryable(&c->req)) {
+		/* Nothing of this answer reached the client: it goes again, to the new run. */
+		c->out.len = c->out.off + c->out_mark;
 		buf_free(&c->upout);
 		conn_hold(c, why);
 		return;
@@ -957,6 +971,11 @@ static void upstream_connected(struct conn *c)
 		http_parser_init(&c->rp, HTTP_RESPONSE);
 		c->rp.data = c;
 		http_head_clear(&c->rh);
+		buf_free(&c->body);
+		c->resp_started = c->resp_done = c->interim = c->inject = c->chunked_out = c->close_after =
+			false;
+		c->committed = !http_req_retryable(&c->req);
+		c->out_mark = buf_size(&c->out);
 	} else {
 		conn_timeout(c, 0);
 	}
