@@ -722,7 +722,8 @@ static int emit_head(struct conn *c, long long content_length)
 		return r;
 	if (content_length >= 0)
 		r = buf_printf(&c->out, "Content-Length: %lld\r\n", content_length);
-	else if (!no_body && !has_cl && (p->flags & F_CHUNKED)) {
+	/* HTTP/1.0 clients know no chunks: theirs ends with the connection. */
+	else if (!no_body && !has_cl && (p->flags & F_CHUNKED) && c->req.p.http_minor > 0) {
 		c->chunked_out = true;
 		r = buf_printf(&c->out, "Transfer-Encoding: chunked\r\n");
 	} else if (!no_body && !has_cl)
