@@ -216,6 +216,11 @@ struct box_child {
 	int pin_sock; /* >= 0 with pin: the filter's listener goes to the supervisor here */
 	int err_fd;   /* CLOEXEC pipe: receives a struct box_child_err when exec is not reached */
 	int procs_fd; /* >= 0: write ourselves into this cgroup.procs first */
+	/* box_spawn.pass_fds: moved to 3.. just before exec; listen_pid is the digits of LISTEN_PID in envp
+	 */
+	const int *pass_fds;
+	size_t n_pass_fds;
+	char *listen_pid; /* LISTEN_PID_DIGITS bytes and a NUL to overwrite with getpid(), or NULL */
 	/* limits/limits.c: cgroup.procs files of the box's v1 directories, joined next (fds < 0 are skipped)
 	 */
 	int join_fd[BOX_LIM_N];
@@ -261,8 +266,19 @@ pid_t box_clone_into(const struct box *b, uint64_t flags, int *pidfd, int *procs
  */
 int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin);
 
-/* The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>. Free with free(). */
-char **box_make_env(const struct box *b, char *const *envp);
+/* Room for a pid in decimal: the kernel's pid_max is at most 2^22. */
+#define LISTEN_PID_DIGITS 10
+
+/*
+ * The environment for the box: envp (or environ) plus NSRELOAD_BOX=<token>
+ * and, when sp passes fds, LISTEN_FDS, LISTEN_FDNAMES and a LISTEN_PID whose
+ * LISTEN_PID_DIGITS digits *listen_pid points at, for the child to write its
+ * own pid in place (no allocation after clone). Free with free(); NULL when
+ * out of memory.
+ */
+char **box_make_env(const struct box *b, const struct box_spawn *sp, char **listen_pid);
+/* Checks sp's pass_fds: -E2BIG above BOX_PASS_FDS_MAX, -EINVAL for a name with ':' or a negative fd. */
+int box_check_pass_fds(const struct box_spawn *sp);
 
 /* limits/limits.c: the limits of box_new_limited() (box.h), on cgroup v2 or the v1 hierarchies. */
 

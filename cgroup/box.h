@@ -181,7 +181,26 @@ struct box_spawn {
 	int stderr_fd;     /* -1: inherit */
 	int tty_fd;        /* >= 0: make the box's process group the foreground of this terminal */
 	bool wait_all;     /* the main process ending does not end the box (pidns init keeps reaping) */
+	/*
+	 * Sockets handed to the command as systemd's socket activation does
+	 * (sd_listen_fds(3)): pass_fds[i] becomes fd 3+i of the process that
+	 * execs argv, without FD_CLOEXEC, and its environment gets
+	 * LISTEN_FDS=n_pass_fds, LISTEN_FDNAMES (fd_names joined by ':', each
+	 * without ':') and LISTEN_PID=<its own pid>, written by the child itself
+	 * just before exec (on the pidns rungs that is the pid inside the
+	 * namespace, which is what the command's getpid() says). Any LISTEN_*
+	 * already in envp is replaced. The caller's fds stay its own (they should
+	 * be CLOEXEC there, so that no other box inherits them). Why in the box
+	 * layer: only the child knows its pid, and the fds must land after every
+	 * other fd of the set-up is placed. n_pass_fds 0: nothing is passed and
+	 * the environment is left alone. At most BOX_PASS_FDS_MAX (-E2BIG).
+	 */
+	const int *pass_fds;
+	size_t n_pass_fds;
+	const char *const *fd_names; /* n_pass_fds names; NULL: each "nsreload" */
 };
+
+#define BOX_PASS_FDS_MAX 64
 
 /*
  * Creates an empty box; kind ("run", "build", "exec") names its cgroup

@@ -18,37 +18,78 @@
 
 extern char **environ;
 
-char **box_make_env(const struct box *b, char *const *envp)
+/* Whether entry is one box_make_env() sets itself: NSRELOAD_BOX always, LISTEN_* when fds are passed. */
+static bool env_ours(const char *entry, bool passing)
 {
-	static const char key[] = "NSRELOAD_BOX=";
-	size_t n = 0, j = 0;
-	char **env;
+	static const char *const listen_keys[] = { "LISTEN_FDS=", "LISTEN_FDNAMES=", "LISTEN_PID=" };
 
-	if (!envp)
-		envp = environ;
+	if (strncmp(entry, "NSRELOAD_BOX=", 13) == 0)
+		return true;
+	for (size_t i = 0; passing && i < sizeof(listen_keys) / sizeof(listen_keys[0]); i++)
+		if (strncmp(entry, listen_keys[i], strlen(listen_keys[i])) == 0)
+			return true;
+	return false;
+}
+
+int box_check_pass_fds(const struct box_spawn *sp)
+{
+	if (sp->n_pass_fds > BOX_PASS_FDS_MAX)
+		return -E2BIG;
+	if (sp->n_pass_fds && !sp->pass_fds)
+		return -EINVAL;
+	for (size_t i = 0; i < sp->n_pass_fds; i++) {
+		if (sp->pass_fds[i] < 0)
+			return -EINVAL;
+		if (sp->fd_names && (!sp->fd_names[i] || !sp->fd_names[i][0] || strchr(sp->fd_names[i], ':')))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+char **box_make_env(const struct box *b, const struct box_spawn *sp, char **listen_pid)
+{
+	char *const *envp = sp->envp ? sp->envp : environ;
+	bool passing = sp->n_pass_fds > 0;
+	size_t n = 0, j = 0, text = 0, off = 0;
+	char **env, *block;
+
+	*listen_pid = NULL;
 	while (envp[n])
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	/* Our entries' text: NSRELOAD_BOX, then LISTEN_FDS, LISTEN_FDNAMES and the LISTEN_PID slot. */
+	text = strlen("NSRELOAD_BOX=") + strlen(b->token) + 1;
+	if (passing) {
+		text += strlen("LISTEN_FDS=") + 21 + strlen("LISTEN_FDNAMES=") + 1;
+		text += strlen("LISTEN_PID=") + LISTEN_PID_DIGITS + 1;
+		for (size_t i = 0; i < sp->n_pass_fds; i++)
+			text += strlen(sp->fd_names ? sp->fd_names[i] : "nsreload") + 1;
+	}
+	/* One allocation holds the array and our entries, so one free() releases both. */
+	env = malloc((n + 5) * sizeof(*env) + text);
 	if (!env)
 		return NULL;
+	block = (char *)(env + n + 5);
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(envp[i], key, sizeof(key) - 1) != 0)
+		if (!env_ours(envp[i], passing))
 			env[j++] = envp[i];
-	/* One allocation holds the array and our entry, so one free() releases both. */
-	env[j] = NULL;
-	{
-		size_t len = sizeof(key) + strlen(b->token);
-		char **all = realloc(env, (j + 2) * sizeof(*env) + len);
-		if (!all) {
-			free(env);
-			return NULL;
-		}
-		env = all;
-		char *entry = (char *)(env + j + 2);
-		snprintf(entry, len, "%s%s", key, b->token);
-		env[j] = entry;
-		env[j + 1] = NULL;
+	env[j++] = block + off;
+	off += (size_t)sprintf(block + off, "NSRELOAD_BOX=%s", b->token) + 1;
+	if (passing) {
+		env[j++] = block + off;
+		off += (size_t)sprintf(block + off, "LISTEN_FDS=%zu", sp->n_pass_fds) + 1;
+		env[j++] = block + off;
+		off += (size_t)sprintf(block + off, "LISTEN_FDNAMES=");
+		for (size_t i = 0; i < sp->n_pass_fds; i++)
+			off += (size_t)sprintf(block + off, "%s%s", i ? ":" : "",
+					       sp->fd_names ? sp->fd_names[i] : "nsreload");
+		off++;
+		env[j++] = block + off;
+		/* A placeholder the child overwrites with its pid (box_child_exec). */
+		off += (size_t)sprintf(block + off, "LISTEN_PID=%0*d", LISTEN_PID_DIGITS, 0);
+		*listen_pid = block + off - LISTEN_PID_DIGITS;
+		off++;
 	}
+	env[j] = NULL;
 	return env;
 }
 
@@ -74,10 +115,56 @@ void box_child_drop_pending(void)
 		;
 }
 
+/* Writes pid in decimal at dst, NUL-terminated, in at most LISTEN_PID_DIGITS digits: no stdio after clone. */
+static void put_pid(char *dst, pid_t pid)
+{
+	char digits[LISTEN_PID_DIGITS];
+	size_t n = 0;
+	unsigned long v = (unsigned long)pid;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(digits));
+	while (n)
+		*dst++ = digits[--n];
+	*dst = '\0';
+}
+
+/*
+ * Puts c->pass_fds at 3.. without FD_CLOEXEC. Each is first copied above
+ * every target (one may sit on another's target, or on 3 + its own index of
+ * another), and so is *err_fd, which a dup2() onto 3.. would otherwise close;
+ * the copies are CLOEXEC. Returns 0 or -errno.
+ */
+static int place_pass_fds(const struct box_child *c, int *err_fd)
+{
+	int above[BOX_PASS_FDS_MAX];
+	int top = 3 + (int)c->n_pass_fds;
+
+	if (*err_fd >= 0 && *err_fd < top) {
+		int fd = fcntl(*err_fd, F_DUPFD_CLOEXEC, top);
+		if (fd < 0)
+			return -errno;
+		*err_fd = fd;
+	}
+	for (size_t i = 0; i < c->n_pass_fds; i++) {
+		above[i] = fcntl(c->pass_fds[i], F_DUPFD_CLOEXEC, top);
+		if (above[i] < 0)
+			return -errno;
+	}
+	/* dup2() clears FD_CLOEXEC on the new fd: these are the ones the command keeps. */
+	for (size_t i = 0; i < c->n_pass_fds; i++) {
+		if (dup2(above[i], 3 + (int)i) < 0)
+			return -errno;
+		close(above[i]);
+	}
+	return 0;
+}
+
 void box_child_exec(const struct box_child *c)
 {
 	sigset_t all;
-	int stage = BOX_SPAWN_SETUP;
+	int stage = BOX_SPAWN_SETUP, err_fd = c->err_fd;
 
 	if (c->procs_fd >= 0) {
 		/* Fallback for kernels without CLONE_INTO_CGROUP: exec must never happen outside the box. */
@@ -119,13 +206,24 @@ void box_child_exec(const struct box_child *c)
 			close(listener);
 		}
 	}
+	/* Last of the set-up: every other fd it uses (stdio, the terminal, the pin's) is done with. */
+	if (c->n_pass_fds) {
+		int r = place_pass_fds(c, &err_fd);
+		if (r < 0) {
+			errno = -r;
+			goto fail;
+		}
+	}
+	/* The process that execs is the one sd_listen_fds() checks for: us, by our namespace's count. */
+	if (c->listen_pid)
+		put_pid(c->listen_pid, getpid());
 	sigemptyset(&all);
 	if (sigprocmask(SIG_SETMASK, &all, NULL) < 0)
 		goto fail;
 	stage = BOX_SPAWN_EXEC;
 	execvpe(c->argv[0], c->argv, c->envp);
 fail:
-	write_child_err(c->err_fd, stage, errno);
+	write_child_err(err_fd, stage, errno);
 	_exit(stage == BOX_SPAWN_EXEC ? 127 : 125);
 }
 
@@ -165,10 +263,13 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 {
 	struct box_child c;
 	int errp[2], pin_sock[2] = { -1, -1 }, procs_fd = -1, pidfd = -1, r;
-	char **env;
+	char **env, *listen_pid;
 	pid_t pid;
 
-	env = box_make_env(b, sp->envp);
+	r = box_check_pass_fds(sp);
+	if (r < 0)
+		return r;
+	env = box_make_env(b, sp, &listen_pid);
 	if (!env)
 		return -ENOMEM;
 	if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -189,7 +290,10 @@ int box_spawn_direct(struct box *b, const struct box_spawn *sp, bool pin)
 					.pin = pin,
 					.pin_sock = pin_sock[1],
 					.err_fd = errp[1],
-					.procs_fd = procs_fd };
+					.procs_fd = procs_fd,
+					.pass_fds = sp->pass_fds,
+					.n_pass_fds = sp->n_pass_fds,
+					.listen_pid = listen_pid };
 		box_limits_child(b, &c);
 		box_child_exec(&c);
 	}

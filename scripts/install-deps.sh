@@ -9,17 +9,43 @@ set -eu
 # systemd and dbus-user-session for the real user manager of the systemd-user tests (installed, never
 # started as the machine's init).
 PKGS="build-essential cmake pkg-config
-	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev
+	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev libhttp-parser-dev
 	util-linux procps iproute2 python3
 	golang-go delve git ca-certificates valgrind curl bindfs
 	clang-format cppcheck tmux vim-tiny
-	systemd dbus-user-session"
+	systemd dbus-user-session
+	chromium"
+# The browser test (tests/integration/proxy_browser.sh) drives chromium with puppeteer-core from npm: node
+# and npm from Debian, unless an npm is there already (NodeSource's nodejs carries its own npm and conflicts
+# with Debian's npm package).
+command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
+
+# The browser test's npm modules (puppeteer-core, pinned by tests/browser/package-lock.json), in
+# tests/browser/node_modules when it is missing: 'npm ci' as the user who runs this script (the one behind
+# sudo, when it was run with sudo), never as root for them, so the tree belongs to whoever runs the tests.
+# It needs the network once; without the modules the browser test skips.
+browser_modules() {
+	dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+	[ -d "$dir/node_modules" ] && return 0
+	if ! command -v npm >/dev/null; then
+		echo "install-deps: no npm, so no tests/browser/node_modules: the browser test will skip"
+		return 0
+	fi
+	echo "install-deps: npm ci in $dir (puppeteer-core, for the browser test)"
+	if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+		(cd "$dir" && sudo -u "$SUDO_USER" -H npm ci --no-audit --no-fund --loglevel=error)
+	else
+		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+}
+
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' || missing="$missing $p"
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: every package nsreload needs is installed"
+	browser_modules
 	exit 0
 fi
 echo "install-deps: missing:$missing"
@@ -37,3 +63,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+browser_modules

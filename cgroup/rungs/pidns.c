@@ -209,10 +209,13 @@ static int pidns_spawn(struct box *b, const struct box_spawn *sp)
 	int parent_pidfd = -1, pidfd = -1, procs_fd = -1, r = 0;
 	bool userns = box_probe_wants_userns(&b->ctx->probe);
 	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0);
-	char **env;
+	char **env, *listen_pid;
 	pid_t pid;
 
-	env = box_make_env(b, sp->envp);
+	r = box_check_pass_fds(sp);
+	if (r < 0)
+		return r;
+	env = box_make_env(b, sp, &listen_pid);
 	if (!env)
 		return -ENOMEM;
 	parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
@@ -235,7 +238,13 @@ static int pidns_spawn(struct box *b, const struct box_spawn *sp)
 				   .tty_fd = sp->tty_fd,
 				   .pin = false,
 				   .err_fd = errp[1],
-				   .procs_fd = procs_fd },
+				   .procs_fd = procs_fd,
+				   /* Init keeps its copies (CLOEXEC, never exec'd) while the target gets
+				    * them at 3..: they are the supervisor's sockets anyway, open for its
+				    * whole life. */
+				   .pass_fds = sp->pass_fds,
+				   .n_pass_fds = sp->n_pass_fds,
+				   .listen_pid = listen_pid },
 			.status_fd = statusp[1],
 			.sync_fd = syncp[0],
 			.parent_pidfd = parent_pidfd,

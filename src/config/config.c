@@ -96,6 +96,10 @@ const struct opt config_flag_opts[] = {
 	  "box.cgroup_parent: create the boxes under this cgroup v2\ndirectory (default "
 	  "$NSRELOAD_CGROUP_PARENT)",
 	  0, "box.cgroup_parent", 0, OPT_COMPLETE_DIR },
+	{ "--listen", 0, NULL, OPT_VALUE, "ADDR",
+	  "socket.listen: bind ADDR (PORT, HOST:PORT, [::1]:PORT) once\nand pass it to every run as fd 3 "
+	  "onwards (repeatable)",
+	  0, "socket.listen", CONFIG_TEXT_NO_SPLIT },
 	{ NULL },
 };
 

@@ -26,7 +26,6 @@ static const char *const build_watcher_choices[] = { "auto", "inotify", "fanotif
 #define AT(field)   offsetof(struct config, field)
 #define RULE(field) offsetof(struct config_rule, field)
 #define SAME        "same"
-#define NO_PROXY    "no proxy runs"
 
 static const struct config_key keys[] = {
 	/* top level */
@@ -168,15 +167,29 @@ static const struct config_key keys[] = {
 
 	/* [proxy] */
 	{ "proxy.enabled", CONFIG_T_BOOL, 0, AT(proxy.enabled), "false", NULL, SAME,
-	  "Run a reverse proxy that reloads the browser after each restart and shows build errors.",
-	  .unimplemented = "no proxy runs and the browser is not reloaded; open the app's own port" },
+	  "Run a reverse proxy that reloads the browser after each restart and shows build errors." },
 	{ "proxy.proxy_port", CONFIG_T_PORT, 0, AT(proxy.proxy_port), "0", NULL, SAME,
-	  "Port the proxy listens on.", .unimplemented = NO_PROXY, .needs = "proxy.enabled" },
-	{ "proxy.app_port", CONFIG_T_PORT, 0, AT(proxy.app_port), "0", NULL, SAME, "Port the app listens on.",
-	  .unimplemented = NO_PROXY, .needs = "proxy.enabled" },
-	{ "proxy.app_start_timeout", CONFIG_T_MS, CONFIG_K_MS_INT, AT(proxy.app_start_timeout_ms), "5000",
-	  NULL, SAME, "How long the proxy waits for the app to listen, in milliseconds.",
-	  .unimplemented = NO_PROXY, .needs = "proxy.enabled" },
+	  "Port the proxy listens on." },
+	{
+		"proxy.app_port",
+		CONFIG_T_PORT,
+		0,
+		AT(proxy.app_port),
+		"0",
+		NULL,
+		SAME,
+		"Port the app listens on.",
+	},
+	{
+		"proxy.app_start_timeout",
+		CONFIG_T_MS,
+		CONFIG_K_MS_INT,
+		AT(proxy.app_start_timeout_ms),
+		"5000",
+		NULL,
+		SAME,
+		"How long the proxy waits for the app to listen, in milliseconds.",
+	},
 
 	/* [socket]: nsreload's own */
 	{ "socket.listen", CONFIG_T_LIST, 0, AT(socket.listen), "", NULL, NULL,

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Seeds a fuzz corpus directory for one target.
 #
-# usage: make-corpus.sh [--toml|--glob|--ignore|--dotenv] OUTDIR [TOML_TEST_DIR]
+# usage: make-corpus.sh [--toml|--glob|--ignore|--dotenv|--http] OUTDIR [TOML_TEST_DIR]
 #
 # --toml (the default): our own seeds (seeds/toml, the air fixtures) and,
 #   where it is found, the TOML 1.0.0 cases of the toml-test corpus (valid
@@ -13,18 +13,20 @@
 #   literal by literal, each followed by NUL and a chunk of that test's paths;
 #   a few rules made of the air fixtures' names.
 # --dotenv: each string literal of tests/unit/test_dotenv.c.
+# --http: the requests of seeds/http (the first byte of each is the size of
+#   the pieces fuzz_http feeds, less one).
 #
 # Files already in OUTDIR stay; new ones get random names.
 set -eu
 
 target=toml
 case ${1:-} in
---toml | --glob | --ignore | --dotenv)
+--toml | --glob | --ignore | --dotenv | --http)
 	target=${1#--}
 	shift
 	;;
 esac
-out=${1:?usage: make-corpus.sh [--toml|--glob|--ignore|--dotenv] OUTDIR [TOML_TEST_DIR]}
+out=${1:?usage: make-corpus.sh [--toml|--glob|--ignore|--dotenv|--http] OUTDIR [TOML_TEST_DIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 tests=$here/..
 mkdir -p "$out"
@@ -91,6 +93,11 @@ glob)
 				printf '%s\0%s' "$pat" "$text" | emit air
 			done
 		done
+	done
+	;;
+http)
+	for f in "$here"/seeds/http/*; do
+		cp "$f" "$out/own_$(basename "$f")"
 	done
 	;;
 dotenv)

@@ -47,6 +47,12 @@ count_env() {
 	echo "$n"
 }
 
+# free_port: a TCP port free on 127.0.0.1 now, from the kernel's ephemeral range (above 20000 as set up
+# by default: 32768-60999). Needs python3.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # wait_for MS COMMAND...: true as soon as COMMAND succeeds, false after MS milliseconds.
 wait_for() {
 	deadline=$(($(date +%s%N) / 1000000 + $1))

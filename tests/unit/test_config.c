@@ -466,6 +466,9 @@ static void test_flags_every_form(void **state)
 			 "3s",
 			 "--on-busy-update=do-nothing",
 			 "--box=pidns",
+			 "--listen",
+			 "8080",
+			 "--listen=[::1]:8081",
 			 "-c",
 			 "my.toml",
 			 "--proxy.app_port=8080",
@@ -503,6 +506,9 @@ static void test_flags_every_form(void **state)
 	assert_int_equal(c.on_busy, CONFIG_ON_BUSY_DO_NOTHING);
 	assert_int_equal(c.box.mode, BOX_RUNG_PIDNS);
 	assert_int_equal(c.proxy.app_port, 8080);
+	assert_value(&c, "socket.listen", "[\"8080\", \"[::1]:8081\"]");
+	config_origin_text(&c, config_key_index(config_key_find("socket.listen")), where, sizeof(where));
+	assert_string_equal(where, "flag --listen");
 	assert_int_equal(origin_of(&c, "build.cmd")->kind, CONFIG_FROM_FLAG);
 	config_origin_text(&c, config_key_index(config_key_find("build.cmd")), where, sizeof(where));
 	assert_string_equal(where, "flag --build.cmd");
