@@ -142,6 +142,12 @@ done <"$work/browser.out"
 [ "$browser_rc" = 0 ] || [ "$fail" -gt 0 ] || bad "the browser script exited $browser_rc"
 
 sigterm_ends_clean "proxy_browser"
+# Under ASan/UBSan (scripts/test's second build) the front's reports land in nsreload's output, not its exit code.
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$log"; then
+	bad "a sanitizer report in nsreload's output (the front's included)"
+else
+	ok "no sanitizer report in nsreload's output (the front's included)"
+fi
 if [ "$fail" -gt 0 ]; then
 	echo "--- nsreload's output"
 	cat "$log"
