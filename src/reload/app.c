@@ -63,17 +63,21 @@ void app_start(struct reload *st)
 	if (r < 0) {
 		log_msg(st->log, LOG_MAIN, "nothing to run: %s",
 			r == -ENOENT ? "no bin, entrypoint or full_bin" : strerror(-r));
+		frontctl_send(&st->front, 'D', NULL, 0);
 		return;
 	}
 	handoff_check_argv(&st->handoff, argv, st->log);
 	if (envp_make(st->c, st->log, NULL, 0, &envp) == 0 && app_spawn(st, argv, envp) == 0) {
 		st->app.state = APP_RUNNING;
 		st->app.pid = box_main_pid(st->app.box);
+		frontctl_send(&st->front, 'R', NULL, 0);
 		log_run_start(st->log, st->app.pid, box_rung_name(box_rung_of(st->app.box)));
 		(void)box_epoll_add(st->app.box, st->ep, TAG_BOX);
 	}
 	envp_free(envp);
 	config_argv_free(argv);
+	if (st->app.state == APP_DOWN)
+		frontctl_send(&st->front, 'D', NULL, 0);
 }
 
 static bool stop_to_all(const struct reload *st)
@@ -91,6 +95,8 @@ static void app_stop_box(struct reload *st, enum app_state then)
 	int sig = st->c->box.stop_signal, r;
 
 	st->app.state = then;
+	/* Before the signal: the front holds new requests instead of sending them to a run that ends. */
+	frontctl_send(&st->front, 'S', NULL, 0);
 	r = stop_to_all(st) ? box_stop_all(st->app.box, sig, timeout_ms)
 			    : box_stop(st->app.box, sig, timeout_ms);
 	if (r < 0 && r != -ESRCH)
@@ -193,6 +199,8 @@ static void app_emptied(struct reload *st)
 	/* Removed after the new app is spawned (spare.h). */
 	spare_retire(st, &st->app.box);
 	st->app.state = APP_DOWN;
+	if (reload_quitting(st) || (was != APP_RESTARTING && (stopped || !st->c->build.rerun)))
+		frontctl_send(&st->front, 'D', NULL, 0);
 	if (reload_quitting(st))
 		return;
 	if (was == APP_RESTARTING) {

@@ -44,6 +44,19 @@ static bool app_missing(const struct reload *st, char *path, size_t size)
 	return stat(bin, &sb) < 0 && errno == ENOENT;
 }
 
+/* 'F' to the front: the build's output (its last FRONTCTL_OUTPUT_MAX bytes), or why when it has none. */
+static void front_failed(struct reload *st, const char *why)
+{
+	const char *out = st->build.job.capture;
+	size_t n = st->build.job.capture_len;
+
+	if (why || !out || !n) {
+		out = why ? why : "the build failed without output";
+		n = strlen(out);
+	}
+	frontctl_send(&st->front, 'F', out, n);
+}
+
 /* The messages of a build that was not cancelled, and its outcome. */
 static enum build_outcome build_judge(struct reload *st, int status)
 {
@@ -58,6 +71,7 @@ static enum build_outcome build_judge(struct reload *st, int status)
 			"the build succeeded but %s does not exist: build.cmd must write it (build.bin = "
 			"'%s')%s",
 			missing, st->c->build.bin, old_run_serves(st));
+		front_failed(st, "the build succeeded but build.bin does not exist");
 		return BUILD_BIN_MISSING;
 	}
 	if (code == 127 || code == 126)
@@ -65,9 +79,12 @@ static enum build_outcome build_judge(struct reload *st, int status)
 			"'%s' exited with %d: the shell %s (its message is above); fix build.cmd or PATH%s",
 			cmd, code, code == 127 ? "did not find the command" : "could not execute it",
 			old_run_serves(st));
-	if (status == 0)
+	if (status == 0) {
+		frontctl_send(&st->front, 'O', NULL, 0);
 		return BUILD_SUCCEEDED;
+	}
 	build_log_append(st->c, st->log, cmd, status, st->build.job.capture, st->build.job.capture_len);
+	front_failed(st, NULL);
 	return BUILD_FAILED;
 }
 
@@ -140,6 +157,7 @@ void build_begin(struct reload *st)
 	st->build.paths = pathset_take(&st->changed, &st->build.npaths);
 	st->build.start_ns = box_now_ns();
 	log_build_start(st->log, st->build.npaths);
+	frontctl_send(&st->front, 'B', NULL, 0);
 	build_next_step(st);
 }
 

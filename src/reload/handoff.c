@@ -100,12 +100,20 @@ fail:
 
 int handoff_open(struct handoff *h, const struct config *c, struct log *log)
 {
+	h->n = 0;
+	if (c->socket.mode != CONFIG_SOCKET_FDS)
+		return 0;
+	return handoff_bind(h, c, log);
+}
+
+int handoff_bind(struct handoff *h, const struct config *c, struct log *log)
+{
 	const struct config_strlist *l = &c->socket.listen;
 	char where[256], why[256], esc[256];
 	int r = 0;
 
 	h->n = 0;
-	if (c->socket.mode != CONFIG_SOCKET_FDS || l->n == 0)
+	if (l->n == 0)
 		return 0;
 	config_origin_text(c, config_key_index(config_key_find("socket.listen")), where, sizeof(where));
 	if (l->n > HANDOFF_MAX) {

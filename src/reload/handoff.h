@@ -49,6 +49,8 @@ int handoff_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t 
  * naming the address and where it was set.
  */
 int handoff_open(struct handoff *h, const struct config *c, struct log *log);
+/* handoff_open() whatever socket.mode says: the front's listeners in tcp mode (frontctl.h). */
+int handoff_bind(struct handoff *h, const struct config *c, struct log *log);
 /*
  * Warns once when sockets are passed to an app that /bin/sh -c runs (a line
  * with shell syntax, config_app.c) without an exec in it: LISTEN_PID is then

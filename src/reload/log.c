@@ -23,10 +23,10 @@ struct log {
 	bool main_only;
 	bool clear_on_rebuild; /* [screen] clear_on_rebuild, only when the log is a terminal */
 	bool keep_scroll;
-	const char *sgr[4]; /* the SGR sequence of each source's colour, or "" */
+	const char *sgr[5]; /* the SGR sequence of each source's colour, or "" */
 };
 
-static const char *const source_names[] = { "main", "watcher", "build", "runner" };
+static const char *const source_names[] = { "main", "watcher", "build", "runner", "proxy" };
 
 /* air's colour names; anything else prints uncoloured rather than failing the run. */
 static const char *sgr_of_color(const char *name)
@@ -81,6 +81,7 @@ int log_new(struct log **out, const struct config *c, const struct log_opts *o)
 	l->sgr[LOG_WATCHER] = sgr_of_color(c->color.watcher);
 	l->sgr[LOG_BUILD] = sgr_of_color(c->color.build);
 	l->sgr[LOG_RUNNER] = sgr_of_color(c->color.runner);
+	l->sgr[LOG_PROXY] = l->sgr[LOG_MAIN];
 	*out = l;
 	return 0;
 }

@@ -33,7 +33,8 @@
 struct config;
 struct log;
 
-enum log_source { LOG_MAIN, LOG_WATCHER, LOG_BUILD, LOG_RUNNER };
+/* LOG_PROXY: the front's lines (frontctl.h), in main's colour. */
+enum log_source { LOG_MAIN, LOG_WATCHER, LOG_BUILD, LOG_RUNNER, LOG_PROXY };
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 

@@ -275,6 +275,9 @@ static void dispatch(struct loop *lp, enum reload_tag tag)
 	case TAG_RULE_OUT:
 		reload_output(st, tag);
 		break;
+	case TAG_FRONT:
+		frontctl_readable(&lp->st.front, lp->st.log);
+		break;
 	case TAG_TTY:
 		on_sentinel(lp);
 		break;
@@ -542,9 +545,18 @@ static int loop_setup(struct loop *lp, const struct config *c, struct log *log, 
 	r = handoff_open(&lp->st.handoff, c, log);
 	if (r < 0)
 		return r == -EINVAL ? 2 : 1;
+	/* Before the box context: an address in use stops the start before anything is made. */
+	r = frontctl_start(&lp->st.front, c, log);
+	if (r != 0)
+		return r;
+	if (lp->st.front.fd >= 0 && reload_epoll_add(lp->st.ep, lp->st.front.fd, TAG_FRONT) < 0)
+		return 1;
 	r = open_box_ctx(lp);
 	if (r != 0)
 		return r;
+	/* The pgroup rung kills every child of ours no box claims; the front is no box's. */
+	if (frontctl_exempt(&lp->st.front, lp->st.ctx) < 0)
+		log_msg(log, LOG_MAIN, "cannot mark the proxy as no box's: it may be stopped with a run");
 	if (open_watcher(lp) < 0)
 		return 1;
 	if (lp->stdin_keys)

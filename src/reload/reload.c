@@ -300,7 +300,8 @@ int reload_init(struct reload *st, const struct config *c, struct log *log, bool
 		.stdin_to_app = stdin_to_app,
 		.build = { .job = { .out_fd = -1, .tag = TAG_BUILD_OUT }, .changed_file = { .dirfd = -1 } },
 		.quit = { .post = { .out_fd = -1, .tag = TAG_POST_OUT } },
-		.rules = { .timer_fd = -1, .job = { .out_fd = -1 }, .changed_file = { .dirfd = -1 } }
+		.rules = { .timer_fd = -1, .job = { .out_fd = -1 }, .changed_file = { .dirfd = -1 } },
+		.front = { .fd = -1, .pidfd = -1 }
 	};
 	st->ep = epoll_create1(EPOLL_CLOEXEC);
 	st->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -334,4 +335,5 @@ void reload_free(struct reload *st)
 	close_fd(&st->devnull);
 	close_fd(&st->ep);
 	handoff_close(&st->handoff);
+	frontctl_stop(&st->front);
 }

@@ -37,6 +37,7 @@
 
 #include "app.h"
 #include "build.h"
+#include "frontctl.h"
 #include "handoff.h"
 #include "pathset.h"
 #include "quit.h"
@@ -61,6 +62,7 @@ enum reload_tag {
 	TAG_RULE_TIMER, /* [[build.rules]]: their debounce (rulejob.h) */
 	TAG_RULE_OUT,   /* the running rule command's output */
 	TAG_TTY,        /* the terminal's sentinel reports a Ctrl-C, Ctrl-Z or hang-up (tty.h) */
+	TAG_FRONT,      /* the front's control socket: its log lines, its end (frontctl.h) */
 };
 
 enum debounce_state {
@@ -98,6 +100,7 @@ struct reload {
 	uint64_t places;        /* the last place in line given to a job that waits (reload_next_job) */
 	struct spares spares;   /* boxes made ahead, boxes removed late (spare.h) */
 	struct handoff handoff; /* socket.listen's sockets, passed to every run of the app (handoff.h) */
+	struct frontctl front;  /* the proxy and the tcp front door, told what happens here (frontctl.h) */
 };
 
 /*
