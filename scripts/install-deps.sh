@@ -11,7 +11,7 @@ set -eu
 PKGS="build-essential cmake pkg-config
 	libseccomp-dev libpcre2-dev libcmocka-dev libcgroup-dev libsystemd-dev libhttp-parser-dev
 	util-linux procps iproute2 python3
-	golang-go delve git ca-certificates valgrind curl bindfs
+	golang-go delve git ca-certificates valgrind curl bindfs wrk
 	clang-format cppcheck tmux vim-tiny
 	systemd dbus-user-session
 	chromium"

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -55,18 +56,48 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.HandleFunc("/", hello)
-	http.HandleFunc("/1k", sized(1<<10))
-	http.HandleFunc("/1m", sized(1<<20))
-	srv := &http.Server{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", hello)
+	mux.HandleFunc("/1k", sized(1<<10))
+	mux.HandleFunc("/1m", sized(1<<20))
+
+	// Stopping: each connection gets one more answer, marked
+	// "Connection: close", and closes after it. Closing an idle keep-alive
+	// connection instead (what Shutdown does at once) races with a client
+	// sending its next request on it: that request would fail.
+	var draining atomic.Bool
+	var open atomic.Int64
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if draining.Load() {
+				w.Header().Set("Connection", "close")
+			}
+			mux.ServeHTTP(w, r)
+		}),
+		ConnState: func(c net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				open.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				open.Add(-1)
+			}
+		},
+	}
 
 	done := make(chan struct{})
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		<-stop
-		// Stop accepting, finish what is in flight. A passed socket stays open
-		// in nsreload: what arrives now waits in its backlog for the next run.
+		// Stop accepting: a passed socket stays open in nsreload, and what
+		// arrives now waits in its backlog for the next run.
+		draining.Store(true)
+		ln.Close()
+		// Up to 500 ms for the open connections to get their last answer;
+		// then Shutdown closes the idle rest and waits for requests in flight.
+		for t := 0; t < 50 && open.Load() > 0; t++ {
+			time.Sleep(10 * time.Millisecond)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -76,7 +107,7 @@ func main() {
 	}()
 
 	log.Printf("listening on http://%s/", ln.Addr())
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
+	if err := srv.Serve(ln); err != http.ErrServerClosed && !draining.Load() {
 		log.Fatal(err)
 	}
 	<-done
