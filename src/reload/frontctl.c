@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -68,6 +69,47 @@ static int check_config(const struct config *c, struct log *log, bool http, bool
 	return 0;
 }
 
+/* Closes every fd from 3 up but those in keep (n of them). 0 or -errno. */
+static int close_fds_except(const int *keep, size_t n)
+{
+	unsigned from = 3;
+
+	for (;;) {
+		unsigned next = ~0U;
+		for (size_t i = 0; i < n; i++)
+			if (keep[i] >= (int)from && (unsigned)keep[i] < next)
+				next = (unsigned)keep[i];
+		if (next > from && syscall(SYS_close_range, from, next - 1, 0U) < 0)
+			return -errno;
+		if (next == ~0U)
+			return 0;
+		from = next + 1;
+	}
+}
+
+/*
+ * The front parses what any local process sends it, so it keeps nothing of
+ * nsreload's power: none of its fds (the boxes' cgroups, the watcher, the
+ * terminal's job) but its own sockets, and, started as root, not root's
+ * identity either (nobody, no groups, no new privileges). It needs none: it
+ * only accepts on sockets bound already and connects to 127.0.0.1.
+ * 0 or -errno.
+ */
+static int front_shed(const int *keep, size_t n)
+{
+	const uid_t nobody = 65534;
+	int r = close_fds_except(keep, n);
+
+	if (r < 0)
+		return r;
+	if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(nobody, nobody, nobody) < 0 ||
+			       setresuid(nobody, nobody, nobody) < 0))
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 /* The child: the front's loop until nsreload is gone. Never returns. */
 static void front_child(pid_t parent, int ctl, int http_fd, const struct handoff *tcp, const struct config *c)
 {
@@ -82,7 +124,18 @@ static void front_child(pid_t parent, int ctl, int http_fd, const struct handoff
 				.ntcp = tcp->n,
 				.tcp_app_port = c->socket.app_port };
 
-	/* Killed with nsreload, whatever way it ends; and it may have ended before this line. */
+	int keep[2 + HANDOFF_MAX];
+	size_t nkeep = 0;
+
+	keep[nkeep++] = ctl;
+	if (http_fd >= 0)
+		keep[nkeep++] = http_fd;
+	for (size_t i = 0; i < tcp->n && nkeep < sizeof(keep) / sizeof(keep[0]); i++)
+		keep[nkeep++] = tcp->fds[i];
+	if (front_shed(keep, nkeep) < 0)
+		_exit(1);
+	/* Killed with nsreload, whatever way it ends; and it may have ended before this line. Set after
+	 * the change of identity, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(1);
 	if (http_fd >= 0)
