@@ -73,6 +73,17 @@ curl -s -m 5 "$url/__nsreload/status" | grep -q '"app": "running"' && ok "status
 
 # The front dies: said once, and nsreload goes on (rebuilds, restarts) without it.
 fpid=$(curl -s -m 5 "$url/__nsreload/status" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+# The front reads the network: it keeps none of nsreload's fds (cgroups, watcher, terminal) and, under
+# root, not root's identity.
+if [ -n "$fpid" ]; then
+	ffds=$(ls -l "/proc/$fpid/fd" 2>/dev/null | awk 'NR > 1 { print $NF }' | grep -v -e '^socket:' -e '^anon_inode:' \
+		-e '^/dev/null$' -e "^$work/" | tr '\n' ' ')
+	fuid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$fpid/status")
+	if [ -z "$ffds" ]; then ok "the front holds only its sockets, epoll, timer and stdio"; else
+		bad "the front holds nsreload's fds: $ffds"; fi
+	if [ "$(id -u)" != 0 ] || [ "$fuid" = 65534655346553465534 ]; then ok "the front runs as nobody under root"; else
+		bad "the front runs as uid $fuid under root"; fi
+fi
 if [ -n "$fpid" ] && [ "$(cat "/proc/$fpid/environ" 2>/dev/null | tr '\0' '\n' | grep -cxF "NSRELOAD_TEST_TOKEN=$tok")" = 1 ]; then
 	kill -KILL "$fpid"
 	wait_for 5000 grep -q "the proxy (pid $fpid) ended" "$work/out.txt" || true
