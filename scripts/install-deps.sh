@@ -24,20 +24,6 @@ command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 # tests/browser/node_modules when it is missing: 'npm ci' as the user who runs this script (the one behind
 # sudo, when it was run with sudo), never as root for them, so the tree belongs to whoever runs the tests.
 # It needs the network once; without the modules the browser test skips.
-browser_modules() {
-	dir=$(cd "$(dirname "$0")/../tests/browser" && pwd)
-	[ -d "$dir/node_modules" ] && return 0
-	if ! command -v npm >/dev/null; then
-		echo "install-deps: no npm, so no tests/browser/node_modules: the browser test will skip"
-		return 0
-	fi
-	echo "install-deps: npm ci in $dir (puppeteer-core, for the browser test)"
-	if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-		(cd "$dir" && sudo -u "$SUDO_USER" -H npm ci --no-audit --no-fund --loglevel=error)
-	else
-		(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-	fi
-}
 
 missing=""
 for p in $PKGS; do
@@ -45,7 +31,6 @@ for p in $PKGS; do
 done
 if [ -z "$missing" ]; then
 	echo "install-deps: every package nsreload needs is installed"
-	browser_modules
 	exit 0
 fi
 echo "install-deps: missing:$missing"
@@ -63,4 +48,3 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-browser_modules
