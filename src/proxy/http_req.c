@@ -331,7 +331,7 @@ int http_req_write(const struct http_req *r, const char *client_ip, char **out, 
 	} else {
 		if (r->body_len || (r->p.flags & (F_CHUNKED | F_CONTENTLENGTH)))
 			fprintf(f, "Content-Length: %zu\r\n", r->body_len);
-		fputs("Connection: close\r\n", f);
+		/* No Connection header: HTTP/1.1 keeps the connection for the front's pool (front.h). */
 	}
 	fputs("\r\n", f);
 	if (r->body_len)
