@@ -26,6 +26,8 @@
 
 /* A direction's buffer is full at this: reading into it stops until the other side drains it. */
 #define BUF_HIGH (256 * 1024)
+/* A buffer up to this size is kept from one request to the next (no malloc and free for each). */
+#define BUF_KEEP (64 * 1024)
 /* An injected page is buffered up to this; a larger one passes through untouched. */
 #define INJECT_MAX (16 * 1024 * 1024)
 /* An SSE client that lets this much pile up is dropped. */
@@ -127,6 +129,8 @@ static size_t buf_size(const struct buf *b)
 
 static int buf_add(struct buf *b, const void *data, size_t n)
 {
+	if (!n)
+		return 0;
 	if (b->off && b->off == b->len)
 		b->off = b->len = 0;
 	if (b->len + n > b->cap) {
@@ -176,6 +180,28 @@ static int buf_printf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* "Name: value\r\n" of header x of h (no printf: this runs for every header of every answer). */
+static int buf_add_header(struct buf *b, const struct http_head *h, const struct http_hdr *x)
+{
+	if (buf_add(b, h->text + x->name, x->name_len) < 0 || buf_add(b, ": ", 2) < 0 ||
+	    buf_add(b, h->text + x->value, x->value_len) < 0 || buf_add(b, "\r\n", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* "HTTP/1.1 NNN reason\r\n": the status (100 to 999, as http-parser takes it) and the app's reason. */
+static int buf_add_status(struct buf *b, unsigned status, const struct http_head *h)
+{
+	char line[14] = "HTTP/1.1 000 ";
+
+	line[9] = (char)('0' + status / 100 % 10);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	if (buf_add(b, line, 13) < 0 || buf_add(b, h->text, h->first_len) < 0 || buf_add(b, "\r\n", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static void buf_drop(struct buf *b, size_t n)
 {
 	b->off += n;
@@ -187,6 +213,14 @@ static void buf_free(struct buf *b)
 {
 	free(b->p);
 	*b = (struct buf){ 0 };
+}
+
+/* Empty; the memory is kept for the next request unless it grew past BUF_KEEP. */
+static void buf_empty(struct buf *b)
+{
+	if (b->cap > BUF_KEEP)
+		buf_free(b);
+	b->off = b->len = 0;
 }
 
 /* Writes what it can of b to fd: 0 (maybe partly), or -errno (the peer is gone). */
@@ -676,9 +710,9 @@ static void conn_next_request(struct conn *c)
 {
 	item_close(&c->up);
 	http_req_reset(&c->req);
-	http_head_free(&c->rh);
+	http_head_clear(&c->rh); /* kept for the next answer: at most 64 KiB */
 	buf_free(&c->body);
-	buf_free(&c->upout);
+	buf_empty(&c->upout);
 	c->resp_started = c->resp_done = c->interim = c->inject = c->chunked_out = c->close_after = false;
 	conn_state(c, C_READ);
 	conn_timeout(c, FRONT_IDLE_TIMEOUT_MS);
@@ -803,7 +837,7 @@ static int emit_head(struct conn *c, long long content_length)
 	bool has_cl = (p->flags & F_CONTENTLENGTH) != 0;
 	int r;
 
-	r = buf_printf(&c->out, "HTTP/1.1 %d %.*s\r\n", p->status_code, (int)c->rh.first_len, c->rh.text);
+	r = buf_add_status(&c->out, p->status_code, &c->rh);
 	for (size_t i = 0; r == 0 && i < c->rh.n; i++) {
 		struct http_hdr *h = &c->rh.hdr[i];
 		if (http_head_is(&c->rh, h, "connection") || http_head_is(&c->rh, h, "keep-alive") ||
@@ -811,8 +845,7 @@ static int emit_head(struct conn *c, long long content_length)
 		    http_head_is(&c->rh, h, "proxy-connection") ||
 		    (content_length >= 0 && http_head_is(&c->rh, h, "content-length")))
 			continue;
-		r = buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
-			       (int)h->value_len, c->rh.text + h->value);
+		r = buf_add_header(&c->out, &c->rh, h);
 	}
 	if (r < 0)
 		return r;
@@ -824,9 +857,10 @@ static int emit_head(struct conn *c, long long content_length)
 		r = buf_printf(&c->out, "Transfer-Encoding: chunked\r\n");
 	} else if (!no_body && !has_cl)
 		c->close_after = true; /* the body ends when the app closes */
-	if (r == 0)
-		r = buf_printf(&c->out, "Connection: %s\r\n\r\n",
-			       c->close_after || !c->req.keep_alive ? "close" : "keep-alive");
+	if (r == 0 && (c->close_after || !c->req.keep_alive))
+		r = buf_add(&c->out, "Connection: close\r\n\r\n", 21);
+	else if (r == 0)
+		r = buf_add(&c->out, "Connection: keep-alive\r\n\r\n", 26);
 	return r;
 }
 
@@ -858,8 +892,7 @@ static int r_headers_complete(http_parser *p)
 		(void)buf_printf(&c->out, "HTTP/1.1 101 %.*s\r\n", (int)c->rh.first_len, c->rh.text);
 		for (size_t i = 0; i < c->rh.n; i++) {
 			struct http_hdr *h = &c->rh.hdr[i];
-			(void)buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
-					 (int)h->value_len, c->rh.text + h->value);
+			(void)buf_add_header(&c->out, &c->rh, h);
 		}
 		(void)buf_add(&c->out, "\r\n", 2);
 		return 0;
