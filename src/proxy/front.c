@@ -28,6 +28,8 @@
 #define BUF_HIGH (256 * 1024)
 /* A buffer up to this size is kept from one request to the next (no malloc and free for each). */
 #define BUF_KEEP (64 * 1024)
+/* How much of the app's answer one recv takes. */
+#define UP_READ (256 * 1024)
 /* An injected page is buffered up to this; a larger one passes through untouched. */
 #define INJECT_MAX (16 * 1024 * 1024)
 /* An SSE client that lets this much pile up is dropped. */
@@ -109,6 +111,8 @@ struct front {
 	char *build_output;
 	size_t build_output_len;
 	char msg[FRONT_MSG_MAX + 1];
+	/* The app's answers are read through this: a 1 MiB answer in a few recv calls, not 16. */
+	char rbuf[UP_READ];
 };
 
 static uint64_t now_ns(void)
@@ -1053,8 +1057,8 @@ static void upstream_readable(struct conn *c)
 		return;
 	}
 	{
-		char tmp[65536];
-		ssize_t r = recv(c->up.fd, tmp, sizeof(tmp), 0);
+		char *tmp = c->f->rbuf;
+		ssize_t r = recv(c->up.fd, tmp, UP_READ, 0);
 
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
