@@ -983,7 +983,9 @@ static void response_done(struct conn *c, bool keep)
 {
 	struct front *f = c->f;
 
-	if (keep && !f->stopping && c->up_gen == f->gen && c->up.fd >= 0) {
+	/* An answer that came before the whole request went (an early 413, say): the rest would be a request.
+	 */
+	if (keep && !f->stopping && c->up_gen == f->gen && c->up.fd >= 0 && !buf_size(&c->upout)) {
 		pool_put(f, c->up.fd);
 		c->up.fd = -1;
 		c->up.ev = 0;
