@@ -26,6 +26,10 @@
 
 /* A direction's buffer is full at this: reading into it stops until the other side drains it. */
 #define BUF_HIGH (256 * 1024)
+/* A buffer up to this size is kept from one request to the next (no malloc and free for each). */
+#define BUF_KEEP (64 * 1024)
+/* How much of the app's answer one recv takes. */
+#define UP_READ (256 * 1024)
 /* An injected page is buffered up to this; a larger one passes through untouched. */
 #define INJECT_MAX (16 * 1024 * 1024)
 /* An SSE client that lets this much pile up is dropped. */
@@ -33,7 +37,7 @@
 #define SMALL_ANSWER (64 * 1024)
 #define SSE_MAX      (1024 * 1024)
 
-enum item_kind { IT_CTL, IT_TIMER, IT_HTTP_LISTEN, IT_TCP_LISTEN, IT_CLIENT, IT_UP };
+enum item_kind { IT_CTL, IT_TIMER, IT_HTTP_LISTEN, IT_TCP_LISTEN, IT_CLIENT, IT_UP, IT_POOL };
 
 /* What an epoll event points to. */
 struct item {
@@ -72,6 +76,8 @@ struct conn {
 	uint64_t deadline_ns; /* 0: none */
 	uint64_t hold_until_ns;
 	bool cli_eof, up_eof, cli_shut, up_shut, dead;
+	bool up_pooled;  /* up came from the pool: the app may have closed it meanwhile */
+	unsigned up_gen; /* f->gen when up was opened: kept only if no restart came since */
 	/* The app's response. */
 	http_parser rp;
 	bool resp_started, resp_done, interim, inject, chunked_out, close_after;
@@ -91,6 +97,8 @@ struct front {
 	int ep;
 	struct item ctl, timer, http_listen, *tcp_listen;
 	struct conn *conns;
+	struct item pool[FRONT_POOL_MAX]; /* idle connections to the app (fd -1: a free slot) */
+	unsigned gen; /* counts 'S', 'R' and 'D': connections of an older run are not kept */
 	size_t nconns, nheld;
 	struct conn *dead; /* closed during this batch of events: freed after it */
 	uint64_t timer_period_ms;
@@ -103,6 +111,8 @@ struct front {
 	char *build_output;
 	size_t build_output_len;
 	char msg[FRONT_MSG_MAX + 1];
+	/* The app's answers are read through this: a 1 MiB answer in a few recv calls, not 16. */
+	char rbuf[UP_READ];
 };
 
 static uint64_t now_ns(void)
@@ -123,6 +133,8 @@ static size_t buf_size(const struct buf *b)
 
 static int buf_add(struct buf *b, const void *data, size_t n)
 {
+	if (!n)
+		return 0;
 	if (b->off && b->off == b->len)
 		b->off = b->len = 0;
 	if (b->len + n > b->cap) {
@@ -172,6 +184,28 @@ static int buf_printf(struct buf *b, const char *fmt, ...)
 	return r;
 }
 
+/* "Name: value\r\n" of header x of h (no printf: this runs for every header of every answer). */
+static int buf_add_header(struct buf *b, const struct http_head *h, const struct http_hdr *x)
+{
+	if (buf_add(b, h->text + x->name, x->name_len) < 0 || buf_add(b, ": ", 2) < 0 ||
+	    buf_add(b, h->text + x->value, x->value_len) < 0 || buf_add(b, "\r\n", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* "HTTP/1.1 NNN reason\r\n": the status (100 to 999, as http-parser takes it) and the app's reason. */
+static int buf_add_status(struct buf *b, unsigned status, const struct http_head *h)
+{
+	char line[14] = "HTTP/1.1 000 ";
+
+	line[9] = (char)('0' + status / 100 % 10);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	if (buf_add(b, line, 13) < 0 || buf_add(b, h->text, h->first_len) < 0 || buf_add(b, "\r\n", 2) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static void buf_drop(struct buf *b, size_t n)
 {
 	b->off += n;
@@ -183,6 +217,14 @@ static void buf_free(struct buf *b)
 {
 	free(b->p);
 	*b = (struct buf){ 0 };
+}
+
+/* Empty; the memory is kept for the next request unless it grew past BUF_KEEP. */
+static void buf_empty(struct buf *b)
+{
+	if (b->cap > BUF_KEEP)
+		buf_free(b);
+	b->off = b->len = 0;
 }
 
 /* Writes what it can of b to fd: 0 (maybe partly), or -errno (the peer is gone). */
@@ -252,6 +294,17 @@ static void ep_set(struct front *f, struct item *it, uint32_t ev)
 		it->ev = ev;
 }
 
+/* Points fd's registration to it (another item held it): 0 or -errno. */
+static int ep_mod(struct front *f, struct item *it, uint32_t ev)
+{
+	struct epoll_event e = { .events = ev, .data.ptr = it };
+
+	if (epoll_ctl(f->ep, EPOLL_CTL_MOD, it->fd, &e) < 0)
+		return -errno;
+	it->ev = ev;
+	return 0;
+}
+
 static void item_close(struct item *it)
 {
 	if (it->fd >= 0)
@@ -265,6 +318,56 @@ static struct conn *conn_of(struct item *it)
 	if (it->kind == IT_CLIENT)
 		return (struct conn *)((char *)it - offsetof(struct conn, cli));
 	return (struct conn *)((char *)it - offsetof(struct conn, up));
+}
+
+/* ---- the pool of idle connections to the app --------------------------------------------------------- */
+
+/* Keeps fd (its answer done, the app keeps it open) for the next request, or closes it: the pool is full. */
+static void pool_put(struct front *f, int fd)
+{
+	for (size_t i = 0; i < FRONT_POOL_MAX; i++) {
+		struct item *it = &f->pool[i];
+		if (it->fd >= 0)
+			continue;
+		*it = (struct item){ .kind = IT_POOL, .fd = fd };
+		/* Readable while idle: the app closed it (or talks out of turn): dropped. */
+		if (ep_mod(f, it, EPOLLIN) < 0)
+			item_close(it);
+		return;
+	}
+	close(fd);
+}
+
+/* An idle connection (still registered for its slot: the taker points it elsewhere), or -1. */
+static int pool_take(struct front *f)
+{
+	for (size_t i = 0; i < FRONT_POOL_MAX; i++) {
+		int fd = f->pool[i].fd;
+		if (fd < 0)
+			continue;
+		f->pool[i].fd = -1;
+		f->pool[i].ev = 0;
+		return fd;
+	}
+	return -1;
+}
+
+static void pool_drop(struct front *f)
+{
+	for (size_t i = 0; i < FRONT_POOL_MAX; i++)
+		item_close(&f->pool[i]);
+}
+
+/* An idle connection became readable: EOF or bytes nobody asked for, both end it. */
+static void pool_event(struct item *it)
+{
+	char b;
+
+	if (it->fd < 0)
+		return;
+	if (recv(it->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EINTR))
+		return; /* an event of the fd this slot held before, taken and put back in the same batch */
+	item_close(it);
 }
 
 /* ---- connections -------------------------------------------------------------------------------------- */
@@ -340,6 +443,8 @@ static void conn_update(struct conn *c)
 		break;
 	case C_UPSTREAM:
 		uev = (buf_size(&c->upout) ? EPOLLOUT : 0) | (buf_size(&c->out) < BUF_HIGH ? EPOLLIN : 0);
+		/* Still read (what comes is the next request's, kept in in): no epoll_ctl back and forth. */
+		cev = !c->cli_eof && buf_size(&c->in) < BUF_HIGH ? EPOLLIN : 0;
 		break;
 	case C_TUNNEL:
 		cev = !c->cli_eof && buf_size(&c->upout) < BUF_HIGH ? EPOLLIN : 0;
@@ -502,6 +607,9 @@ static const char *build_name(const struct front *f)
 /* ---- the request path ---------------------------------------------------------------------------------- */
 
 static void start_upstream(struct conn *c);
+static void start_upstream_fresh(struct conn *c);
+static void upstream_ready(struct conn *c);
+static void flush_now(struct conn *c);
 static void client_parse(struct conn *c);
 
 static void serve_events(struct conn *c)
@@ -606,13 +714,15 @@ static void conn_next_request(struct conn *c)
 {
 	item_close(&c->up);
 	http_req_reset(&c->req);
-	http_head_free(&c->rh);
+	http_head_clear(&c->rh); /* kept for the next answer: at most 64 KiB */
 	buf_free(&c->body);
-	buf_free(&c->upout);
+	buf_empty(&c->upout);
 	c->resp_started = c->resp_done = c->interim = c->inject = c->chunked_out = c->close_after = false;
 	conn_state(c, C_READ);
 	conn_timeout(c, FRONT_IDLE_TIMEOUT_MS);
 	client_parse(c);
+	if (c->state == C_READ && c->cli_eof)
+		conn_close(c); /* the client ended while its last request was with the app */
 }
 
 /* Holds a request (or a tcp connection) until the app listens, or the timeout: 502, or closed. */
@@ -648,7 +758,30 @@ static int connect_local(int port)
 	return fd;
 }
 
-/* Connects to the app, unless it is stopping or refuses: then the request is held. */
+/* A new connection to the app; refused: the request is held. */
+static void start_upstream_fresh(struct conn *c)
+{
+	int fd = connect_local(c->tcp ? c->f->o->tcp_app_port : c->f->o->app_port);
+
+	if (fd < 0) {
+		conn_hold(c, "connection refused");
+		return;
+	}
+	c->up.fd = fd;
+	c->up_pooled = false;
+	c->up_gen = c->f->gen;
+	if (ep_add(c->f, &c->up, EPOLLOUT) < 0) {
+		conn_close(c);
+		return;
+	}
+	conn_state(c, C_CONNECTING);
+	conn_update(c);
+}
+
+/*
+ * Sends the request to the app, unless it is stopping: then it is held. A
+ * pooled connection only for a request that may go twice (front.h).
+ */
 static void start_upstream(struct conn *c)
 {
 	int fd;
@@ -657,18 +790,19 @@ static void start_upstream(struct conn *c)
 		conn_hold(c, "it was restarting and did not listen again in time");
 		return;
 	}
-	fd = connect_local(c->tcp ? c->f->o->tcp_app_port : c->f->o->app_port);
-	if (fd < 0) {
-		conn_hold(c, "connection refused");
-		return;
+	if (!c->tcp && http_req_retryable(&c->req)) {
+		while ((fd = pool_take(c->f)) >= 0) {
+			c->up = (struct item){ .kind = IT_UP, .fd = fd };
+			if (ep_mod(c->f, &c->up, EPOLLIN) == 0) {
+				c->up_pooled = true;
+				c->up_gen = c->f->gen;
+				upstream_ready(c);
+				return;
+			}
+			item_close(&c->up);
+		}
 	}
-	c->up.fd = fd;
-	if (ep_add(c->f, &c->up, EPOLLOUT) < 0) {
-		conn_close(c);
-		return;
-	}
-	conn_state(c, C_CONNECTING);
-	conn_update(c);
+	start_upstream_fresh(c);
 }
 
 /* ---- the app's response ------------------------------------------------------------------------------ */
@@ -707,7 +841,7 @@ static int emit_head(struct conn *c, long long content_length)
 	bool has_cl = (p->flags & F_CONTENTLENGTH) != 0;
 	int r;
 
-	r = buf_printf(&c->out, "HTTP/1.1 %d %.*s\r\n", p->status_code, (int)c->rh.first_len, c->rh.text);
+	r = buf_add_status(&c->out, p->status_code, &c->rh);
 	for (size_t i = 0; r == 0 && i < c->rh.n; i++) {
 		struct http_hdr *h = &c->rh.hdr[i];
 		if (http_head_is(&c->rh, h, "connection") || http_head_is(&c->rh, h, "keep-alive") ||
@@ -715,8 +849,7 @@ static int emit_head(struct conn *c, long long content_length)
 		    http_head_is(&c->rh, h, "proxy-connection") ||
 		    (content_length >= 0 && http_head_is(&c->rh, h, "content-length")))
 			continue;
-		r = buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
-			       (int)h->value_len, c->rh.text + h->value);
+		r = buf_add_header(&c->out, &c->rh, h);
 	}
 	if (r < 0)
 		return r;
@@ -728,9 +861,10 @@ static int emit_head(struct conn *c, long long content_length)
 		r = buf_printf(&c->out, "Transfer-Encoding: chunked\r\n");
 	} else if (!no_body && !has_cl)
 		c->close_after = true; /* the body ends when the app closes */
-	if (r == 0)
-		r = buf_printf(&c->out, "Connection: %s\r\n\r\n",
-			       c->close_after || !c->req.keep_alive ? "close" : "keep-alive");
+	if (r == 0 && (c->close_after || !c->req.keep_alive))
+		r = buf_add(&c->out, "Connection: close\r\n\r\n", 21);
+	else if (r == 0)
+		r = buf_add(&c->out, "Connection: keep-alive\r\n\r\n", 26);
 	return r;
 }
 
@@ -762,8 +896,7 @@ static int r_headers_complete(http_parser *p)
 		(void)buf_printf(&c->out, "HTTP/1.1 101 %.*s\r\n", (int)c->rh.first_len, c->rh.text);
 		for (size_t i = 0; i < c->rh.n; i++) {
 			struct http_hdr *h = &c->rh.hdr[i];
-			(void)buf_printf(&c->out, "%.*s: %.*s\r\n", (int)h->name_len, c->rh.text + h->name,
-					 (int)h->value_len, c->rh.text + h->value);
+			(void)buf_add_header(&c->out, &c->rh, h);
 		}
 		(void)buf_add(&c->out, "\r\n", 2);
 		return 0;
@@ -841,16 +974,29 @@ static const http_parser_settings resp_settings = {
 	.on_message_complete = r_complete,
 };
 
-/* The response is whole: the next request, or the end. */
-static void response_done(struct conn *c)
+/*
+ * The response is whole: the next request, or the end. keep: the app's answer
+ * lets its connection serve another request (keep-alive, nothing after it);
+ * it goes to the pool unless a restart came since it was opened.
+ */
+static void response_done(struct conn *c, bool keep)
 {
+	struct front *f = c->f;
+
+	/* An answer that came before the whole request went (an early 413, say): the rest would be a request.
+	 */
+	if (keep && !f->stopping && c->up_gen == f->gen && c->up.fd >= 0 && !buf_size(&c->upout)) {
+		pool_put(f, c->up.fd);
+		c->up.fd = -1;
+		c->up.ev = 0;
+	}
 	item_close(&c->up);
 	if (c->close_after || !c->req.keep_alive)
 		conn_state(c, C_CLOSING);
 	else
 		conn_state(c, C_RESPONDING);
 	conn_timeout(c, FRONT_IDLE_TIMEOUT_MS);
-	conn_update(c);
+	/* dispatch() sends the answer and updates the epoll masks. */
 }
 
 /* The app closed or reset before a byte of its answer: again (the new run), or 502. */
@@ -864,6 +1010,12 @@ static void upstream_lost(struct conn *c, const char *why)
 		/* Nothing of this answer reached the client: it goes again, to the new run. */
 		c->out.len = c->out.off + c->out_mark;
 		buf_free(&c->upout);
+		if (c->up_pooled && !c->resp_started) {
+			/* The app closed an idle connection as it was taken: again at once, on a new one. */
+			item_close(&c->up);
+			start_upstream_fresh(c);
+			return;
+		}
 		conn_hold(c, why);
 		return;
 	}
@@ -907,8 +1059,8 @@ static void upstream_readable(struct conn *c)
 		return;
 	}
 	{
-		char tmp[65536];
-		ssize_t r = recv(c->up.fd, tmp, sizeof(tmp), 0);
+		char *tmp = c->f->rbuf;
+		ssize_t r = recv(c->up.fd, tmp, UP_READ, 0);
 
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -923,7 +1075,7 @@ static void upstream_readable(struct conn *c)
 			}
 			http_parser_execute(&c->rp, &resp_settings, NULL, 0);
 			if (c->resp_done)
-				response_done(c);
+				response_done(c, false);
 			else
 				upstream_lost(c, "the connection closed in the middle of the answer");
 			return;
@@ -935,7 +1087,7 @@ static void upstream_readable(struct conn *c)
 			return;
 		}
 		if (c->resp_done) {
-			response_done(c);
+			response_done(c, used == (size_t)r && http_should_keep_alive(&c->rp));
 			return;
 		}
 		if (HTTP_PARSER_ERRNO(&c->rp) != HPE_OK) {
@@ -948,19 +1100,12 @@ static void upstream_readable(struct conn *c)
 	}
 }
 
-static void upstream_connected(struct conn *c)
+/* Connected (or taken from the pool): the request goes out, its answer is awaited. */
+static void upstream_ready(struct conn *c)
 {
-	int err = 0;
-	socklen_t len = sizeof(err);
 	char *req = NULL;
 	size_t n = 0;
 
-	if (getsockopt(c->up.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err) {
-		conn_hold(c, err == ECONNREFUSED ? "connection refused" : strerror(err));
-		return;
-	}
 	conn_state(c, c->tcp ? C_TUNNEL : C_UPSTREAM);
 	if (!c->tcp) {
 		if (http_req_write(&c->req, c->ip, &req, &n) < 0 || buf_add(&c->upout, req, n) < 0) {
@@ -980,7 +1125,22 @@ static void upstream_connected(struct conn *c)
 	} else {
 		conn_timeout(c, 0);
 	}
+	flush_now(c); /* the socket takes the request now: no EPOLLOUT round */
 	conn_update(c);
+}
+
+static void upstream_connected(struct conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->up.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		conn_hold(c, err == ECONNREFUSED ? "connection refused" : strerror(err));
+		return;
+	}
+	upstream_ready(c);
 }
 
 static void upstream_event(struct conn *c, uint32_t ev)
@@ -1036,7 +1196,8 @@ static void client_event(struct conn *c, uint32_t ev)
 		}
 		if (n == 0) {
 			c->cli_eof = true;
-			if (c->state != C_TUNNEL && !c->tcp) {
+			/* A request that went to the app is answered first (conn_next_request closes). */
+			if (c->state != C_TUNNEL && !c->tcp && c->state != C_UPSTREAM) {
 				conn_close(c);
 				return;
 			}
@@ -1046,6 +1207,27 @@ static void client_event(struct conn *c, uint32_t ev)
 		else if (c->state == C_SSE)
 			buf_drop(&c->in, buf_size(&c->in)); /* nothing to say to us */
 	}
+}
+
+/*
+ * Sends what waits for either side now, rather than after another epoll_wait
+ * and two epoll_ctl calls for EPOLLOUT: the sockets are writable nearly
+ * always. What does not fit waits for EPOLLOUT (conn_update).
+ */
+static void flush_now(struct conn *c)
+{
+	if (c->dead)
+		return;
+	if (c->up.fd >= 0 && buf_size(&c->upout) && (c->state == C_UPSTREAM || c->state == C_TUNNEL) &&
+	    buf_flush(&c->upout, c->up.fd) < 0) {
+		if (c->state == C_TUNNEL)
+			conn_close(c);
+		else
+			upstream_lost(c, "the connection was reset before an answer");
+	}
+	if (!c->dead && c->cli.fd >= 0 && buf_size(&c->out) && (c->state != C_UPSTREAM || c->committed) &&
+	    buf_flush(&c->out, c->cli.fd) < 0)
+		conn_close(c);
 }
 
 /*
@@ -1194,17 +1376,23 @@ static void on_message(struct front *f, const char *m, size_t n)
 		f->build = BUILD_OK;
 		break;
 	case 'S':
+		pool_drop(f);
+		f->gen++;
 		f->stopping = true;
 		f->probing = false;
 		f->app = APP_STOPPING;
 		break;
 	case 'R':
+		pool_drop(f);
+		f->gen++;
 		f->stopping = true;
 		f->probing = true;
 		f->app = APP_STARTING;
 		probe(f);
 		break;
 	case 'D':
+		pool_drop(f);
+		f->gen++;
 		f->stopping = f->probing = false;
 		f->app = APP_DOWN;
 		break;
@@ -1288,6 +1476,9 @@ static void dispatch(struct front *f, struct item *it, uint32_t ev, bool *done)
 	case IT_TCP_LISTEN:
 		accept_all(f, it, true);
 		return;
+	case IT_POOL:
+		pool_event(it);
+		return;
 	case IT_CLIENT:
 	case IT_UP:
 		c = conn_of(it);
@@ -1297,6 +1488,7 @@ static void dispatch(struct front *f, struct item *it, uint32_t ev, bool *done)
 			client_event(c, ev);
 		else
 			upstream_event(c, ev);
+		flush_now(c);
 		settle(c);
 		if (!c->dead)
 			conn_update(c);
@@ -1313,6 +1505,7 @@ static void front_free(struct front *f)
 		f->dead = c->next;
 		conn_free(c);
 	}
+	pool_drop(f);
 	free(f->tcp_listen);
 	free(f->build_output);
 	if (f->timer.fd >= 0)
@@ -1330,6 +1523,8 @@ static int front_setup(struct front *f)
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	for (size_t i = 0; i < FRONT_POOL_MAX; i++)
+		f->pool[i] = (struct item){ .kind = IT_POOL, .fd = -1 };
 	f->ep = epoll_create1(EPOLL_CLOEXEC);
 	f->timer = (struct item){ .kind = IT_TIMER,
 				  .fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC) };

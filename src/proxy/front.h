@@ -19,6 +19,14 @@
  *    events,status} are served here; a refused request is held and retried
  *    up to app_start_timeout_ms, then a 502 page. Upgrade requests that get
  *    101 become tunnels.
+ *  - Connections to the app are kept for the next request (a pool of at most
+ *    FRONT_POOL_MAX idle ones) when its answer allowed it: keep-alive, whole,
+ *    nothing after it. Only retryable requests (http_req_retryable) take a
+ *    pooled connection: one the app closed meanwhile costs them a second try
+ *    on a new connection, never a failure; the others (POST, ...) always
+ *    connect anew, as they could not be sent twice. 'S', 'R' and 'D' empty the
+ *    pool, and a connection opened before them is not kept: none is reused
+ *    across a restart.
  *  - TCP (ntcp > 0): each accepted connection is tunnelled to
  *    127.0.0.1:tcp_app_port, held the same way while the app is away.
  *  - Untrusted input never takes the front down: bad requests get 400, 431,
@@ -34,6 +42,8 @@
 #define FRONT_HEAD_TIMEOUT_MS 10000
 /* A keep-alive connection with no request, or a request body without progress, is closed after this. */
 #define FRONT_IDLE_TIMEOUT_MS 60000
+/* Idle keep-alive connections to the app kept for the next requests. */
+#define FRONT_POOL_MAX 32
 /* How often held requests try the app again, and the app port is probed after 'R'. */
 #define FRONT_RETRY_MS 25
 /* The longest control message: 'F' and 64 KiB of build output. */

@@ -100,8 +100,9 @@ bool http_req_retryable(const struct http_req *r);
  * The request for the app, malloc'd in *out: the method and URL, the headers
  * but the hop-by-hop ones (Connection, Keep-Alive, Transfer-Encoding, TE, ...),
  * X-Forwarded-For and Via with client_ip and our hop appended, Content-Length
- * for the buffered body, "Connection: close" (one upstream connection per
- * request), or for an Upgrade request its Connection and Upgrade. 0 or -ENOMEM.
+ * for the buffered body and no Connection header (HTTP/1.1: the connection
+ * may serve the next request, front.h's pool), or for an Upgrade request its
+ * Connection and Upgrade. 0 or -ENOMEM.
  */
 int http_req_write(const struct http_req *r, const char *client_ip, char **out, size_t *out_n);
 
