@@ -1,10 +1,8 @@
 /* nsreload's side of the front (frontctl.h). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,26 +22,6 @@
 #include "handoff.h"
 #include "log.h"
 #include "util.h"
-
-/* The proxy's listener: 127.0.0.1:port. The fd or -errno. */
-static int listen_local(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int one = 1, fd, r;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1024) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
 
 /* The configuration errors of the front's keys: a message and 2, else 0. */
 static int check_config(const struct config *c, struct log *log, bool http, bool tcp)
@@ -160,7 +138,7 @@ int frontctl_start(struct frontctl *fc, const struct config *c, struct log *log)
 	if (r)
 		return r;
 	if (http) {
-		http_fd = listen_local(c->proxy.proxy_port);
+		http_fd = handoff_listen_local(c->proxy.proxy_port);
 		if (http_fd < 0) {
 			log_msg(log, LOG_MAIN, "cannot listen on 127.0.0.1:%d (proxy.proxy_port): %s",
 				c->proxy.proxy_port, explain_errno(-http_fd, why, sizeof(why)));

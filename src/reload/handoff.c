@@ -98,6 +98,17 @@ fail:
 	return r;
 }
 
+int handoff_listen_local(int port)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return listen_on(&ss, sizeof(*a));
+}
+
 int handoff_open(struct handoff *h, const struct config *c, struct log *log)
 {
 	h->n = 0;

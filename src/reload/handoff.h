@@ -49,6 +49,8 @@ int handoff_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t 
  * naming the address and where it was set.
  */
 int handoff_open(struct handoff *h, const struct config *c, struct log *log);
+/* One listening socket on 127.0.0.1:port as handoff_open() makes them (the proxy's port). fd or -errno. */
+int handoff_listen_local(int port);
 /* handoff_open() whatever socket.mode says: the front's listeners in tcp mode (frontctl.h). */
 int handoff_bind(struct handoff *h, const struct config *c, struct log *log);
 /*

@@ -8,7 +8,7 @@
 #   fixed      the next good build removes the overlay and the page shows the new text
 #   gzip, br   pre-compressed pages (Content-Encoding gzip and br) are injected: the client script runs
 # then SIGTERM: nsreload exits 0 and nothing it started is left (the front included).
-# Skips (77) without chromium; without node or tests/browser/node_modules (scripts/install-deps.sh runs
+# Skips (77) without chromium; without node or tests/browser/node_modules (scripts/test runs
 # npm ci there) it skips too, or fails under NSRELOAD_TEST_REQUIRE.
 # Usage: proxy_browser.sh NSRELOAD
 set -u
@@ -22,7 +22,7 @@ if [ -z "$chromium" ]; then
 fi
 command -v node >/dev/null || skip_test_or_fail "chromium is here but node is not (scripts/install-deps.sh)"
 [ -d "$browser_dir/node_modules/puppeteer-core" ] ||
-	skip_test_or_fail "chromium is here but $browser_dir/node_modules is not: run 'npm ci' there (scripts/install-deps.sh does)"
+	skip_test_or_fail "chromium is here but $browser_dir/node_modules is not: run 'npm ci' there (scripts/test does)"
 
 test_begin "$1" proxy-browser
 make_cgroup_parent nsreload-test-proxy-browser
